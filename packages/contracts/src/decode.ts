@@ -1,0 +1,187 @@
+import Validator from "fastest-validator";
+import { districts, provinceCode, sources } from "@pulse/seeds";
+import type { FeedEvent } from "./envelope";
+import { btsStatuses, channels, egovStatuses, levels, maxCount, maxStringLength, services, signers, techs } from "./feeds";
+import type { Reason } from "./reasons";
+import { feeds, parseFeedSubject, type Feed } from "./subjects";
+
+/** What `decode` returns: never throws, whatever the bytes. */
+export type DecodeResult =
+  | { ok: true; value: FeedEvent }
+  | { ok: false; reason: Reason; detail: string; id: string | null; revision: number | null };
+
+export interface DecodeInput {
+  subject: string;
+  payload: Uint8Array;
+  /** The broker's receipt time of the message (epoch ms): the same on every redelivery. */
+  receivedMs: number;
+}
+
+export interface DecodeOptions {
+  /** Largest payload in bytes. Default 65,536. */
+  maxBytes?: number;
+  /** How far past the broker's receipt time `ts` may lie, in ms. Default 300,000 (5 minutes). */
+  maxFutureMs?: number;
+}
+
+// RFC 3339 date-time with a mandatory offset (Z or ±hh:mm). `Date.parse` alone would accept
+// "2026-11-26 09:15", bare numbers and local times, which would shift figures by seven hours.
+const rfc3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?(Z|z|[+-](\d{2}):(\d{2}))$/;
+// Printable text only: Postgres jsonb refuses \u0000 and control characters spoil logs and labels.
+const printable = /^[^\u0000-\u001f\u007f]+$/;
+
+const text = { type: "string", min: 1, max: maxStringLength, pattern: printable } as const;
+
+const dataSchemas: Record<Feed, object> = {
+  subscribers: {
+    $$type: "object",
+    service: { type: "enum", values: services },
+    count: { type: "number", integer: true, min: 0, max: maxCount },
+  },
+  bts: {
+    $$type: "object",
+    station: text,
+    tech: { type: "enum", values: techs },
+    status: { type: "enum", values: btsStatuses },
+  },
+  esign: {
+    $$type: "object",
+    agency: text,
+    doc: text,
+    signed: { type: "boolean" },
+    signer: { type: "enum", values: signers },
+  },
+  egov: {
+    $$type: "object",
+    procedure: text,
+    agency: text,
+    level: { type: "enum", values: levels },
+    channel: { type: "enum", values: channels },
+    status: { type: "enum", values: egovStatuses },
+  },
+};
+
+const validator = new Validator({ haltOnFirstError: false });
+
+// Compiled once at module load. Strict objects: an unknown field is an error a producer should
+// hear about, not something silently ignored.
+const checks = Object.fromEntries(
+  feeds.map((feed) => [
+    feed,
+    validator.compile({
+      $$strict: true,
+      v: { type: "equal", value: 1, strict: true },
+      id: text,
+      source: text,
+      ts: { type: "string", max: 40 },
+      area: { type: "string", max: 16 },
+      revision: { type: "number", integer: true, min: 0, max: 2_147_483_647, optional: true },
+      data: { type: "object", strict: true, props: dataSchemas[feed] },
+    }),
+  ]),
+) as unknown as Record<Feed, (value: unknown) => true | { message?: string }[]>;
+
+const districtCodes = new Set(districts.map((a) => a.code));
+const sourceFeeds = new Map(sources.map((s) => [s.id, new Set(Object.keys(s.feeds))]));
+
+/** Which area codes each feed accepts: carriers report per district, agencies also per province. */
+const areaAllowed: Record<Feed, (code: string) => boolean> = {
+  subscribers: (c) => districtCodes.has(c),
+  bts: (c) => districtCodes.has(c),
+  esign: (c) => districtCodes.has(c) || c === provinceCode,
+  egov: (c) => districtCodes.has(c) || c === provinceCode,
+};
+
+/** Parses an RFC 3339 time with an offset to epoch ms; null when it is anything else. */
+export function parseOffsetTime(value: string): number | null {
+  const m = rfc3339.exec(value);
+  if (!m) return null;
+  const [, y, mo, d, h, mi, s, , , oh, om] = m;
+  if (Number(mo) < 1 || Number(mo) > 12 || Number(d) < 1 || Number(h) > 23 || Number(mi) > 59 || Number(s) > 59) return null;
+  if (oh !== undefined && (Number(oh) > 23 || Number(om) > 59)) return null;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) return null;
+  // Date.parse rolls 2026-02-31 over to March; refuse it instead.
+  const local = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d)));
+  if (local.getUTCDate() !== Number(d)) return null;
+  if (Number(y) < 2000 || Number(y) > 2100) return null;
+  return ms;
+}
+
+const textDecoder = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Decodes and checks one feed message. Returns the event, or the reason code and a detail a
+ * carrier's engineer can act on. Never throws.
+ */
+export function decode(input: DecodeInput, options: DecodeOptions = {}): DecodeResult {
+  const maxBytes = options.maxBytes ?? 65_536;
+  const maxFutureMs = options.maxFutureMs ?? 300_000;
+  const fail = (reason: Reason, detail: string, id: string | null = null, revision: number | null = null): DecodeResult => ({
+    ok: false,
+    reason,
+    detail,
+    id,
+    revision,
+  });
+
+  if (input.payload.byteLength > maxBytes) {
+    return fail("too_large", `payload is ${input.payload.byteLength} bytes; the limit is ${maxBytes}`);
+  }
+  const route = parseFeedSubject(input.subject);
+  if (!route) return fail("bad_subject", `subject ${JSON.stringify(input.subject)} is not feeds.<feed>.<source>`);
+  const allowed = sourceFeeds.get(route.source);
+  if (!allowed) return fail("unknown_source", `source ${JSON.stringify(route.source)} is not registered in seeds/data/sources.json`);
+  if (!allowed.has(route.feed)) {
+    return fail("feed_not_allowed", `source ${route.source} may publish ${[...allowed].join(", ")}, not ${route.feed}`);
+  }
+
+  let body: unknown;
+  try {
+    body = JSON.parse(textDecoder.decode(input.payload));
+  } catch (err) {
+    return fail("bad_json", `not valid UTF-8 JSON: ${(err as Error).message}`);
+  }
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    return fail("bad_json", `expected one JSON object, got ${Array.isArray(body) ? "an array" : typeof body}`);
+  }
+  const rec = body as Record<string, unknown>;
+  const id = typeof rec.id === "string" ? rec.id.slice(0, maxStringLength) : null;
+  const rev = typeof rec.revision === "number" && Number.isInteger(rec.revision) ? rec.revision : rec.revision === undefined ? 0 : null;
+
+  const checked = checks[route.feed](rec);
+  if (checked !== true) {
+    const detail = checked.map((e) => e.message ?? "invalid").join("; ");
+    return fail("bad_shape", detail, id, rev);
+  }
+  if (rec.source !== route.source) {
+    return fail("source_mismatch", `envelope source ${JSON.stringify(rec.source)} but subject source ${JSON.stringify(route.source)}`, id, rev);
+  }
+  const ts = rec.ts as string;
+  const tsMs = parseOffsetTime(ts);
+  if (tsMs === null) {
+    return fail("bad_time", `ts ${JSON.stringify(ts)} is not RFC 3339 with an offset, e.g. 2026-11-26T09:15:00+07:00`, id, rev);
+  }
+  if (tsMs > input.receivedMs + maxFutureMs) {
+    const ahead = Math.round((tsMs - input.receivedMs) / 1000);
+    return fail("future_time", `ts is ${ahead} s after the broker received the message; at most ${maxFutureMs / 1000} s is allowed`, id, rev);
+  }
+  const area = rec.area as string;
+  if (!areaAllowed[route.feed](area)) {
+    const which = route.feed === "subscribers" || route.feed === "bts" ? "a district code (412-432)" : `a district code (412-432) or the province code ${provinceCode}`;
+    return fail("unknown_area", `area ${JSON.stringify(area)} is not accepted for ${route.feed}: use ${which}`, id, rev);
+  }
+  return {
+    ok: true,
+    value: {
+      feed: route.feed,
+      source: route.source,
+      id: rec.id as string,
+      revision: (rec.revision as number | undefined) ?? 0,
+      ts,
+      tsMs,
+      area,
+      data: rec.data,
+    } as FeedEvent,
+  };
+}

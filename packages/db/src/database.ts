@@ -1,0 +1,120 @@
+import type { ColumnType, Generated, Selectable } from "kysely";
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+
+export interface EventTable {
+  source: string;
+  id: string;
+  feed: string;
+  revision: number;
+  ts: Timestamp;
+  area: string;
+  data: ColumnType<unknown, string, string>;
+  received_at: Timestamp;
+  stream_seq: number;
+  prev_revision: number | null;
+  prev_ts: Timestamp | null;
+  prev_area: string | null;
+  prev_data: ColumnType<unknown, string | null, string | null>;
+}
+
+export interface SubscriberGaugeTable {
+  source: string;
+  service: string;
+  area: string;
+  count: number;
+  ts: Timestamp;
+  revision: number;
+  event_id: string;
+  updated_at: Generated<Date>;
+}
+
+export interface BtsStationTable {
+  source: string;
+  station: string;
+  tech: string;
+  area: string;
+  status: string;
+  since: Timestamp;
+  ts: Timestamp;
+  revision: number;
+  event_id: string;
+  updated_at: Generated<Date>;
+}
+
+export interface EsignCountTable {
+  grain: "minute" | "hour" | "day";
+  bucket: Timestamp;
+  source: string;
+  agency: string;
+  area: string;
+  signed: boolean;
+  signer: string;
+  count: number;
+}
+
+export interface EgovCountTable {
+  grain: "minute" | "hour" | "day";
+  bucket: Timestamp;
+  source: string;
+  agency: string;
+  level: string;
+  channel: string;
+  status: string;
+  area: string;
+  count: number;
+}
+
+export interface FeedStatusTable {
+  source: string;
+  feed: string;
+  last_received_at: Timestamp;
+  last_event_ts: Timestamp | null;
+  events: number;
+}
+
+export interface DeadLetterTable {
+  id: Generated<number>;
+  stream_seq: number;
+  received_at: Timestamp;
+  subject: string;
+  source: string | null;
+  feed: string | null;
+  event_id: string | null;
+  revision: number | null;
+  reason: string;
+  detail: string;
+  payload: Uint8Array;
+  created_at: Generated<Date>;
+  retried_at: Timestamp | null;
+}
+
+export interface ChangeTable {
+  id: Generated<number>;
+  metric: string;
+  entries: ColumnType<unknown, string, string>;
+  created_at: Generated<Date>;
+}
+
+export interface RelayCursorTable {
+  name: string;
+  last_id: number;
+}
+
+export interface Database {
+  events: EventTable;
+  subscriber_gauges: SubscriberGaugeTable;
+  bts_stations: BtsStationTable;
+  esign_counts: EsignCountTable;
+  egov_counts: EgovCountTable;
+  feed_status: FeedStatusTable;
+  dead_letters: DeadLetterTable;
+  changes: ChangeTable;
+  relay_cursor: RelayCursorTable;
+}
+
+export type EventRow = Selectable<EventTable>;
+export type SubscriberGauge = Selectable<SubscriberGaugeTable>;
+export type BtsStation = Selectable<BtsStationTable>;
+export type DeadLetter = Selectable<DeadLetterTable>;
+export type Change = Selectable<ChangeTable>;

@@ -1,0 +1,23 @@
+import { Migrator, type Kysely, type MigrationResultSet } from "kysely";
+import * as initial from "./migrations/2026-11-26T00-00-initial";
+
+// Listed here rather than read from a folder, so the migrations travel with the code whatever
+// runs it (tsx, vitest, a bundle).
+const migrations = {
+  "2026-11-26T00-00-initial": initial,
+};
+
+/** Brings the schema to the latest version. Returns kysely's result set; never throws. */
+export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  return migrator.migrateToLatest();
+}
+
+/** Like `migrateToLatest`, but throws with the failing migration's name: for service start-up. */
+export async function migrateOrThrow(db: Kysely<any>): Promise<void> {
+  const { error, results } = await migrateToLatest(db);
+  if (error) {
+    const failed = results?.find((r) => r.status === "Error")?.migrationName ?? "(before any migration)";
+    throw new Error(`database migration ${failed} failed: ${(error as Error).message ?? error}`, { cause: error });
+  }
+}

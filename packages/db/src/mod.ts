@@ -1,0 +1,3 @@
+export * from "./database";
+export * from "./create-db";
+export * from "./migrate";

@@ -1,0 +1,235 @@
+import { createInbox, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+
+/** One message delivered by a pull consumer, with what its ack subject tells. */
+export interface PulledMsg {
+  subject: string;
+  data: Uint8Array;
+  headers: MsgHdrs | undefined;
+  /** Position in the stream. */
+  streamSeq: number;
+  /** 1 on first delivery. */
+  deliveryCount: number;
+  /** The broker's receipt time (epoch ms): the same on every redelivery. */
+  timestampMs: number;
+  /** When this process received it (epoch ms). */
+  pulledAt: number;
+  ack(): void;
+  term(reason?: string): void;
+  /** Resets the ack timer (in progress): held messages are not redelivered, no attempt is burned. */
+  working(): void;
+  /** Hands the message back for redelivery now. */
+  nak(): void;
+}
+
+export interface PullerOptions {
+  stream: string;
+  consumer: string;
+  /** Largest batch. Default 1,000. */
+  batchSize?: number;
+  /** How long a batch waits for more after its first message, in ms. Default 20. */
+  lingerMs?: number;
+  /** Server-side expiry of one pull request, in ms. Default 1,000. */
+  requestExpiresMs?: number;
+  /** Ack wait of the consumer, in ms: held messages are marked in progress well before it. Default 30,000. */
+  ackWaitMs?: number;
+}
+
+// $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<tm>.<pending> (9 tokens), or with
+// domain and account hash before the stream (12 tokens, newer servers).
+function parseAckSubject(reply: string): { deliveryCount: number; streamSeq: number; timestampMs: number } | null {
+  const t = reply.split(".");
+  const at = t.length === 9 ? 4 : t.length >= 12 ? 6 : -1;
+  if (t[0] !== "$JS" || t[1] !== "ACK" || at < 0) return null;
+  return {
+    deliveryCount: Number(t[at]),
+    streamSeq: Number(t[at + 1]),
+    timestampMs: Math.floor(Number(BigInt(t[at + 3]!) / 1_000_000n)),
+  };
+}
+
+/**
+ * A pull consumer client that holds at most one batch in reserve, and can pause: while paused it
+ * asks for nothing more, and keeps every message it holds alive with "in progress" so that an
+ * outage of the database burns no delivery attempt. (The library's `consume()` keeps pulling
+ * whatever the caller does with the messages, which is what we must not do in an outage.)
+ */
+export class Puller {
+  private readonly nc: NatsConnection;
+  private readonly opts: Required<PullerOptions>;
+  private readonly inbox = createInbox();
+  private sub: Subscription | null = null;
+  private readonly queue: PulledMsg[] = [];
+  /** Messages taken in a batch and not yet settled. */
+  private readonly inFlight = new Set<PulledMsg>();
+  private requestOpen = false;
+  private requestLeft = 0;
+  private requestTimer: NodeJS.Timeout | null = null;
+  private keepAlive: NodeJS.Timeout | null = null;
+  private waiter: (() => void) | null = null;
+  private paused = false;
+  private closed = false;
+
+  constructor(nc: NatsConnection, options: PullerOptions) {
+    this.nc = nc;
+    this.opts = {
+      batchSize: 1_000,
+      lingerMs: 20,
+      requestExpiresMs: 1_000,
+      ackWaitMs: 30_000,
+      ...options,
+    };
+  }
+
+  start(): void {
+    this.sub = this.nc.subscribe(this.inbox, { callback: (err, msg) => (err ? undefined : this.onMsg(msg)) });
+    this.keepAlive = setInterval(() => this.touchHeld(), Math.max(250, Math.floor(this.opts.ackWaitMs / 3)));
+    this.keepAlive.unref();
+    this.request();
+  }
+
+  /** Stop asking for messages (the database is gone); held ones are kept alive. */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.request();
+  }
+
+  /** Messages this process holds: queued and in a batch being applied. */
+  get held(): number {
+    return this.queue.length + this.inFlight.size;
+  }
+
+  /**
+   * The next batch: waits for a first message (at most `maxWaitMs`), then up to `lingerMs` for
+   * more, and returns at most `batchSize`. Empty when nothing came or the puller closed.
+   */
+  async nextBatch(maxWaitMs = 1_000): Promise<PulledMsg[]> {
+    if (this.queue.length === 0) await this.waitForMessages(maxWaitMs);
+    if (this.queue.length === 0 || this.closed) return [];
+    if (this.queue.length < this.opts.batchSize) {
+      const until = Date.now() + this.opts.lingerMs;
+      while (this.queue.length < this.opts.batchSize && !this.closed) {
+        const left = until - Date.now();
+        if (left <= 0) break;
+        await this.waitForMessages(left);
+      }
+    }
+    const batch = this.queue.splice(0, this.opts.batchSize);
+    for (const m of batch) this.inFlight.add(m);
+    this.request();
+    return batch;
+  }
+
+  /** Marks messages settled (acked or terminated): they need no more keep-alive. */
+  settled(msgs: Iterable<PulledMsg>): void {
+    for (const m of msgs) this.inFlight.delete(m);
+    this.request();
+  }
+
+  /** Stops asking; returns messages still queued (not yet handed out), unsettled. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.keepAlive) clearInterval(this.keepAlive);
+    if (this.requestTimer) clearTimeout(this.requestTimer);
+    this.waiter?.();
+    this.sub?.unsubscribe();
+    this.sub = null;
+    // Queued messages were never applied: hand them back now rather than after the ack wait.
+    for (const m of this.queue.splice(0)) nakNow(m);
+  }
+
+  private waitForMessages(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.waiter = null;
+        resolve();
+      }, ms);
+      this.waiter = () => {
+        clearTimeout(t);
+        this.waiter = null;
+        resolve();
+      };
+    });
+  }
+
+  private request(): void {
+    if (this.closed || this.paused || this.requestOpen || this.nc.isClosed()) return;
+    // At most one batch waiting in reserve beside the one being applied: bounded memory, and
+    // nothing is pulled that would sit unacknowledged through an outage.
+    const want = this.opts.batchSize - this.queue.length;
+    if (want <= 0) return;
+    this.requestOpen = true;
+    this.requestLeft = want;
+    const body = JSON.stringify({ batch: want, expires: this.opts.requestExpiresMs * 1_000_000 });
+    try {
+      this.nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${this.opts.stream}.${this.opts.consumer}`, body, { reply: this.inbox });
+    } catch {
+      this.requestOpen = false;
+      return;
+    }
+    // The server answers an expired request with a 408 status; if that is lost (a reconnect),
+    // this timer reopens the tap.
+    this.requestTimer = setTimeout(() => this.endRequest(), this.opts.requestExpiresMs + 1_000);
+  }
+
+  private endRequest(): void {
+    if (this.requestTimer) clearTimeout(this.requestTimer);
+    this.requestTimer = null;
+    this.requestOpen = false;
+    this.request();
+  }
+
+  private onMsg(msg: Msg): void {
+    const info = msg.reply ? parseAckSubject(msg.reply) : null;
+    if (!info) {
+      // A status message: 404/408 end the request, 409 too (consumer gone, leadership change),
+      // 100 is an idle heartbeat.
+      const code = msg.headers?.code ?? 0;
+      if (code !== 100) this.endRequest();
+      return;
+    }
+    const reply = msg.reply!;
+    const nc = this.nc;
+    const pulled: PulledMsg = {
+      subject: msg.subject,
+      data: msg.data,
+      headers: msg.headers,
+      ...info,
+      pulledAt: Date.now(),
+      ack: () => nc.publish(reply, "+ACK"),
+      term: (reason?: string) => nc.publish(reply, reason ? `+TERM ${reason}` : "+TERM"),
+      working: () => nc.publish(reply, "+WPI"),
+      nak: () => nc.publish(reply, "-NAK"),
+    };
+    this.queue.push(pulled);
+    this.requestLeft -= 1;
+    if (this.requestLeft <= 0) this.endRequest();
+    this.waiter?.();
+  }
+
+  private touchHeld(): void {
+    if (this.nc.isClosed()) return;
+    const stale = Date.now() - Math.floor(this.opts.ackWaitMs / 3);
+    for (const m of [...this.queue, ...this.inFlight]) {
+      if (m.pulledAt < stale) {
+        try {
+          m.working();
+        } catch {
+          /* connection closing: the broker will redeliver */
+        }
+        m.pulledAt = Date.now();
+      }
+    }
+  }
+}
+
+function nakNow(m: PulledMsg): void {
+  try {
+    m.nak();
+  } catch {
+    /* connection closing: the broker redelivers after the ack wait */
+  }
+}
