@@ -13,6 +13,7 @@ export const reasons = {
   bad_time: "ts is not an RFC 3339 time with an offset (for example 2026-11-26T09:15:00+07:00)",
   future_time: "ts is further in the future than allowed, judged against the broker's receipt time",
   unknown_area: "area is not an official code this feed accepts",
+  id_conflict: "this source already used the id for a record of another feed (ids are unique per source)",
   max_deliveries: "the message was delivered the maximum number of times without being settled",
   db_rejected: "the database refused this message alone (its batch was committed without it)",
 } as const;
