@@ -5,3 +5,6 @@ export * from "./reasons";
 export * from "./decode";
 export * from "./live";
 export * from "./metrics";
+export * from "./freshness";
+export * from "./kpi";
+export * from "./domain-metrics";
