@@ -1,4 +1,4 @@
-import type { ColumnType, Generated, Selectable } from "kysely";
+import type { ColumnType, Generated, Kysely, Selectable } from "kysely";
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 
@@ -118,3 +118,6 @@ export type SubscriberGauge = Selectable<SubscriberGaugeTable>;
 export type BtsStation = Selectable<BtsStationTable>;
 export type DeadLetter = Selectable<DeadLetterTable>;
 export type Change = Selectable<ChangeTable>;
+
+/** What repository functions take first: the pool's Kysely or a transaction. */
+export type Executor = Kysely<Database>;

@@ -1,3 +1,12 @@
 export * from "./database";
 export * from "./create-db";
 export * from "./migrate";
+export * from "./sql/upsert-events";
+export * from "./sql/upsert-counts";
+export * from "./sql/upsert-subscriber-gauges";
+export * from "./sql/upsert-bts-stations";
+export * from "./sql/upsert-feed-status";
+export * from "./sql/insert-dead-letters";
+export * from "./sql/changes";
+export * from "./db-errors";
+export { sql } from "kysely";

@@ -1,0 +1,90 @@
+import { sql, type Kysely } from "kysely";
+import type { Database } from "../database";
+
+/** One event's contribution to the counts: +1 for a new version, -1 to take a replaced one out. */
+export interface EsignContribution {
+  ts: string | Date;
+  source: string;
+  agency: string;
+  area: string;
+  signed: boolean;
+  signer: string;
+  delta: number;
+}
+
+export interface EgovContribution {
+  ts: string | Date;
+  source: string;
+  agency: string;
+  level: string;
+  channel: string;
+  status: string;
+  area: string;
+  delta: number;
+}
+
+/** A day bucket after the upsert: its local date (UTC+7) and new absolute count. */
+export type DayCount<K> = K & { day: string; count: number };
+
+/**
+ * Adds contributions to the minute, hour and day buckets. Bucketing and grouping happen in SQL
+ * (days in Asia/Ho_Chi_Minh, written out, never the session's zone), so one statement carries
+ * one row per key, in key order. Returns the day buckets' new absolute counts.
+ */
+export async function upsertEsignCounts(db: Kysely<Database>, c: readonly EsignContribution[]): Promise<DayCount<Omit<EsignContribution, "ts" | "delta">>[]> {
+  if (c.length === 0) return [];
+  const r = await sql<DayCount<Omit<EsignContribution, "ts" | "delta">> & { grain: string }>`
+    WITH c AS (
+      SELECT * FROM unnest(
+        ${c.map((x) => x.ts)}::timestamptz[], ${c.map((x) => x.source)}::text[], ${c.map((x) => x.agency)}::text[],
+        ${c.map((x) => x.area)}::text[], ${c.map((x) => x.signed)}::boolean[], ${c.map((x) => x.signer)}::text[],
+        ${c.map((x) => x.delta)}::int[]) AS c(ts, source, agency, area, signed, signer, delta)
+    ), g AS (
+      SELECT grain, date_trunc(grain, c.ts, 'Asia/Ho_Chi_Minh') AS bucket, source, agency, area, signed, signer, sum(delta)::bigint AS delta
+      FROM c CROSS JOIN unnest(ARRAY['minute', 'hour', 'day']) AS grain
+      GROUP BY 1, 2, 3, 4, 5, 6, 7
+    )
+    INSERT INTO esign_counts AS t (grain, bucket, source, agency, area, signed, signer, count)
+    SELECT * FROM g WHERE delta <> 0 ORDER BY grain, bucket, source, agency, area, signed, signer
+    ON CONFLICT (grain, bucket, source, agency, area, signed, signer) DO UPDATE SET count = t.count + excluded.count
+    RETURNING t.grain, to_char(t.bucket AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM-DD') AS day,
+      t.source, t.agency, t.area, t.signed, t.signer, t.count`.execute(db);
+  return r.rows.filter((x) => x.grain === "day").map(({ grain: _g, ...rest }) => rest);
+}
+
+export async function upsertEgovCounts(
+  db: Kysely<Database>,
+  c: readonly EgovContribution[],
+): Promise<{ days: DayCount<Omit<EgovContribution, "ts" | "delta">>[]; receivedMinutes: Date[] }> {
+  if (c.length === 0) return { days: [], receivedMinutes: [] };
+  const r = await sql<DayCount<Omit<EgovContribution, "ts" | "delta">> & { grain: string; bucket: Date }>`
+    WITH c AS (
+      SELECT * FROM unnest(
+        ${c.map((x) => x.ts)}::timestamptz[], ${c.map((x) => x.source)}::text[], ${c.map((x) => x.agency)}::text[],
+        ${c.map((x) => x.level)}::text[], ${c.map((x) => x.channel)}::text[], ${c.map((x) => x.status)}::text[],
+        ${c.map((x) => x.area)}::text[], ${c.map((x) => x.delta)}::int[]) AS c(ts, source, agency, level, channel, status, area, delta)
+    ), g AS (
+      SELECT grain, date_trunc(grain, c.ts, 'Asia/Ho_Chi_Minh') AS bucket, source, agency, level, channel, status, area, sum(delta)::bigint AS delta
+      FROM c CROSS JOIN unnest(ARRAY['minute', 'hour', 'day']) AS grain
+      GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+    )
+    INSERT INTO egov_counts AS t (grain, bucket, source, agency, level, channel, status, area, count)
+    SELECT * FROM g WHERE delta <> 0 ORDER BY grain, bucket, source, agency, level, channel, status, area
+    ON CONFLICT (grain, bucket, source, agency, level, channel, status, area) DO UPDATE SET count = t.count + excluded.count
+    RETURNING t.grain, t.bucket, to_char(t.bucket AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM-DD') AS day,
+      t.source, t.agency, t.level, t.channel, t.status, t.area, t.count`.execute(db);
+  const days = r.rows.filter((x) => x.grain === "day").map(({ grain: _g, bucket: _b, ...rest }) => rest);
+  const minutes = new Map<number, Date>();
+  for (const x of r.rows) if (x.grain === "minute" && x.status === "received") minutes.set(x.bucket.getTime(), x.bucket);
+  return { days, receivedMinutes: [...minutes.values()] };
+}
+
+/** Province-wide `received` steps in the given minute buckets. */
+export async function receivedPerMinute(db: Kysely<Database>, minutes: readonly Date[]): Promise<{ minute: Date; count: number }[]> {
+  if (minutes.length === 0) return [];
+  const r = await sql<{ minute: Date; count: number }>`
+    SELECT bucket AS minute, sum(count)::bigint AS count FROM egov_counts
+    WHERE grain = 'minute' AND status = 'received' AND bucket = ANY(${minutes}::timestamptz[])
+    GROUP BY bucket ORDER BY bucket`.execute(db);
+  return r.rows;
+}

@@ -1,0 +1,71 @@
+import { sql, type Kysely } from "kysely";
+import type { Database } from "../database";
+
+export interface EventInput {
+  source: string;
+  id: string;
+  feed: string;
+  revision: number;
+  ts: string;
+  area: string;
+  /** JSON text of the feed's data. */
+  data: string;
+  receivedAt: Date;
+  streamSeq: number;
+}
+
+/** A row the upsert really changed: a new record, or a higher revision of a known one. */
+export interface EventChange {
+  source: string;
+  id: string;
+  inserted: boolean;
+  prev: { revision: number; ts: Date; area: string; data: Record<string, unknown> } | null;
+}
+
+/**
+ * Inserts new records and replaces known ones by a higher revision, in one statement. Rows must
+ * be one per (source, id) and sorted by it (lock order). Returns only what changed: a duplicate
+ * (same or lower revision) returns nothing. The replaced version comes back as `prev`, read
+ * from the locked row itself, so a concurrent writer can never make us miss it.
+ */
+export async function upsertEvents(db: Kysely<Database>, rows: readonly EventInput[]): Promise<EventChange[]> {
+  if (rows.length === 0) return [];
+  const r = await sql<{
+    source: string;
+    id: string;
+    inserted: boolean;
+    prev_revision: number | null;
+    prev_ts: Date | null;
+    prev_area: string | null;
+    prev_data: Record<string, unknown> | null;
+  }>`
+    INSERT INTO events AS e (source, id, feed, revision, ts, area, data, received_at, stream_seq)
+    SELECT * FROM unnest(
+      ${rows.map((x) => x.source)}::text[], ${rows.map((x) => x.id)}::text[], ${rows.map((x) => x.feed)}::text[],
+      ${rows.map((x) => x.revision)}::int[], ${rows.map((x) => x.ts)}::timestamptz[], ${rows.map((x) => x.area)}::text[],
+      ${rows.map((x) => x.data)}::jsonb[], ${rows.map((x) => x.receivedAt)}::timestamptz[], ${rows.map((x) => x.streamSeq)}::bigint[])
+    ON CONFLICT (source, id) DO UPDATE SET
+      feed = excluded.feed, revision = excluded.revision, ts = excluded.ts, area = excluded.area, data = excluded.data,
+      received_at = excluded.received_at, stream_seq = excluded.stream_seq,
+      prev_revision = e.revision, prev_ts = e.ts, prev_area = e.area, prev_data = e.data
+    WHERE e.revision < excluded.revision AND e.feed = excluded.feed
+    RETURNING e.source, e.id, (e.xmax = 0) AS inserted, e.prev_revision, e.prev_ts, e.prev_area, e.prev_data`.execute(db);
+  return r.rows.map((x) => ({
+    source: x.source,
+    id: x.id,
+    inserted: x.inserted,
+    prev: x.inserted || x.prev_revision === null ? null : { revision: x.prev_revision, ts: x.prev_ts!, area: x.prev_area!, data: x.prev_data! },
+  }));
+}
+
+/** The stored feed and revision of (source, id) pairs: tells a duplicate from an id reused across feeds. */
+export async function storedVersions(db: Kysely<Database>, keys: readonly { source: string; id: string }[]): Promise<Map<string, { feed: string; revision: number }>> {
+  const out = new Map<string, { feed: string; revision: number }>();
+  if (keys.length === 0) return out;
+  const r = await sql<{ source: string; id: string; feed: string; revision: number }>`
+    SELECT e.source, e.id, e.feed, e.revision FROM events e
+    JOIN unnest(${keys.map((k) => k.source)}::text[], ${keys.map((k) => k.id)}::text[]) AS k(source, id)
+      ON e.source = k.source AND e.id = k.id`.execute(db);
+  for (const x of r.rows) out.set(`${x.source}\u0000${x.id}`, { feed: x.feed, revision: x.revision });
+  return out;
+}

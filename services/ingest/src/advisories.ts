@@ -1,0 +1,96 @@
+import type { Logger } from "@pulse/config";
+import { decode, subjects, type Reject } from "@pulse/contracts";
+import { insertDeadLetters, type Db } from "@pulse/db";
+import { jetstreamManager, Puller, withoutPrefix, withPrefix, type NatsConnection, type StreamNames } from "@pulse/nats";
+import type { IngestMetrics } from "./ingest-metrics";
+
+export interface AdvisoryWatcherOptions {
+  nc: NatsConnection;
+  db: Db;
+  names: StreamNames;
+  metrics: IngestMetrics;
+  log: Logger;
+  ackWaitMs: number;
+}
+
+interface MaxDeliveriesAdvisory {
+  stream: string;
+  consumer: string;
+  stream_seq: number;
+  deliveries: number;
+}
+
+/**
+ * Dead-letters messages that reached their consumer's max deliveries. JetStream announces them
+ * with an advisory; the advisories are kept in a stream of their own and read by a durable
+ * consumer, so one announced while ingest was down is still handled when it returns.
+ */
+export class AdvisoryWatcher {
+  private readonly puller: Puller;
+  private running = false;
+  private loop: Promise<void> | null = null;
+
+  constructor(private readonly o: AdvisoryWatcherOptions) {
+    this.puller = new Puller(o.nc, { stream: o.names.advisories, consumer: `${o.names.consumerPrefix}-advisories`, batchSize: 100, lingerMs: 5, ackWaitMs: 30_000 });
+  }
+
+  start(): void {
+    this.running = true;
+    this.puller.start();
+    this.loop = (async () => {
+      while (this.running) {
+        const batch = await this.puller.nextBatch(250);
+        if (batch.length === 0) continue;
+        try {
+          await this.handle(batch.map((m) => JSON.parse(new TextDecoder().decode(m.data)) as MaxDeliveriesAdvisory));
+          for (const m of batch) m.ack();
+        } catch (err) {
+          // Left unacknowledged: the advisory comes back after the ack wait.
+          this.o.log.warn("max-deliveries advisory not handled yet", { error: String((err as Error)?.message ?? err) });
+        }
+        this.puller.settled(batch);
+      }
+    })();
+  }
+
+  async close(): Promise<void> {
+    this.running = false;
+    this.puller.pause();
+    await this.loop;
+    await this.puller.close();
+  }
+
+  private async handle(advisories: MaxDeliveriesAdvisory[]): Promise<void> {
+    const jsm = await jetstreamManager(this.o.nc);
+    const letters = [];
+    for (const a of advisories) {
+      const stored = await jsm.streams.getMessage(a.stream, { seq: a.stream_seq }).catch(() => null);
+      const subject = stored ? withoutPrefix(this.o.names, stored.subject) : "(expired)";
+      const payload = stored?.data ?? new Uint8Array();
+      const receivedMs = stored ? stored.time.getTime() : 0;
+      const d = stored ? decode({ subject, payload, receivedMs }) : null;
+      const [, feed, source] = subject.split(".");
+      letters.push({
+        streamSeq: a.stream_seq,
+        receivedAt: new Date(receivedMs),
+        subject,
+        source: source ?? null,
+        feed: feed ?? null,
+        eventId: d ? (d.ok ? d.value.id : d.id) : null,
+        revision: d ? (d.ok ? d.value.revision : d.revision) : null,
+        reason: "max_deliveries",
+        detail: `delivered ${a.deliveries} times to ${a.consumer} without being settled` + (stored ? "" : "; the message is no longer in the stream"),
+        payload,
+      });
+    }
+    const fresh = await insertDeadLetters(this.o.db.db, letters);
+    for (const l of letters) {
+      if (!fresh.has(l.streamSeq)) continue;
+      this.o.metrics.deadLetters.inc({ reason: "max_deliveries" });
+      if (l.feed) this.o.metrics.events.inc({ feed: l.feed, outcome: "dead_letter" });
+      const rj: Reject = { subject: l.subject, id: l.eventId, revision: l.revision, reason: "max_deliveries", detail: l.detail, stream_seq: l.streamSeq, at: new Date().toISOString() };
+      this.o.nc.publish(withPrefix(this.o.names, subjects.rejects(l.source ?? "unknown")), JSON.stringify(rj));
+      this.o.log.warn("message dead-lettered after max deliveries", { subject: l.subject, seq: l.streamSeq });
+    }
+  }
+}

@@ -1,0 +1,307 @@
+import {
+  btsStatuses,
+  type FeedEvent,
+  type LiveEntry,
+  type LiveMetric,
+  type Outcome,
+  type Reason,
+} from "@pulse/contracts";
+import {
+  insertChanges,
+  insertDeadLetters,
+  lockFeed,
+  receivedPerMinute,
+  recomputeBtsStations,
+  recomputeSubscriberGauges,
+  stationCounts,
+  stationStates,
+  storedVersions,
+  upsertBtsStations,
+  upsertEgovCounts,
+  upsertEsignCounts,
+  upsertEvents,
+  upsertFeedStatus,
+  upsertSubscriberGauges,
+  type Executor,
+  type EgovContribution,
+  type EsignContribution,
+  type EventChange,
+  type GaugeKey,
+  type StationGroup,
+  type StationKey,
+  type StationValue,
+} from "@pulse/db";
+
+
+/** One message of a batch, decoded (or refused) before the transaction. */
+export interface BatchItem {
+  /** Canonical subject (`feeds.<feed>.<source>`). */
+  subject: string;
+  streamSeq: number;
+  /** Broker receipt time. */
+  receivedAt: Date;
+  payload: Uint8Array;
+  /** The event, or why it is refused. */
+  event: FeedEvent | null;
+  reject: { reason: Reason; detail: string; id: string | null; revision: number | null } | null;
+}
+
+export interface ItemResult {
+  outcome: Outcome;
+  /** Set when dead-lettered. */
+  reason?: Reason;
+  detail?: string;
+  /** False when the dead letter was already stored (a redelivery): nothing more to tell. */
+  newDeadLetter?: boolean;
+}
+
+export interface BatchResult {
+  results: ItemResult[];
+  /** Change-log rows written (0 when no figure changed). */
+  changes: number;
+}
+
+const key = (source: string, id: string) => `${source}\u0000${id}`;
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * Applies one batch of one feed inside the caller's transaction: raw rows, then the aggregates
+ * by exactly what those rows changed, then the change log. Statement count is fixed per batch
+ * (no query per message); each statement carries one row per key in sorted key order.
+ */
+export async function applyBatch(trx: Executor, feedIndex: number, items: readonly BatchItem[]): Promise<BatchResult> {
+  await lockFeed(trx, feedIndex);
+  const results: ItemResult[] = new Array(items.length);
+  const deadLetters: { i: number; reason: Reason; detail: string; id: string | null; revision: number | null }[] = [];
+
+  // One version per (source, id) in a statement: the highest revision (then the earliest
+  // delivery); the others are duplicates or superseded within the batch.
+  const best = new Map<string, number>();
+  items.forEach((it, i) => {
+    if (!it.event) {
+      deadLetters.push({ i, ...it.reject! });
+      return;
+    }
+    const k = key(it.event.source, it.event.id);
+    const j = best.get(k);
+    if (j === undefined) return void best.set(k, i);
+    const other = items[j]!.event!;
+    if (it.event.revision > other.revision) {
+      results[j] = { outcome: "restated" };
+      best.set(k, i);
+    } else {
+      results[i] = { outcome: it.event.revision === other.revision ? "duplicate" : "restated" };
+    }
+  });
+  const chosen = [...best.values()].sort((a, b) => {
+    const x = items[a]!.event!;
+    const y = items[b]!.event!;
+    return cmp(x.source, y.source) || cmp(x.id, y.id);
+  });
+
+  const changed = await upsertEvents(
+    trx,
+    chosen.map((i) => {
+      const it = items[i]!;
+      const e = it.event!;
+      return { source: e.source, id: e.id, feed: e.feed, revision: e.revision, ts: e.ts, area: e.area, data: JSON.stringify(e.data), receivedAt: it.receivedAt, streamSeq: it.streamSeq };
+    }),
+  );
+  const changedByKey = new Map<string, EventChange>(changed.map((c) => [key(c.source, c.id), c]));
+  const unchanged = chosen.filter((i) => !changedByKey.has(key(items[i]!.event!.source, items[i]!.event!.id)));
+  const stored = await storedVersions(trx, unchanged.map((i) => items[i]!.event!));
+  for (const i of unchanged) {
+    const e = items[i]!.event!;
+    const s = stored.get(key(e.source, e.id));
+    if (s && s.feed !== e.feed) {
+      deadLetters.push({ i, reason: "id_conflict", detail: `id ${JSON.stringify(e.id)} of ${e.source} is already a ${s.feed} record`, id: e.id, revision: e.revision });
+    } else {
+      results[i] = { outcome: "duplicate" };
+    }
+  }
+
+  const applied: { item: BatchItem; change: EventChange }[] = [];
+  for (const i of chosen) {
+    const e = items[i]!.event!;
+    const c = changedByKey.get(key(e.source, e.id));
+    if (!c) continue;
+    results[i] = { outcome: c.inserted ? "inserted" : "restated" };
+    applied.push({ item: items[i]!, change: c });
+  }
+
+  const log: { metric: LiveMetric; entries: LiveEntry[] }[] = [];
+  const feed = items.find((x) => x.event)?.event?.feed;
+  if (applied.length > 0 && feed) {
+    switch (feed) {
+      case "subscribers":
+        log.push(...(await applySubscribers(trx, applied)));
+        break;
+      case "bts":
+        log.push(...(await applyBts(trx, applied)));
+        break;
+      case "esign":
+        log.push(...(await applyEsign(trx, applied)));
+        break;
+      case "egov":
+        log.push(...(await applyEgov(trx, applied)));
+        break;
+    }
+  }
+
+  // Receipt per (source, feed): every valid message counts as a sign of life, duplicates too.
+  const receipts = new Map<string, { source: string; feed: string; receivedAt: Date; eventTs: string | null; eventMs: number; events: number }>();
+  for (const it of items) {
+    if (!it.event) continue;
+    const k = `${it.event.source}\u0000${it.event.feed}`;
+    const r = receipts.get(k) ?? { source: it.event.source, feed: it.event.feed, receivedAt: it.receivedAt, eventTs: null, eventMs: -Infinity, events: 0 };
+    if (it.receivedAt > r.receivedAt) r.receivedAt = it.receivedAt;
+    receipts.set(k, r);
+  }
+  for (const { item } of applied) {
+    const r = receipts.get(`${item.event!.source}\u0000${item.event!.feed}`)!;
+    r.events += 1;
+    if (item.event!.tsMs > r.eventMs) {
+      r.eventMs = item.event!.tsMs;
+      r.eventTs = item.event!.ts;
+    }
+  }
+  const status = await upsertFeedStatus(trx, [...receipts.values()].sort((a, b) => cmp(a.source, b.source)));
+  if (status.length > 0) {
+    log.push({
+      metric: "feed",
+      entries: status.map((s) => ({
+        key: { source: s.source, feed: s.feed },
+        value: { last_received_at: s.last_received_at.toISOString(), last_event_ts: s.last_event_ts?.toISOString() ?? null, events: s.events },
+      })),
+    });
+  }
+
+  const stored2 = await insertDeadLetters(
+    trx,
+    deadLetters.map((d) => {
+      const it = items[d.i]!;
+      const [, f, s] = it.subject.split(".");
+      return { streamSeq: it.streamSeq, receivedAt: it.receivedAt, subject: it.subject, source: s ?? null, feed: f ?? null, eventId: d.id, revision: d.revision, reason: d.reason, detail: d.detail, payload: it.payload };
+    }),
+  );
+  for (const d of deadLetters) {
+    results[d.i] = { outcome: "dead_letter", reason: d.reason, detail: d.detail, newDeadLetter: stored2.has(items[d.i]!.streamSeq) };
+  }
+
+  const ids = await insertChanges(trx, log.filter((l) => l.entries.length > 0));
+  return { results, changes: ids.length };
+}
+
+type Applied = { item: BatchItem; change: EventChange }[];
+
+async function applySubscribers(trx: Executor, applied: Applied) {
+  const readings = applied.map(({ item }) => {
+    const e = item.event as Extract<FeedEvent, { feed: "subscribers" }>;
+    return { source: e.source, service: e.data.service, area: e.area, count: e.data.count, ts: e.ts, revision: e.revision, id: e.id };
+  });
+  const values = new Map<string, { key: GaugeKey; count: number | null }>();
+  const gk = (k: GaugeKey) => `${k.source}\u0000${k.service}\u0000${k.area}`;
+  for (const v of await upsertSubscriberGauges(trx, readings)) values.set(gk(v), { key: v, count: v.count });
+  // A restatement may lower or move the reading that held a gauge: recompute those keys from
+  // the raw rows (rare: restatements only).
+  const again = new Map<string, GaugeKey>();
+  for (const { item, change } of applied) {
+    if (!change.prev) continue;
+    const e = item.event as Extract<FeedEvent, { feed: "subscribers" }>;
+    const now = { source: e.source, service: e.data.service, area: e.area };
+    const before = { source: e.source, service: String(change.prev.data.service), area: change.prev.area };
+    again.set(gk(now), now);
+    again.set(gk(before), before);
+  }
+  for (const v of await recomputeSubscriberGauges(trx, [...again.values()])) values.set(gk(v), { key: v, count: v.count });
+  const entries = [...values.values()].map((v) => ({ key: { source: v.key.source, service: v.key.service, area: v.key.area }, value: v.count }));
+  return [{ metric: "subscribers" as const, entries }];
+}
+
+async function applyBts(trx: Executor, applied: Applied) {
+  const sk = (k: StationKey) => `${k.source}\u0000${k.station}`;
+  const stations = new Map<string, StationKey>();
+  const restated = new Map<string, StationKey>();
+  for (const { item, change } of applied) {
+    const e = item.event as Extract<FeedEvent, { feed: "bts" }>;
+    const now = { source: e.source, station: e.data.station };
+    stations.set(sk(now), now);
+    if (change.prev) {
+      const before = { source: e.source, station: String(change.prev.data.station) };
+      stations.set(sk(before), before);
+      restated.set(sk(now), now);
+      restated.set(sk(before), before);
+    }
+  }
+  // Counts follow from station states: note the groups each touched station leaves and joins.
+  const groups = new Map<string, StationGroup>();
+  const addGroup = (g: StationGroup) => groups.set(`${g.source}\u0000${g.tech}\u0000${g.area}`, { source: g.source, tech: g.tech, area: g.area });
+  for (const s of await stationStates(trx, [...stations.values()])) addGroup(s);
+
+  const readings = applied.map(({ item }) => {
+    const e = item.event as Extract<FeedEvent, { feed: "bts" }>;
+    return { source: e.source, station: e.data.station, tech: e.data.tech, area: e.area, status: e.data.status, ts: e.ts, revision: e.revision, id: e.id };
+  });
+  const values = new Map<string, StationValue>();
+  for (const v of await upsertBtsStations(trx, readings)) values.set(sk(v), v);
+  for (const v of await recomputeBtsStations(trx, [...restated.values()])) values.set(sk(v), v);
+  for (const v of values.values()) if (v.state) addGroup({ source: v.source, ...v.state });
+
+  const counts = await stationCounts(trx, [...groups.values()], btsStatuses);
+  return [
+    {
+      metric: "bts_station" as const,
+      entries: [...values.values()].map((v) => ({
+        key: { source: v.source, station: v.station },
+        value: v.state ? { tech: v.state.tech, area: v.state.area, status: v.state.status, since: v.state.since.toISOString() } : null,
+      })),
+    },
+    {
+      metric: "bts_stations" as const,
+      entries: counts.map((c) => ({ key: { source: c.source, tech: c.tech, area: c.area, status: c.status }, value: c.count })),
+    },
+  ];
+}
+
+async function applyEsign(trx: Executor, applied: Applied) {
+  const c: EsignContribution[] = [];
+  for (const { item, change } of applied) {
+    const e = item.event as Extract<FeedEvent, { feed: "esign" }>;
+    if (change.prev) {
+      const p = change.prev.data as { agency: string; signed: boolean; signer: string };
+      c.push({ ts: change.prev.ts, source: e.source, agency: p.agency, area: change.prev.area, signed: p.signed, signer: p.signer, delta: -1 });
+    }
+    c.push({ ts: e.ts, source: e.source, agency: e.data.agency, area: e.area, signed: e.data.signed, signer: e.data.signer, delta: 1 });
+  }
+  const days = await upsertEsignCounts(trx, c);
+  return [
+    {
+      metric: "esign_day" as const,
+      entries: days.map((d) => ({ key: { day: d.day, source: d.source, agency: d.agency, area: d.area, signed: String(d.signed), signer: d.signer }, value: d.count })),
+    },
+  ];
+}
+
+async function applyEgov(trx: Executor, applied: Applied) {
+  const c: EgovContribution[] = [];
+  for (const { item, change } of applied) {
+    const e = item.event as Extract<FeedEvent, { feed: "egov" }>;
+    if (change.prev) {
+      const p = change.prev.data as { agency: string; level: string; channel: string; status: string };
+      c.push({ ts: change.prev.ts, source: e.source, agency: p.agency, level: p.level, channel: p.channel, status: p.status, area: change.prev.area, delta: -1 });
+    }
+    c.push({ ts: e.ts, source: e.source, agency: e.data.agency, level: e.data.level, channel: e.data.channel, status: e.data.status, area: e.area, delta: 1 });
+  }
+  const { days, receivedMinutes } = await upsertEgovCounts(trx, c);
+  const minutes = await receivedPerMinute(trx, receivedMinutes);
+  return [
+    {
+      metric: "egov_day" as const,
+      entries: days.map((d) => ({
+        key: { day: d.day, source: d.source, agency: d.agency, level: d.level, channel: d.channel, status: d.status, area: d.area },
+        value: d.count,
+      })),
+    },
+    { metric: "egov_minute" as const, entries: minutes.map((m) => ({ key: { minute: m.minute.toISOString() }, value: m.count })) },
+  ];
+}

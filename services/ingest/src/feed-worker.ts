@@ -1,0 +1,191 @@
+import type { Logger } from "@pulse/config";
+import { consumerName, decode, feeds, subjects, type Feed, type Reject } from "@pulse/contracts";
+import { classifyDbError, type Db } from "@pulse/db";
+import { Puller, withoutPrefix, withPrefix, type NatsConnection, type PulledMsg, type StreamNames } from "@pulse/nats";
+import { applyBatch, type BatchItem, type BatchResult, type ItemResult } from "./apply-batch";
+import type { DbGate } from "./db-gate";
+import type { IngestMetrics } from "./ingest-metrics";
+
+export interface FeedWorkerOptions {
+  feed: Feed;
+  nc: NatsConnection;
+  db: Db;
+  gate: DbGate;
+  names: StreamNames;
+  metrics: IngestMetrics;
+  log: Logger;
+  batchSize: number;
+  lingerMs: number;
+  ackWaitMs: number;
+  maxBytes: number;
+  maxFutureMs: number;
+  /** Called after a commit that wrote change-log rows (wakes the relay). */
+  onChanges: () => void;
+}
+
+class DbUnavailable extends Error {
+  constructor(readonly original: unknown) {
+    super(`database unavailable: ${(original as Error)?.message ?? original}`, { cause: original });
+  }
+}
+
+/**
+ * Pulls one feed's durable consumer in batches, applies each batch in one transaction, then acks
+ * (or terminates the dead-lettered) only after commit.
+ */
+export class FeedWorker {
+  private readonly o: FeedWorkerOptions;
+  private readonly puller: Puller;
+  private readonly feedIndex: number;
+  private running = false;
+  private loop: Promise<void> | null = null;
+
+  constructor(options: FeedWorkerOptions) {
+    this.o = options;
+    this.feedIndex = feeds.indexOf(options.feed);
+    this.puller = new Puller(options.nc, {
+      stream: options.names.feeds,
+      consumer: consumerName(options.feed, options.names.consumerPrefix),
+      batchSize: options.batchSize,
+      lingerMs: options.lingerMs,
+      ackWaitMs: options.ackWaitMs,
+    });
+  }
+
+  get held(): number {
+    return this.puller.held;
+  }
+
+  start(): void {
+    this.running = true;
+    this.puller.start();
+    this.loop = this.run();
+  }
+
+  /** Stops fetching, lets the batch in hand settle, hands queued messages back. */
+  async close(): Promise<void> {
+    this.running = false;
+    this.puller.pause();
+    await this.loop;
+    await this.puller.close();
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      const batch = await this.puller.nextBatch(250);
+      if (batch.length === 0) continue;
+      try {
+        await this.handle(batch);
+      } catch (err) {
+        // Only a bug reaches here (bad input and outages are handled below). The messages stay
+        // unacknowledged and come back after the ack wait; the loop carries on.
+        this.o.log.error("batch failed", { error: String((err as Error)?.stack ?? err) });
+        this.puller.settled(batch);
+        await new Promise((r) => setTimeout(r, 1_000));
+      }
+    }
+  }
+
+  private async handle(batch: PulledMsg[]): Promise<void> {
+    const started = performance.now();
+    const items = batch.map((m) => this.prepare(m));
+    const redelivered = batch.filter((m) => m.deliveryCount > 1).length;
+    if (redelivered) this.o.metrics.redeliveries.inc({ feed: this.o.feed }, redelivered);
+
+    let done: BatchResult | null = null;
+    while (done === null) {
+      try {
+        done = await this.commit(items);
+      } catch (err) {
+        if (!(err instanceof DbUnavailable)) throw err;
+        if (!this.running) return; // shutting down mid-outage: the broker redelivers later
+        this.puller.pause();
+        await this.o.gate.down(err.original);
+        if (this.running) this.puller.resume();
+      }
+    }
+
+    // Settle only after commit: a crash before this line means redelivery, and the upserts
+    // make the second application change nothing.
+    const rejects: Reject[] = [];
+    done.results.forEach((r, i) => {
+      const m = batch[i]!;
+      if (r.outcome === "dead_letter") {
+        m.term(r.reason);
+        if (r.newDeadLetter) rejects.push(this.reject(items[i]!, r));
+      } else {
+        m.ack();
+      }
+    });
+    this.puller.settled(batch);
+    for (const rj of rejects) {
+      const source = rj.subject.split(".")[2] ?? "unknown";
+      this.o.nc.publish(withPrefix(this.o.names, subjects.rejects(source)), JSON.stringify(rj));
+      this.o.metrics.deadLetters.inc({ reason: rj.reason });
+    }
+    const counts = new Map<string, number>();
+    for (const r of done.results) counts.set(r.outcome, (counts.get(r.outcome) ?? 0) + 1);
+    for (const [outcome, n] of counts) this.o.metrics.events.inc({ feed: this.o.feed, outcome }, n);
+    this.o.metrics.batchSize.observe({ feed: this.o.feed }, batch.length);
+    this.o.metrics.batchSeconds.observe({ feed: this.o.feed }, (performance.now() - started) / 1000);
+    if (done.changes > 0) this.o.onChanges();
+  }
+
+  private prepare(m: PulledMsg): BatchItem {
+    const subject = withoutPrefix(this.o.names, m.subject);
+    const d = decode({ subject, payload: m.data, receivedMs: m.timestampMs }, { maxBytes: this.o.maxBytes, maxFutureMs: this.o.maxFutureMs });
+    return {
+      subject,
+      streamSeq: m.streamSeq,
+      receivedAt: new Date(m.timestampMs),
+      payload: m.data,
+      event: d.ok ? d.value : null,
+      reject: d.ok ? null : { reason: d.reason, detail: d.detail, id: d.id, revision: d.revision },
+    };
+  }
+
+  /**
+   * Commits the batch; on a data error splits it until the offending message is alone, then
+   * dead-letters that one (`db_rejected`) and commits the rest. Connection errors are thrown as
+   * DbUnavailable for the caller to wait out: they never count against a message.
+   */
+  private async commit(items: BatchItem[], attempt = 0): Promise<BatchResult> {
+    try {
+      return await this.o.db.db.transaction().execute((trx) => applyBatch(trx, this.feedIndex, items));
+    } catch (err) {
+      const kind = classifyDbError(err);
+      if (kind === "unavailable") {
+        this.o.metrics.dbErrors.inc({ kind: "unreachable" });
+        throw new DbUnavailable(err);
+      }
+      if (kind === "retry" && attempt < 5) return this.commit(items, attempt + 1);
+      this.o.metrics.dbErrors.inc({ kind: "data" });
+      const good = items.filter((x) => x.event);
+      if (good.length === 0) throw err; // the dead letters alone failed: a bug, not data
+      if (good.length === 1) {
+        const bad = good[0]!;
+        this.o.log.warn("database refused one message; dead-lettering it", { subject: bad.subject, seq: bad.streamSeq, error: (err as Error).message });
+        const isolated = items.map((x) =>
+          x === bad ? { ...x, event: null, reject: { reason: "db_rejected" as const, detail: `database error: ${(err as Error).message}`, id: bad.event!.id, revision: bad.event!.revision } } : x,
+        );
+        return this.commit(isolated);
+      }
+      const mid = Math.ceil(items.length / 2);
+      const left = await this.commit(items.slice(0, mid));
+      const right = await this.commit(items.slice(mid));
+      return { results: [...left.results, ...right.results], changes: left.changes + right.changes };
+    }
+  }
+
+  private reject(item: BatchItem, r: ItemResult): Reject {
+    return {
+      subject: item.subject,
+      id: item.event?.id ?? item.reject?.id ?? null,
+      revision: item.event?.revision ?? item.reject?.revision ?? null,
+      reason: r.reason!,
+      detail: r.detail ?? "",
+      stream_seq: item.streamSeq,
+      at: new Date().toISOString(),
+    };
+  }
+}

@@ -1,0 +1,148 @@
+import { createLogger, type Logger } from "@pulse/config";
+import { feeds, type Feed } from "@pulse/contracts";
+import { createDb, migrateOrThrow, pruneEvents, type Db } from "@pulse/db";
+import { startMetricsServer, type Health, type MetricsServer } from "@pulse/metrics";
+import { connectNats, consumerBacklog, ensureStreams, type NatsConnection } from "@pulse/nats";
+import { AdvisoryWatcher } from "./advisories";
+import type { IngestConfig } from "./config";
+import { DbGate } from "./db-gate";
+import { FeedWorker } from "./feed-worker";
+import { createIngestMetrics, type IngestMetrics } from "./ingest-metrics";
+import { Relay } from "./relay";
+
+export interface Ingest {
+  /** Port of /healthz and /metrics. */
+  port: number;
+  metrics: IngestMetrics;
+  health(): Health;
+  /** Stops fetching, settles the batches in hand, relays what was committed, drains NATS, ends the pool. */
+  close(): Promise<void>;
+}
+
+export interface IngestDeps {
+  /** Database URL to use when the config has none (the embedded Postgres, started by main). */
+  databaseUrl?: string;
+  log?: Logger;
+}
+
+/** Starts ingest: streams and consumers, one worker per feed, the relay, the advisory watcher. */
+export async function startIngest(config: Readonly<IngestConfig>, deps: IngestDeps = {}): Promise<Ingest> {
+  const log = deps.log ?? createLogger("ingest", config.logLevel);
+  const url = config.databaseUrl ?? deps.databaseUrl;
+  if (!url) throw new Error("startIngest: no database URL (set DATABASE_URL, or let main start the embedded Postgres)");
+
+  const metrics = createIngestMetrics();
+  const nc: NatsConnection = await connectNats(config.natsUrl, "pulse-ingest");
+  const names = await ensureStreams(nc, { names: config.names, replicas: config.replicas, maxDeliver: config.maxDeliver, ackWaitMs: config.ackWaitMs });
+  const db: Db = createDb({ url, poolMax: config.poolMax, applicationName: "pulse-ingest" });
+  await waitForDatabase(db, config.probeMs, log);
+  metrics.dbUp.set(1);
+
+  const gate = new DbGate(db, config.probeMs, log, (up) => metrics.dbUp.set(up ? 1 : 0));
+  const relay = new Relay({ nc, db, names, metrics, log: log.child("relay") });
+  const workers = feeds.map(
+    (feed) =>
+      new FeedWorker({
+        feed,
+        nc,
+        db,
+        gate,
+        names,
+        metrics,
+        log: log.child(feed),
+        batchSize: config.batchSize,
+        lingerMs: config.lingerMs,
+        ackWaitMs: config.ackWaitMs,
+        maxBytes: config.maxBytes,
+        maxFutureMs: config.maxFutureMs,
+        onChanges: () => relay.poke(),
+      }),
+  );
+  const advisories = new AdvisoryWatcher({ nc, db, names, metrics, log: log.child("advisories"), ackWaitMs: config.ackWaitMs });
+
+  relay.start();
+  advisories.start();
+  for (const w of workers) w.start();
+
+  // Backlog per feed for /metrics and for "pipeline behind": read every few seconds, not per scrape.
+  const backlog = new Map<Feed, { pending: number; ackPending: number }>();
+  const readBacklog = async () => {
+    for (const feed of feeds) {
+      try {
+        const b = await consumerBacklog(nc, names, feed);
+        backlog.set(feed, b);
+        metrics.consumerPending.set({ feed }, b.pending);
+        metrics.consumerAckPending.set({ feed }, b.ackPending);
+      } catch {
+        /* NATS reconnecting: keep the last figures */
+      }
+    }
+  };
+  const backlogTimer = setInterval(readBacklog, 5_000);
+  backlogTimer.unref();
+  void readBacklog();
+
+  const retentionMs = config.retentionDays * 86_400_000;
+  const retentionTimer = setInterval(async () => {
+    if (!gate.isUp) return;
+    try {
+      let n = 0;
+      for (let k = await pruneEvents(db.db, retentionMs); k > 0; k = await pruneEvents(db.db, retentionMs)) n += k;
+      if (n > 0) log.info("raw events past retention deleted", { rows: n, retention_days: config.retentionDays });
+    } catch (err) {
+      log.warn("retention pass failed", { error: String((err as Error)?.message ?? err) });
+    }
+  }, 3_600_000);
+  retentionTimer.unref();
+
+  const health = (): Health => ({
+    ok: gate.isUp && !nc.isClosed(),
+    database: gate.isUp ? "up" : `unreachable for ${Math.round(gate.downForSeconds)} s; pulling paused, messages held`,
+    nats: nc.isClosed() ? "closed" : "connected",
+    held_messages: workers.reduce((n, w) => n + w.held, 0),
+    relayed_up_to: relay.published,
+    backlog: Object.fromEntries(backlog),
+  });
+  const server: MetricsServer = await startMetricsServer({ port: config.port, registry: metrics.registry, health });
+  log.info("ingest started", { port: server.port, nats: config.natsUrl, stream: names.feeds, batch: config.batchSize });
+
+  let closing: Promise<void> | null = null;
+  return {
+    port: server.port,
+    metrics,
+    health,
+    close: () =>
+      (closing ??= (async () => {
+        clearInterval(backlogTimer);
+        clearInterval(retentionTimer);
+        await Promise.all(workers.map((w) => w.close()));
+        await advisories.close();
+        gate.close();
+        await relay.close();
+        await nc.drain().catch(() => nc.close());
+        await db.close();
+        await server.close();
+        log.info("ingest stopped");
+      })()),
+  };
+}
+
+/** Start-up waits for the database (and migrates it) rather than failing: it may start later. */
+async function waitForDatabase(db: Db, probeMs: number, log: Logger): Promise<void> {
+  let warned = 0;
+  for (;;) {
+    try {
+      await migrateOrThrow(db.db);
+      return;
+    } catch (err) {
+      const cause = (err as Error).cause ?? err;
+      const msg = String((cause as Error)?.message ?? cause);
+      if (!/ECONNREFUSED|ECONNRESET|terminat|timeout|connect|the database system is/i.test(msg)) throw err;
+      if (Date.now() - warned > 10_000) {
+        log.warn("waiting for the database", { error: msg });
+        warned = Date.now();
+      }
+      await new Promise((r) => setTimeout(r, probeMs));
+    }
+  }
+}

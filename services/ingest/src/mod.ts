@@ -1,0 +1,2 @@
+export { startIngest, type Ingest, type IngestDeps } from "./ingest";
+export { loadConfig, type IngestConfig } from "./config";

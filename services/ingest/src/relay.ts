@@ -1,0 +1,133 @@
+import type { Logger } from "@pulse/config";
+import { changeIdHeader, subjects, type LiveChange, type LiveMetric } from "@pulse/contracts";
+import { advanceRelayCursor, changesAfter, classifyDbError, lastChangeId, pruneChanges, readRelayCursor, type Db } from "@pulse/db";
+import { headers, jetstream, withPrefix, type NatsConnection, type StreamNames } from "@pulse/nats";
+import type { IngestMetrics } from "./ingest-metrics";
+
+export interface RelayOptions {
+  nc: NatsConnection;
+  db: Db;
+  names: StreamNames;
+  metrics: IngestMetrics;
+  log: Logger;
+  /** Rows per read. Default 500. */
+  chunk?: number;
+  /** Poll interval when nothing wakes it, ms. Default 250. */
+  pollMs?: number;
+  /** Relayed change rows are deleted after this long, ms. Default 1 hour. */
+  keepMs?: number;
+}
+
+const cursorName = "live";
+
+/**
+ * Publishes change-log rows, in id order, to the LIVE stream with Msg-Id = change id. The cursor
+ * lives in Postgres and only moves forward; if two relays (two ingest processes) publish the same
+ * row, JetStream's duplicate window keeps one, and each relay publishes in order, so LIVE's
+ * sequence follows change ids.
+ */
+export class Relay {
+  private readonly o: Required<RelayOptions>;
+  private readonly js;
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private wake: (() => void) | null = null;
+  private poked = false;
+  private cursor = 0;
+  private lastPrune = 0;
+
+  constructor(options: RelayOptions) {
+    this.o = { chunk: 500, pollMs: 250, keepMs: 3_600_000, ...options };
+    this.js = jetstream(options.nc);
+  }
+
+  start(): void {
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Something was committed: look now rather than at the next poll. */
+  poke(): void {
+    this.poked = true;
+    this.wake?.();
+  }
+
+  /** Publishes what is committed, then stops. */
+  async close(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+  }
+
+  /** Highest change id published. */
+  get published(): number {
+    return this.cursor;
+  }
+
+  private async run(): Promise<void> {
+    let ready = false;
+    while (this.running || this.poked) {
+      this.poked = false;
+      try {
+        if (!ready) {
+          this.cursor = await readRelayCursor(this.o.db.db, cursorName);
+          ready = true;
+        }
+        const n = await this.pass();
+        if (n === this.o.chunk) continue;
+        await this.maintain();
+      } catch (err) {
+        const kind = classifyDbError(err);
+        this.o.log.warn("relay pass failed; retrying", { error: String((err as Error)?.message ?? err), kind });
+        ready = false; // re-read the cursor: another relay may have moved it
+        await this.sleep(1_000);
+        continue;
+      }
+      if (!this.running) break;
+      await this.sleep(this.o.pollMs);
+    }
+  }
+
+  /** Publishes one chunk; returns how many rows it read. */
+  private async pass(): Promise<number> {
+    // Another relay may be ahead: never republish what it already did.
+    const rows = await changesAfter(this.o.db.db, this.cursor, this.o.chunk);
+    if (rows.length === 0) return 0;
+    const acks = rows.map((row) => {
+      const body: LiveChange = { change_id: row.id, metric: row.metric as LiveMetric, at: row.created_at.toISOString(), entries: row.entries as LiveChange["entries"] };
+      const h = headers();
+      h.set(changeIdHeader, String(row.id));
+      return this.js.publish(withPrefix(this.o.names, subjects.live(row.metric)), JSON.stringify(body), { msgID: String(row.id), headers: h });
+    });
+    await Promise.all(acks);
+    const last = rows[rows.length - 1]!.id;
+    await advanceRelayCursor(this.o.db.db, cursorName, last);
+    this.cursor = last;
+    this.o.metrics.relayed.inc(rows.length);
+    return rows.length;
+  }
+
+  private async maintain(): Promise<void> {
+    const committed = await lastChangeId(this.o.db.db);
+    this.o.metrics.relayLag.set(Math.max(0, committed - this.cursor));
+    if (Date.now() - this.lastPrune > 60_000) {
+      this.lastPrune = Date.now();
+      await pruneChanges(this.o.db.db, this.cursor, this.o.keepMs);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    if (this.poked || !this.running) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(done, ms);
+      function done() {
+        clearTimeout(t);
+        resolve();
+      }
+      this.wake = () => {
+        this.wake = null;
+        done();
+      };
+    });
+  }
+}
