@@ -159,7 +159,8 @@ export class FeedWorker {
         throw new DbUnavailable(err);
       }
       if (kind === "retry" && attempt < 5) return this.commit(items, attempt + 1);
-      this.o.metrics.dbErrors.inc({ kind: "data" });
+      this.o.metrics.dbErrors.inc({ kind: kind === "bug" ? "bug" : "data" });
+      if (kind !== "data") throw err;
       const good = items.filter((x) => x.event);
       if (good.length === 0) throw err; // the dead letters alone failed: a bug, not data
       if (good.length === 1) {
