@@ -1,0 +1,4 @@
+export * from "./nats-server";
+export * from "./test-database";
+export * from "./tcp-proxy";
+export * from "./unique-tag";
