@@ -1,5 +1,5 @@
 import { ConfigError, envReader, type Env, type LogLevel } from "@pulse/config";
-import { defaultStreamNames, type StreamNames } from "@pulse/nats";
+import { defaultStreamNames, testStreamNames, type StreamNames } from "@pulse/nats";
 
 export interface IngestConfig {
   /** NATS_URL. Default nats://127.0.0.1:4222 (comma-separated for a cluster). */
@@ -32,7 +32,10 @@ export interface IngestConfig {
   replicas: number;
   /** LOG_LEVEL. Default info. */
   logLevel: LogLevel;
-  /** Stream, consumer and subject names. Defaults from contracts; tests use fresh ones. */
+  /**
+   * Stream, consumer and subject names. Defaults from contracts. PULSE_NAMESPACE=x gives every
+   * stream and subject its own namespace (FEEDS_x, feeds_x.…): tests, or a staging beside prod.
+   */
   names: StreamNames;
 }
 
@@ -60,7 +63,7 @@ export function loadConfig(env: Env, overrides: Partial<IngestConfig> = {}): Rea
     retentionDays: r.int("EVENTS_RETENTION_DAYS", 90, { min: 1 }),
     replicas: r.int("NATS_REPLICAS", 1, { min: 1, max: 5 }),
     logLevel: level as LogLevel,
-    names: defaultStreamNames,
+    names: r.optional("PULSE_NAMESPACE") ? testStreamNames(r.optional("PULSE_NAMESPACE")!) : defaultStreamNames,
     ...overrides,
   });
 }

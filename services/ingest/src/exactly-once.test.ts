@@ -1,0 +1,86 @@
+import { consumerName } from "@pulse/contracts";
+import { jetstreamManager, Puller } from "@pulse/nats";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ingestHarness, make, type Harness } from "./test-harness";
+
+let h: Harness;
+beforeAll(async () => {
+  h = await ingestHarness("once");
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+describe("effectively once", () => {
+  it("counts an event sent again without Nats-Msg-Id once (only ingest can tell)", async () => {
+    await h.publish("egov", "dvc", make.egov("dossier-1:received", "received"), { msgId: false });
+    await h.publish("esign", "edoc", make.esign("doc-1", true), { msgId: false });
+    await h.publish("subscribers", "viettel", make.subscribers("r-1", "mobile", 1000), { msgId: false });
+    await h.settle();
+    const before = await h.figures();
+    await h.publish("egov", "dvc", make.egov("dossier-1:received", "received"), { msgId: false });
+    await h.publish("esign", "edoc", make.esign("doc-1", true), { msgId: false });
+    await h.publish("subscribers", "viettel", make.subscribers("r-1", "mobile", 1000), { msgId: false });
+    await h.settle();
+    expect(await h.figures()).toEqual(before);
+    expect(before.egov.filter((r) => r.grain === "day")).toEqual([expect.objectContaining({ status: "received", count: 1 })]);
+    expect(before.esign.filter((r) => r.grain === "day")).toEqual([expect.objectContaining({ signed: true, count: 1 })]);
+    const events = await h.ingest!.metrics.events.get();
+    const dup = events.values.filter((v) => v.labels.outcome === "duplicate").reduce((n, v) => n + v.value, 0);
+    expect(dup).toBe(3);
+  });
+
+  it("drops a duplicate publish at JetStream when Nats-Msg-Id repeats", async () => {
+    const a = await h.publish("egov", "dvc", make.egov("dossier-2:received", "received"));
+    const b = await h.publish("egov", "dvc", make.egov("dossier-2:received", "received"));
+    expect(a.duplicate).toBe(false);
+    expect(b.duplicate).toBe(true);
+    await h.settle();
+    expect(await h.count("egov_counts", "grain = 'day' AND status = 'received'")).toBe(1);
+    const r = await h.figures();
+    expect(r.egov.find((x) => x.grain === "day")!.count).toBe(2);
+  });
+
+  it("applies a message redelivered after a nak once", async () => {
+    await h.stopIngest();
+    await h.publish("egov", "dvc", make.egov("dossier-3:received", "received"));
+    // Another client takes the message from ingest's consumer and naks it: it comes back with
+    // a delivery count of 2.
+    const p = new Puller(h.nc, { stream: h.names.feeds, consumer: consumerName("egov", h.names.consumerPrefix), batchSize: 1 });
+    p.start();
+    p.pause(); // one request only: nothing may be pulled after the nak
+    const [m] = await p.nextBatch(5_000);
+    expect(m).toBeDefined();
+    m!.nak();
+    p.settled([m!]);
+    await p.close();
+    await h.startIngest();
+    await h.settle();
+    const r = await h.figures();
+    expect(r.egov.find((x) => x.grain === "day")!.count).toBe(3);
+    const red = await h.ingest!.metrics.redeliveries.get();
+    expect(red.values.reduce((n, v) => n + v.value, 0)).toBeGreaterThanOrEqual(1);
+  });
+
+  it("changes no figure when the whole stream is replayed from its start", async () => {
+    await h.publish("bts", "viettel", make.bts("b-1", "NA-0001", "down"));
+    await h.publish("bts", "viettel", make.bts("b-2", "NA-0001", "up", { ts: "2026-11-26T09:20:00+07:00" }));
+    await h.publish("esign", "edoc", make.esign("doc-1", false, { revision: 1 }));
+    await h.settle();
+    const before = await h.figures();
+    const changesBefore = await h.count("changes");
+
+    // Replay: drop every feed consumer; ingest recreates them delivering from the first message.
+    await h.stopIngest();
+    const jsm = await jetstreamManager(h.nc);
+    for (const f of ["subscribers", "bts", "esign", "egov"]) await jsm.consumers.delete(h.names.feeds, consumerName(f as "bts", h.names.consumerPrefix));
+    await h.startIngest();
+    await h.settle();
+    expect(await h.figures()).toEqual(before);
+    // Nothing changed, so nothing new went to the change log either.
+    expect(await h.count("changes")).toBe(changesBefore);
+    const events = await h.ingest!.metrics.events.get();
+    const replayed = events.values.filter((v) => v.labels.outcome === "duplicate").reduce((n, v) => n + v.value, 0);
+    expect(replayed).toBeGreaterThanOrEqual(8);
+  });
+});

@@ -1,0 +1,100 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ingestHarness, make, type Harness } from "./test-harness";
+
+let h: Harness;
+beforeAll(async () => {
+  h = await ingestHarness("figures");
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+describe("figures", () => {
+  it("counts two sources that use the same id separately", async () => {
+    await h.publish("subscribers", "viettel", make.subscribers("1", "mobile", 500));
+    await h.publish("subscribers", "mobifone", make.subscribers("1", "mobile", 300));
+    await h.settle();
+    const f = await h.figures();
+    expect(f.subscribers).toEqual([
+      { source: "mobifone", service: "mobile", area: "412", count: 300 },
+      { source: "viettel", service: "mobile", area: "412", count: 500 },
+    ]);
+  });
+
+  it("refuses a publish to an unknown feed at once (no stream takes it)", async () => {
+    const started = Date.now();
+    await expect(h.js.publish(h.subject("weather", "viettel"), "{}", { timeout: 2_000 })).rejects.toThrow();
+    expect(Date.now() - started).toBeLessThan(1_500);
+  });
+
+  it("keeps the latest gauge whatever the arrival order, compared by (ts, revision, id)", async () => {
+    await h.publish("subscribers", "vinaphone", make.subscribers("g-3", "ftth", 30, { ts: "2026-11-26T10:00:00+07:00", area: "413" }));
+    await h.publish("subscribers", "vinaphone", make.subscribers("g-1", "ftth", 10, { ts: "2026-11-26T08:00:00+07:00", area: "413" }));
+    await h.settle();
+    await h.publish("subscribers", "vinaphone", make.subscribers("g-2", "ftth", 20, { ts: "2026-11-26T09:00:00+07:00", area: "413" }));
+    await h.settle();
+    const f = await h.figures();
+    expect(f.subscribers.find((r) => r.source === "vinaphone")).toEqual({ source: "vinaphone", service: "ftth", area: "413", count: 30 });
+  });
+
+  it("replaces a restated gauge reading, even one that moves back in time", async () => {
+    // g-3 (10:00, 30) holds the gauge; its revision 1 says 35.
+    await h.publish("subscribers", "vinaphone", make.subscribers("g-3", "ftth", 35, { ts: "2026-11-26T10:00:00+07:00", area: "413", revision: 1 }));
+    await h.settle();
+    expect((await h.figures()).subscribers.find((r) => r.source === "vinaphone")!.count).toBe(35);
+    // Revision 2 moves the reading to 07:00: the latest reading is now g-2 (09:00, 20).
+    await h.publish("subscribers", "vinaphone", make.subscribers("g-3", "ftth", 99, { ts: "2026-11-26T07:00:00+07:00", area: "413", revision: 2 }));
+    await h.settle();
+    expect((await h.figures()).subscribers.find((r) => r.source === "vinaphone")!.count).toBe(20);
+    // A lower or equal revision changes nothing.
+    await h.publish("subscribers", "vinaphone", make.subscribers("g-3", "ftth", 1, { ts: "2026-11-26T11:00:00+07:00", area: "413", revision: 1 }), { msgId: false });
+    await h.settle();
+    expect((await h.figures()).subscribers.find((r) => r.source === "vinaphone")!.count).toBe(20);
+  });
+
+  it("takes a restated event's old contribution out of every bucket and puts the new one in", async () => {
+    await h.publish("esign", "edoc", make.esign("doc-7", true, { ts: "2026-11-26T09:15:00+07:00" }));
+    await h.settle();
+    await h.publish("esign", "edoc", make.esign("doc-7", false, { ts: "2026-11-26T10:30:00+07:00", revision: 1, agency: "so-yte" }));
+    await h.settle();
+    const f = await h.figures();
+    expect(f.esign.map((r) => [r.grain, (r.bucket as Date).toISOString(), r.agency, r.signed, r.count])).toEqual([
+      ["day", "2026-11-25T17:00:00.000Z", "so-yte", false, 1],
+      ["hour", "2026-11-26T03:00:00.000Z", "so-yte", false, 1],
+      ["minute", "2026-11-26T03:30:00.000Z", "so-yte", false, 1],
+    ]);
+  });
+
+  it("lands an event hours late in its own bucket, and a day in UTC+7", async () => {
+    await h.publish("egov", "dvc", make.egov("d-late:received", "received", { ts: "2026-11-26T09:00:00+07:00" }));
+    await h.publish("egov", "dvc", make.egov("d-now:received", "received", { ts: new Date().toISOString() }));
+    // 23:30 on the 25th in Vietnam is 16:30 UTC: it belongs to the 25th, not the 26th.
+    await h.publish("egov", "dvc", make.egov("d-night:received", "received", { ts: "2026-11-25T23:30:00+07:00" }));
+    await h.settle();
+    const f = await h.figures();
+    const days = f.egov.filter((r) => r.grain === "day").map((r) => [(r.bucket as Date).toISOString(), r.count]);
+    expect(days).toContainEqual(["2026-11-24T17:00:00.000Z", 1]);
+    expect(days).toContainEqual(["2026-11-25T17:00:00.000Z", 1]);
+    expect(f.egov.filter((r) => r.grain === "hour").map((r) => (r.bucket as Date).toISOString())).toContain("2026-11-26T02:00:00.000Z");
+  });
+
+  it("derives BTS counts from each station's latest state, and a restatement can move a station", async () => {
+    await h.publish("bts", "viettel", make.bts("s-1", "NA-100", "up", { ts: "2026-11-26T08:00:00+07:00" }));
+    await h.publish("bts", "viettel", make.bts("s-2", "NA-101", "up", { ts: "2026-11-26T08:00:00+07:00" }));
+    await h.publish("bts", "viettel", make.bts("s-3", "NA-100", "down", { ts: "2026-11-26T09:00:00+07:00" }));
+    await h.settle();
+    const counts = async () =>
+      (await h.figures()).stations.reduce<Record<string, number>>((m, s) => ((m[`${s.area}/${s.status}`] = (m[`${s.area}/${s.status}`] ?? 0) + 1), m), {});
+    expect(await counts()).toEqual({ "412/down": 1, "412/up": 1 });
+    // s-3 restated: it was a reading of another station in another district.
+    await h.publish("bts", "viettel", make.bts("s-3", "NA-200", "down", { ts: "2026-11-26T09:00:00+07:00", area: "415", revision: 1 }));
+    await h.settle();
+    expect(await counts()).toEqual({ "412/up": 2, "415/down": 1 });
+    // The live change log carries the new absolute counts of both groups.
+    const last = await h.db.db.selectFrom("changes").selectAll().where("metric", "=", "bts_stations").orderBy("id", "desc").limit(1).executeTakeFirstOrThrow();
+    const entries = last.entries as { key: Record<string, string>; value: number }[];
+    expect(entries.find((e) => e.key.area === "412" && e.key.status === "down")!.value).toBe(0);
+    expect(entries.find((e) => e.key.area === "415" && e.key.status === "down")!.value).toBe(1);
+  });
+});
+
