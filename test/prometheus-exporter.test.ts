@@ -1,0 +1,95 @@
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDb, type Db } from "../packages/db/src/mod";
+import { loadConfig, startExporter, type Exporter } from "../services/exporter/src/mod";
+import { fixtureExpectations, insertFixture, seededSeriesCounts } from "../services/exporter/src/testing/fixture";
+import { dashboardQueries, expandPromql, expandSql, infraDir, prometheusFiles } from "../services/exporter/src/testing/infra-copies";
+import { eventually, promQuery, startPrometheus, type Launched } from "../services/exporter/src/testing/prom-launcher";
+import { createTestDatabase } from "../services/exporter/src/testing/test-database";
+
+// A real Prometheus (Debian's 2.42) scrapes the exporter over a known set of rows; its query API
+// must return the figures Postgres holds, and every query of the dashboards must run.
+const now0 = Date.parse("2026-11-26T10:00:00+07:00");
+
+describe("Prometheus scraping the exporter", () => {
+  let database: Awaited<ReturnType<typeof createTestDatabase>>;
+  let db: Db;
+  let exporter: Exporter;
+  let prometheus: Launched;
+
+  beforeAll(async () => {
+    database = await createTestDatabase("prometheus");
+    db = createDb({ url: database.url, poolMax: 2 });
+    await insertFixture(db.db, now0);
+    exporter = await startExporter(loadConfig({ DATABASE_URL: database.url, METRICS_PORT: "0", NATS_URL: "none", LOG_LEVEL: "silent" }), { clock: () => now0 });
+    prometheus = await startPrometheus(prometheusFiles({ exporterPort: exporter.port }));
+    await eventually(async () => ((await promQuery(prometheus.url, "count(pulse_bts_stations)"))[0] ? true : undefined), 30_000, "a first scrape");
+  });
+  afterAll(async () => {
+    await prometheus?.close();
+    await exporter?.close();
+    await db?.close();
+    await database?.drop();
+  });
+
+  it("returns the figures Postgres holds", async () => {
+    for (const e of fixtureExpectations) {
+      const sel = Object.entries(e.labels).map(([k, v]) => `${k}="${v}"`).join(",");
+      const r = await promQuery(prometheus.url, `${e.name}{${sel}}`);
+      expect(r.length, `${e.name}{${sel}}`).toBe(1);
+      expect(Number(r[0]!.value[1]), `${e.name}{${sel}}`).toBeCloseTo(e.value, 12);
+    }
+    for (const [name, n] of Object.entries(seededSeriesCounts)) {
+      const r = await promQuery(prometheus.url, `count(${name})`);
+      expect(Number(r[0]!.value[1]), name).toBe(n + (name === "pulse_subscribers" || name === "pulse_bts_stations" ? 1 : 0)); // + the folded "other"
+    }
+    const up = await promQuery(prometheus.url, `up{job="pulse-exporter"}`);
+    expect(up[0]!.value[1]).toBe("1");
+  });
+
+  it("runs every PromQL query of the dashboards without error", async () => {
+    const { queries, variables } = dashboardQueries();
+    const promql = queries.filter((q) => q.kind === "promql");
+    expect(promql.length).toBeGreaterThan(30);
+    for (const q of promql) {
+      await expect(promQuery(prometheus.url, expandPromql(q.query)), `${q.dashboard} / ${q.panel}: ${q.query}`).resolves.toBeDefined();
+      const params = new URLSearchParams({ query: expandPromql(q.query), start: String(Date.now() / 1000 - 300), end: String(Date.now() / 1000), step: "15" });
+      const range = (await (await fetch(`${prometheus.url}/api/v1/query_range?${params}`)).json()) as { status: string; error?: string };
+      expect(range.status, `${q.dashboard} / ${q.panel}: ${range.error}`).toBe("success");
+    }
+    // The domain panels show data, not just "no error".
+    for (const q of promql.filter((q) => /pulse_(kpi|subscribers|bts|esign|egov|feed_state)/.test(q.query))) {
+      const r = await promQuery(prometheus.url, expandPromql(q.query));
+      expect(r.length, `${q.dashboard} / ${q.panel}: ${q.query}`).toBeGreaterThan(0);
+    }
+    // Variables: label_values(metric, label) is Grafana's call of the label values API.
+    for (const v of variables) {
+      const m = /^label_values\((\w+),\s*(\w+)\)$/.exec(v.query);
+      expect(m, v.query).not.toBeNull();
+      const r = (await (await fetch(`${prometheus.url}/api/v1/label/${m![2]}/values?match[]=${m![1]}`)).json()) as { status: string; data: string[] };
+      expect(r.status).toBe("success");
+      expect(r.data.length, v.query).toBeGreaterThan(0);
+    }
+  });
+
+  it("runs every SQL query of the dashboards against the schema", async () => {
+    const sql = dashboardQueries().queries.filter((q) => q.kind === "sql");
+    expect(sql.length).toBeGreaterThan(5);
+    for (const q of sql) {
+      const text = expandSql(q.query, new Date(now0 - 90 * 86_400_000), new Date(now0 + 86_400_000));
+      await expect(db.pool.query(text), `${q.dashboard} / ${q.panel}`).resolves.toBeDefined();
+    }
+    // The signing rate by day over the fixture: today's bucket is 105/110.
+    const rate = sql.find((q) => q.panel === "Tỷ lệ ký số theo ngày")!;
+    const rows = (await db.pool.query(expandSql(rate.query, new Date(now0 - 86_400_000), new Date(now0)))).rows as Record<string, unknown>[];
+    expect(Number(rows.at(-1)!["Tỷ lệ ký số"])).toBeCloseTo(105 / 110, 12);
+  });
+
+  it("passes promtool and amtool checks", () => {
+    const out = execFileSync("promtool", ["check", "config", join(infraDir, "prometheus/prometheus.yml")], { encoding: "utf8" });
+    expect(out).toMatch(/SUCCESS/);
+    execFileSync("promtool", ["check", "rules", join(infraDir, "prometheus/rules/pulse-alerts.yml")], { encoding: "utf8" });
+    execFileSync("amtool", ["check-config", join(infraDir, "alertmanager/alertmanager.yml")], { encoding: "utf8" });
+  });
+});
