@@ -1,0 +1,124 @@
+import { consumerName, reasonCodes } from "@pulse/contracts";
+import { sql } from "@pulse/db";
+import { Puller } from "@pulse/nats";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ingestHarness, make, type Harness } from "./test-harness";
+
+let h: Harness;
+beforeAll(async () => {
+  h = await ingestHarness("bad", { config: { maxDeliver: 2, ackWaitMs: 1_000 } });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const good = (id: string) => make.egov(`${id}:received`, "received");
+
+describe("bad input", () => {
+  it("dead-letters each bad class with its reason, tells the producer, and commits the good messages of the same batch", async () => {
+    await h.stopIngest(); // so that good and bad land in the same batches
+    const before = await h.figures();
+    const cases: [string, string, Parameters<Harness["publish"]>[2], string][] = [
+      ["egov", "dvc", "this is not json", "bad_json"],
+      ["egov", "dvc", new Uint8Array([0xff, 0xfe, 0x7b]), "bad_json"],
+      ["egov", "dvc", "[1,2]", "bad_json"],
+      ["egov", "dvc", { id: "x1", data: { procedure: "p" } }, "bad_shape"],
+      ["egov", "dvc", { ...good("x2"), revision: -1 }, "bad_shape"],
+      ["egov", "dvc", { ...good("x3"), id: "nul\u0000byte" }, "bad_shape"],
+      ["subscribers", "viettel", make.subscribers("x4", "mobile", 1e10), "bad_shape"],
+      ["subscribers", "viettel", make.subscribers("x5", "mobile", 1.5), "bad_shape"],
+      ["subscribers", "viettel", { ...make.subscribers("x6", "mobile", 5), v: 2 }, "bad_shape"],
+      ["egov", "dvc", { ...good("x7"), source: "viettel" }, "source_mismatch"],
+      ["egov", "dvc", JSON.stringify({ ...good("x8"), v: 1, source: "dvc", ts: "2026-11-26T09:15:00+07:00", area: "412", pad: "x".repeat(70_000) }), "too_large"],
+      ["egov", "dvc", { ...good("x9"), ts: "2026-11-26T09:15:00" }, "bad_time"],
+      ["egov", "dvc", { ...good("x10"), ts: "2026-11-26 09:15:00+07:00" }, "bad_time"],
+      ["egov", "dvc", { ...good("x11"), ts: 1764123300 as unknown as string }, "bad_shape"],
+      ["egov", "dvc", { ...good("x12"), ts: new Date(Date.now() + 3_600_000).toISOString() }, "future_time"],
+      ["egov", "dvc", { ...good("x13"), area: "999" }, "unknown_area"],
+      ["subscribers", "viettel", { ...make.subscribers("x14", "mobile", 5), area: "40" }, "unknown_area"],
+      ["egov", "hacker", { ...good("x15"), source: "hacker" }, "unknown_source"],
+      ["esign", "viettel", { ...make.esign("x16", true), source: "viettel" }, "feed_not_allowed"],
+    ];
+    // A good message between each bad one.
+    let n = 0;
+    for (const [feed, source, body] of cases) {
+      await h.publish(feed, source, body, { msgId: false });
+      await h.publish("egov", "dvc", good(`ok-${n++}`));
+    }
+    await h.startIngest();
+    await h.settle();
+
+    const letters = (await sql<{ reason: string; subject: string; detail: string; payload: Buffer }>`SELECT reason, subject, detail, payload FROM dead_letters ORDER BY stream_seq`.execute(h.db.db)).rows;
+    expect(letters.map((l) => [l.reason, l.detail])).toEqual(cases.map((c) => [c[3], expect.any(String)]));
+    for (const l of letters) {
+      expect(l.detail.length).toBeGreaterThan(5);
+      expect(l.payload.length).toBeGreaterThan(0);
+    }
+    // Every code used is a known one.
+    for (const l of letters) expect(reasonCodes).toContain(l.reason);
+    // The producer heard about each, on its own rejects subject.
+    await new Promise((r) => setTimeout(r, 200));
+    // Rejects go out per feed after each commit: compare as sets of (subject, reason).
+    const told = h.rejects.map((r) => `${r.body.subject} ${r.body.reason}`).sort();
+    expect(told).toEqual(cases.map((c) => `feeds.${c[0]}.${c[1]} ${c[3]}`).sort());
+    expect(h.rejects.find((r) => r.body.reason === "future_time")!.subject).toBe(`${h.names.rejectsPrefix}.dvc`);
+    expect(h.rejects.find((r) => r.body.reason === "source_mismatch")!.body.id).toBe("x7:received");
+    // The good ones all counted; nothing else changed.
+    const after = await h.figures();
+    expect(after.egov.find((r) => r.grain === "day")!.count).toBe(cases.length);
+    expect(after.subscribers).toEqual(before.subscribers);
+    const dl = await h.ingest!.metrics.deadLetters.get();
+    expect(dl.values.reduce((s, v) => s + v.value, 0)).toBe(cases.length);
+  });
+
+  it("dead-letters an id a source reuses across feeds", async () => {
+    await h.publish("subscribers", "viettel", make.subscribers("shared-id", "mobile", 7));
+    await h.settle();
+    // Within the duplicate window JetStream itself answers duplicate: the Msg-Id has no feed in it.
+    expect((await h.publish("bts", "viettel", make.bts("shared-id", "NA-1", "up"))).duplicate).toBe(true);
+    // Past it (or without a Msg-Id), ingest tells the producer.
+    await h.publish("bts", "viettel", make.bts("shared-id", "NA-1", "up"), { msgId: false });
+    await h.settle();
+    expect((await h.figures()).deadLetters).toContainEqual({ reason: "id_conflict", n: 1 });
+    expect(await h.count("bts_stations")).toBe(0);
+  });
+
+  it("isolates a message the database refuses and commits the rest of its batch", async () => {
+    // A real refusal from Postgres: a trigger that raises a data exception for one id.
+    await sql`CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.id = 'poison:received' THEN RAISE EXCEPTION 'poisoned row' USING ERRCODE = '22023'; END IF; RETURN NEW; END $$`.execute(h.db.db);
+    await sql`CREATE TRIGGER refuse_poison BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION refuse_poison()`.execute(h.db.db);
+    try {
+      await h.stopIngest();
+      const before = (await h.figures()).egov.find((r) => r.grain === "day")!.count as number;
+      for (let i = 0; i < 20; i++) await h.publish("egov", "dvc", good(i === 13 ? "poison" : `batch-${i}`));
+      await h.startIngest();
+      await h.settle();
+      expect((await h.figures()).egov.find((r) => r.grain === "day")!.count).toBe(before + 19);
+      const l = (await sql<{ reason: string; event_id: string; detail: string }>`SELECT reason, event_id, detail FROM dead_letters WHERE reason = 'db_rejected'`.execute(h.db.db)).rows;
+      expect(l).toEqual([{ reason: "db_rejected", event_id: "poison:received", detail: expect.stringContaining("poisoned row") }]);
+    } finally {
+      await sql`DROP TRIGGER refuse_poison ON events`.execute(h.db.db);
+    }
+  });
+
+  it("dead-letters a message that reaches its max deliveries", async () => {
+    await h.stopIngest();
+    await h.publish("egov", "dvc", good("never-settled"));
+    // A broken consumer takes it twice (max deliveries 2) and never settles it.
+    const p = new Puller(h.nc, { stream: h.names.feeds, consumer: consumerName("egov", h.names.consumerPrefix), batchSize: 1, ackWaitMs: 60_000 });
+    p.start();
+    const first = await p.nextBatch(5_000);
+    const second = await p.nextBatch(5_000);
+    expect([first[0]?.deliveryCount, second[0]?.deliveryCount]).toEqual([1, 2]);
+    p.pause();
+    await new Promise((r) => setTimeout(r, 1_500)); // past the ack wait: JetStream gives up
+    await h.startIngest();
+    const until = Date.now() + 10_000;
+    while ((await h.count("dead_letters", "reason = 'max_deliveries'")) === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    const l = (await sql<{ event_id: string; subject: string }>`SELECT event_id, subject FROM dead_letters WHERE reason = 'max_deliveries'`.execute(h.db.db)).rows;
+    expect(l).toEqual([{ event_id: "never-settled:received", subject: "feeds.egov.dvc" }]);
+    expect(h.rejects.some((r) => r.body.reason === "max_deliveries")).toBe(true);
+    await p.close();
+  });
+});
