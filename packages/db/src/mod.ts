@@ -10,3 +10,4 @@ export * from "./sql/insert-dead-letters";
 export * from "./sql/changes";
 export * from "./db-errors";
 export { sql } from "kysely";
+export * from "./embedded";
