@@ -53,7 +53,7 @@ export async function ingestHarness(tag: string, options: HarnessOptions = {}) {
   const js = jetstream(nc);
   const db: Db = createDb({ url: database.url, poolMax: 2 });
   const rejects: { subject: string; body: Record<string, unknown> }[] = [];
-  nc.subscribe(`${names.rejectsPrefix}.>`, { callback: (_e, m) => rejects.push({ subject: m.subject, body: m.json() }) });
+  nc.subscribe(`${names.rejectsPrefix}.>`, { callback: (_e, m) => void rejects.push({ subject: m.subject, body: m.json() }) });
 
   let ingest: Ingest | null = options.start === false ? null : await startIngest(config);
 
@@ -104,7 +104,8 @@ export async function ingestHarness(tag: string, options: HarnessOptions = {}) {
     },
     /** Every figure Pulse holds, in a stable order, for exact comparisons. */
     async figures() {
-      const q = async (text: string) => (await sql.raw(text).execute(db.db)).rows;
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      const q = async (text: string) => (await sql.raw<Record<string, any>>(text).execute(db.db)).rows;
       return {
         subscribers: await q(`SELECT source, service, area, count FROM subscriber_gauges ORDER BY 1, 2, 3`),
         stations: await q(`SELECT source, station, tech, area, status FROM bts_stations ORDER BY 1, 2`),
