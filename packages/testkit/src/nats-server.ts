@@ -41,21 +41,38 @@ export function sharedNatsUrl(): string {
   return process.env.PULSE_TEST_NATS_URL ?? "nats://127.0.0.1:4222";
 }
 
-// Every child still alive, so a crashing test file leaves no nats-server behind. 'exit' handlers
-// must be synchronous: SIGKILL and rmSync only.
-const live = new Map<ChildProcess, string | undefined>();
+// Every child still alive, with the temp dirs to remove if we die, so a crashing test file
+// leaves no nats-server behind. 'exit' handlers must be synchronous: SIGKILL and rmSync only.
+const live = new Map<ChildProcess, string[]>();
 let exitHookInstalled = false;
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.on("exit", () => {
-    for (const [child, dir] of live) {
+    for (const [child, dirs] of live) {
       try {
         child.kill("SIGKILL");
       } catch {}
-      if (dir) rmSync(dir, { recursive: true, force: true });
+      for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
     }
   });
+}
+
+/**
+ * The 'exit' hook does not run when the process is killed by a signal, which is how vitest ends
+ * a worker whose file timed out or crashed. So a detached shell polls our pid and, once we are
+ * gone, stops the server and removes the temp dirs. It exits by itself when the server stops.
+ */
+function startWatchdog(childPid: number, dirs: string[]): void {
+  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const script = [
+    `while kill -0 ${process.pid} 2>/dev/null && kill -0 ${childPid} 2>/dev/null; do sleep 0.5; done`,
+    `kill -0 ${childPid} 2>/dev/null || exit 0`,
+    `kill -TERM ${childPid}; sleep 2; kill -KILL ${childPid} 2>/dev/null`,
+    dirs.length ? `rm -rf ${dirs.map(q).join(" ")}` : "true",
+  ].join("\n");
+  // detached: its own process group, so a Ctrl-C aimed at the test run does not kill it first.
+  spawn("/bin/sh", ["-c", script], { detached: true, stdio: "ignore" }).unref();
 }
 
 /**
@@ -91,7 +108,9 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
       exited = `could not be spawned: ${err.message}`;
       live.delete(proc);
     });
-    live.set(proc, ownDir ? storeDir : undefined);
+    const dirs = ownDir ? [storeDir, portsDir] : [portsDir];
+    live.set(proc, dirs);
+    if (proc.pid !== undefined) startWatchdog(proc.pid, dirs);
     child = proc;
 
     const deadline = Date.now() + timeoutMs;
