@@ -5,7 +5,7 @@ import { createDb, type Db } from "../packages/db/src/mod";
 import { loadConfig, startExporter, type Exporter } from "../services/exporter/src/mod";
 import { alertmanagerConfig, prometheusFiles } from "../services/exporter/src/testing/infra-copies";
 import { eventually, promQuery, startAlertmanager, startPrometheus, type Launched } from "../services/exporter/src/testing/prom-launcher";
-import { createTestDatabase } from "../services/exporter/src/testing/test-database";
+import { createTestDatabase } from "../packages/testkit/src/mod";
 
 // The whole alert path with real processes: exporter (fake clock) → Prometheus (rules copied from
 // infra/, `for` cut to 1 s) → Alertmanager (infra/ routing, group intervals cut to 1 s) → a test

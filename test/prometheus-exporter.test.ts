@@ -6,7 +6,7 @@ import { loadConfig, startExporter, type Exporter } from "../services/exporter/s
 import { fixtureExpectations, insertFixture, seededSeriesCounts } from "../services/exporter/src/testing/fixture";
 import { dashboardQueries, expandPromql, expandSql, infraDir, prometheusFiles } from "../services/exporter/src/testing/infra-copies";
 import { eventually, promQuery, startPrometheus, type Launched } from "../services/exporter/src/testing/prom-launcher";
-import { createTestDatabase } from "../services/exporter/src/testing/test-database";
+import { createTestDatabase } from "../packages/testkit/src/mod";
 
 // A real Prometheus (Debian's 2.42) scrapes the exporter over a known set of rows; its query API
 // must return the figures Postgres holds, and every query of the dashboards must run.

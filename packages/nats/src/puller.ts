@@ -48,7 +48,7 @@ function parseAckSubject(reply: string): { deliveryCount: number; streamSeq: num
 }
 
 /**
- * A pull consumer client that holds at most one batch in reserve, and can pause: while paused it
+ * A pull consumer client that holds at most two batches in reserve, and can pause: while paused it
  * asks for nothing more, and keeps every message it holds alive with "in progress" so that an
  * outage of the database burns no delivery attempt. (The library's `consume()` keeps pulling
  * whatever the caller does with the messages, which is what we must not do in an outage.)
@@ -157,10 +157,11 @@ export class Puller {
 
   private request(): void {
     if (this.closed || this.paused || this.requestOpen || this.nc.isClosed()) return;
-    // At most one batch waiting in reserve beside the one being applied: bounded memory, and
-    // nothing is pulled that would sit unacknowledged through an outage.
-    const want = this.opts.batchSize - this.queue.length;
-    if (want <= 0) return;
+    // At most two batches queued beside the one being applied: bounded memory, a full batch
+    // ready the moment the last one commits, and never a trickle of tiny requests (each costs a
+    // round trip) — a request waits until half a batch of room is free.
+    const want = 2 * this.opts.batchSize - this.queue.length;
+    if (want < Math.ceil(this.opts.batchSize / 2)) return;
     this.requestOpen = true;
     this.requestLeft = want;
     const body = JSON.stringify({ batch: want, expires: this.opts.requestExpiresMs * 1_000_000 });
