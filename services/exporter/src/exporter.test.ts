@@ -4,7 +4,7 @@ import { loadConfig } from "./config";
 import { startExporter, type Exporter } from "./exporter";
 import { insertFixture, fixtureExpectations, seededSeriesCounts } from "./testing/fixture";
 import { parseMetrics, valueOf, type Sample } from "./testing/parse-metrics";
-import { createTestDatabase } from "./testing/test-database";
+import { createTestDatabase } from "@pulse/testkit";
 
 // Thursday 10:00 in Vinh: inside office hours, so office-hours feeds are judged too.
 const now0 = Date.parse("2026-11-26T10:00:00+07:00");

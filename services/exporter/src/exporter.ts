@@ -3,7 +3,7 @@ import { domainMetrics, exporterMetrics } from "@pulse/contracts";
 import { createDb, type Db } from "@pulse/db";
 import { createRegistry, makeMetrics, startMetricsServer, type Gauge, type MetricsServer, type Registry } from "@pulse/metrics";
 import type { ExporterConfig } from "./config";
-import { buildFigures, dayWindow, type Figures } from "./figures";
+import { buildFigures, dayWindow, emptyFigures, type Figures } from "./figures";
 import { seededLabelSets, type LabelSets } from "./label-sets";
 import { createPipelineWatch, type PipelineWatch } from "./pipeline-watch";
 import { readFigures } from "./sql/read-figures";
@@ -29,11 +29,18 @@ export interface Exporter {
   readonly pipeline: PipelineWatch;
 }
 
+const domainKeys = Object.keys(domainMetrics) as (keyof typeof domainMetrics)[];
+const domainNames = new Set<string>(domainKeys.map((k) => domainMetrics[k].name));
+
 /**
- * The Prometheus exposition of Pulse's domain figures. A scrape reads the current tables (one
- * query per table, whatever the number of label sets) at most once per `cacheMs`; concurrent
- * scrapes share one read. When the database fails, the last good figures are served and
- * `pulse_exporter_db_up` drops to 0.
+ * The Prometheus exposition of Pulse's domain figures.
+ *
+ * With `cacheMs > 0` (default 1 s) the tables are read in the background every `cacheMs` (one
+ * query per table, whatever the number of label sets) and rendered once per read; a scrape only
+ * serves that text plus the exporter's own health, so its cost does not depend on the number of
+ * events, nor on how many Prometheus servers scrape. Figures are at most `cacheMs` plus one read
+ * old. With `cacheMs = 0` every scrape reads the tables first (tests). When the database fails,
+ * the last good figures are served and `pulse_exporter_db_up` drops to 0.
  */
 export function createExporter(config: Readonly<ExporterConfig>, deps: ExporterDeps = {}): Exporter {
   const clock = deps.clock ?? Date.now;
@@ -41,46 +48,20 @@ export function createExporter(config: Readonly<ExporterConfig>, deps: ExporterD
   const sets = deps.labelSets ?? seededLabelSets();
   const registry = createRegistry("exporter");
   const own = makeMetrics(registry, exporterMetrics);
+  const gauges: Record<keyof typeof domainMetrics, Gauge> = makeMetrics(registry, domainMetrics);
   const pipeline = createPipelineWatch({ natsUrl: config.natsUrl, names: config.names, behindPending: config.behindPending, stallMs: config.stallMs, log, clock });
 
   let db: Db | null = null;
   let server: MetricsServer | null = null;
   let last: Figures | null = null;
-  let lastAt = Number.NEGATIVE_INFINITY;
   let inflight: Promise<void> | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  let closed = false;
+  /** The domain metrics' text as of the last read: a scrape serves it as is. */
+  let rendered = new Map<string, string>();
 
-  const read = async () => {
-    if (!db) throw new Error("exporter not started");
-    const started = performance.now();
-    const now = clock();
-    const { today, from30 } = dayWindow(now);
-    try {
-      const rows = await readFigures(db.db, today, from30);
-      const figures = buildFigures(sets, rows, now, pipeline.behind());
-      apply(figures);
-      last = figures;
-      lastAt = performance.now();
-      own.dbUp.set(1);
-      own.lastRefresh.set(Date.now() / 1000);
-    } catch (err) {
-      own.dbErrors.inc();
-      own.dbUp.set(0);
-      log.warn("could not read the figures; serving the last good ones", { error: (err as Error).message });
-      // Retry on the next scrape rather than serving stale figures for a whole cache period.
-      lastAt = Number.NEGATIVE_INFINITY;
-    } finally {
-      own.refreshSeconds.observe((performance.now() - started) / 1000);
-      own.natsUp.set(pipeline.up() ? 1 : 0);
-    }
-  };
-
-  const refresh = (): Promise<void> => (inflight ??= read().finally(() => (inflight = null)));
-  const ensureFresh = (): Promise<void> => (performance.now() - lastAt < config.cacheMs ? Promise.resolve() : refresh());
-
-  const gauges: Record<keyof typeof domainMetrics, Gauge> = makeMetrics(registry, domainMetrics);
-
-  const apply = (f: Figures) => {
-    for (const k of Object.keys(domainMetrics) as (keyof typeof domainMetrics)[]) {
+  const apply = async (f: Figures) => {
+    for (const k of domainKeys) {
       const g = gauges[k];
       // Reset first: a folded `other` series that no longer has rows must go, not linger.
       g.reset();
@@ -91,18 +72,52 @@ export function createExporter(config: Readonly<ExporterConfig>, deps: ExporterD
       const [metric, label] = k.split("|") as [string, string];
       own.folded.set({ metric, label }, values.size);
     }
+    rendered = new Map(await Promise.all([...domainNames].map(async (n) => [n, await registry.getSingleMetricAsString(n)] as const)));
   };
 
-  // The read happens before rendering, not in prom-client's collect hooks: the registry renders
-  // all metrics side by side, so a metric without the hook (a counter, the exporter's own health)
-  // would show the previous read. The registry is wrapped so the server stays generic.
+  const read = async () => {
+    if (!db) return; // closed meanwhile
+    const started = performance.now();
+    const now = clock();
+    const { today, from30 } = dayWindow(now);
+    try {
+      const rows = await readFigures(db.db, today, from30);
+      const figures = buildFigures(sets, rows, now, pipeline.behind());
+      await apply(figures);
+      last = figures;
+      own.dbUp.set(1);
+      own.lastRefresh.set(Date.now() / 1000);
+    } catch (err) {
+      own.dbErrors.inc();
+      own.dbUp.set(0);
+      log.warn("could not read the figures; serving the last good ones", { error: (err as Error).message });
+    } finally {
+      own.refreshSeconds.observe((performance.now() - started) / 1000);
+      own.natsUp.set(pipeline.up() ? 1 : 0);
+    }
+  };
+
+  // Concurrent callers share one read.
+  const refresh = (): Promise<void> => (inflight ??= read().finally(() => (inflight = null)));
+  const ensureFresh = (): Promise<void> => (config.cacheMs === 0 ? refresh() : Promise.resolve());
+
+  const loop = () => {
+    if (closed || config.cacheMs === 0) return;
+    timer = setTimeout(() => void refresh().finally(loop), config.cacheMs);
+  };
+
+  // The server renders through this: the domain metrics from the text of the last read, the rest
+  // (own health, process defaults) live. Same format as prom-client's own `metrics()`.
   const served: Registry = Object.create(registry, {
     metrics: {
       value: async () => {
         const t = performance.now();
         try {
           await ensureFresh();
-          return await registry.metrics();
+          const parts = await Promise.all(
+            registry.getMetricsAsArray().map((m) => rendered.get(m.name) ?? registry.getSingleMetricAsString(m.name)),
+          );
+          return `${parts.join("\n\n")}\n`;
         } finally {
           own.scrapeSeconds.observe((performance.now() - t) / 1000);
         }
@@ -119,9 +134,12 @@ export function createExporter(config: Readonly<ExporterConfig>, deps: ExporterD
     figures: () => last,
     refresh,
     async start() {
+      // Zero-filled from the start, even when the database does not answer yet.
+      await apply(emptyFigures(sets));
       db = createDb({ url: config.databaseUrl, poolMax: config.poolMax, applicationName: "pulse-exporter" });
       await pipeline.start();
       await refresh();
+      loop();
       server = await startMetricsServer({
         port: config.port,
         host: config.host,
@@ -132,9 +150,11 @@ export function createExporter(config: Readonly<ExporterConfig>, deps: ExporterD
           return { ok: dbUp, db: dbUp ? "up" : "down", nats: config.natsUrl ? (pipeline.up() ? "up" : "down") : "off" };
         },
       });
-      log.info("exporter listening", { port: server.port });
+      log.info("exporter listening", { port: server.port, cacheMs: config.cacheMs });
     },
     async close() {
+      closed = true;
+      if (timer) clearTimeout(timer);
       await server?.close();
       server = null;
       await pipeline.close();
