@@ -14,7 +14,7 @@ export interface PulledMsg {
   /** When this process received it (epoch ms). */
   pulledAt: number;
   ack(): void;
-  term(reason?: string): void;
+  term(): void;
   /** Resets the ack timer (in progress): held messages are not redelivered, no attempt is burned. */
   working(): void;
   /** Hands the message back for redelivery now. */
@@ -201,7 +201,9 @@ export class Puller {
       ...info,
       pulledAt: Date.now(),
       ack: () => nc.publish(reply, "+ACK"),
-      term: (reason?: string) => nc.publish(reply, reason ? `+TERM ${reason}` : "+TERM"),
+      // Plain +TERM: nats-server 2.9 ignores "+TERM <reason>" (a 2.10 addition) and the message
+      // would stay pending. The reason lives in our dead-letter row instead.
+      term: () => nc.publish(reply, "+TERM"),
       working: () => nc.publish(reply, "+WPI"),
       nak: () => nc.publish(reply, "-NAK"),
     };

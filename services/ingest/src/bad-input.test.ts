@@ -67,6 +67,9 @@ describe("bad input", () => {
     const after = await h.figures();
     expect(after.egov.find((r) => r.grain === "day")!.count).toBe(cases.length);
     expect(after.subscribers).toEqual(before.subscribers);
+    // Terminated at once: none came back for another delivery.
+    const red = await h.ingest!.metrics.redeliveries.get();
+    expect(red.values.reduce((s, v) => s + v.value, 0)).toBe(0);
     const dl = await h.ingest!.metrics.deadLetters.get();
     expect(dl.values.reduce((s, v) => s + v.value, 0)).toBe(cases.length);
   });

@@ -111,7 +111,7 @@ export class FeedWorker {
     done.results.forEach((r, i) => {
       const m = batch[i]!;
       if (r.outcome === "dead_letter") {
-        m.term(r.reason);
+        m.term();
         if (r.newDeadLetter) rejects.push(this.reject(items[i]!, r));
       } else {
         m.ack();

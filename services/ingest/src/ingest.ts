@@ -22,6 +22,11 @@ export interface Ingest {
 export interface IngestDeps {
   /** Database URL to use when the config has none (the embedded Postgres, started by main). */
   databaseUrl?: string;
+  /**
+   * A database handle shared with other services of this process (the embedded Postgres is one
+   * session: every service must go through the same pool of one). The caller closes it.
+   */
+  db?: Db;
   log?: Logger;
 }
 
@@ -29,12 +34,12 @@ export interface IngestDeps {
 export async function startIngest(config: Readonly<IngestConfig>, deps: IngestDeps = {}): Promise<Ingest> {
   const log = deps.log ?? createLogger("ingest", config.logLevel);
   const url = config.databaseUrl ?? deps.databaseUrl;
-  if (!url) throw new Error("startIngest: no database URL (set DATABASE_URL, or let main start the embedded Postgres)");
+  if (!url && !deps.db) throw new Error("startIngest: no database (set DATABASE_URL, or let main start the embedded Postgres)");
 
   const metrics = createIngestMetrics();
   const nc: NatsConnection = await connectNats(config.natsUrl, "pulse-ingest");
   const names = await ensureStreams(nc, { names: config.names, replicas: config.replicas, maxDeliver: config.maxDeliver, ackWaitMs: config.ackWaitMs });
-  const db: Db = createDb({ url, poolMax: config.poolMax, applicationName: "pulse-ingest" });
+  const db: Db = deps.db ?? createDb({ url: url!, poolMax: config.poolMax, applicationName: "pulse-ingest" });
   await waitForDatabase(db, config.probeMs, log);
   metrics.dbUp.set(1);
 
@@ -120,7 +125,7 @@ export async function startIngest(config: Readonly<IngestConfig>, deps: IngestDe
         gate.close();
         await relay.close();
         await nc.drain().catch(() => nc.close());
-        await db.close();
+        if (!deps.db) await db.close();
         await server.close();
         log.info("ingest stopped");
       })()),
