@@ -86,10 +86,12 @@ describe("Prometheus scraping the exporter", () => {
     expect(Number(rows.at(-1)!["Tỷ lệ ký số"])).toBeCloseTo(105 / 110, 12);
   });
 
-  it("passes promtool and amtool checks", () => {
+  it("passes promtool and amtool checks, and the rules' unit tests", () => {
     const out = execFileSync("promtool", ["check", "config", join(infraDir, "prometheus/prometheus.yml")], { encoding: "utf8" });
     expect(out).toMatch(/SUCCESS/);
     execFileSync("promtool", ["check", "rules", join(infraDir, "prometheus/rules/pulse-alerts.yml")], { encoding: "utf8" });
     execFileSync("amtool", ["check-config", join(infraDir, "alertmanager/alertmanager.yml")], { encoding: "utf8" });
+    // The rules' unit tests: late, silent, service down, dead letters; nothing for a fresh portal.
+    expect(execFileSync("promtool", ["test", "rules", join(infraDir, "prometheus/tests/pulse-alerts.test.yml")], { encoding: "utf8" })).toMatch(/SUCCESS/);
   });
 });
