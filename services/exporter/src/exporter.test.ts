@@ -97,6 +97,21 @@ describe("exporter over a known set of rows", () => {
     expect(health.status).toBe(200);
   });
 
+  it("starts without NATS, and says it cannot tell pipeline_behind", async () => {
+    const t = Date.now();
+    const e2 = await startExporter(loadConfig({ DATABASE_URL: database.url, METRICS_PORT: "0", NATS_URL: "nats://127.0.0.1:1", EXPORTER_CACHE_MS: "0", LOG_LEVEL: "silent" }), { clock: () => clock });
+    try {
+      expect(Date.now() - t).toBeLessThan(10_000);
+      const samples = parseMetrics(await (await fetch(`http://127.0.0.1:${e2.port}/metrics`)).text());
+      expect(valueOf(samples, "pulse_exporter_nats_up")).toBe(0);
+      expect(samples.filter((s) => s.name === "pulse_feed_state" && s.labels.state === "pipeline_behind" && s.value === 1)).toEqual([]);
+      const health = (await (await fetch(`http://127.0.0.1:${e2.port}/healthz`)).json()) as Record<string, unknown>;
+      expect(health).toMatchObject({ ok: true, db: "up", nats: "down" });
+    } finally {
+      await e2.close();
+    }
+  });
+
   it("caches one read for concurrent scrapes", async () => {
     const e2 = await startExporter(loadConfig({ DATABASE_URL: database.url, METRICS_PORT: "0", NATS_URL: "none", EXPORTER_CACHE_MS: "60000", LOG_LEVEL: "silent" }), { clock: () => clock });
     try {
