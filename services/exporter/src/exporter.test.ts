@@ -112,6 +112,14 @@ describe("exporter over a known set of rows", () => {
     }
   });
 
+  it("reads through a handle shared with the process, and leaves it open", async () => {
+    const e2 = await startExporter(loadConfig({ DATABASE_URL: database.url, METRICS_PORT: "0", NATS_URL: "none", EXPORTER_CACHE_MS: "0", LOG_LEVEL: "silent" }), { clock: () => clock, db });
+    const samples = parseMetrics(await (await fetch(`http://127.0.0.1:${e2.port}/metrics`)).text());
+    expect(valueOf(samples, "pulse_subscribers", { source: "viettel", service: "mobile", area: "412" })).toBe(900_000);
+    await e2.close();
+    expect((await db.pool.query("SELECT 1 AS one")).rows[0].one).toBe(1);
+  });
+
   it("caches one read for concurrent scrapes", async () => {
     const e2 = await startExporter(loadConfig({ DATABASE_URL: database.url, METRICS_PORT: "0", NATS_URL: "none", EXPORTER_CACHE_MS: "60000", LOG_LEVEL: "silent" }), { clock: () => clock });
     try {

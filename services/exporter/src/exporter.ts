@@ -14,6 +14,11 @@ export interface ExporterDeps {
   log?: Logger;
   /** Label sets; default from seeds. */
   labelSets?: LabelSets;
+  /**
+   * A database handle shared with other services of this process (the embedded Postgres is one
+   * session: everyone goes through the same pool of one). The caller closes it.
+   */
+  db?: Db;
 }
 
 export interface Exporter {
@@ -136,7 +141,7 @@ export function createExporter(config: Readonly<ExporterConfig>, deps: ExporterD
     async start() {
       // Zero-filled from the start, even when the database does not answer yet.
       await apply(emptyFigures(sets));
-      db = createDb({ url: config.databaseUrl, poolMax: config.poolMax, applicationName: "pulse-exporter" });
+      db = deps.db ?? createDb({ url: config.databaseUrl, poolMax: config.poolMax, applicationName: "pulse-exporter" });
       await pipeline.start();
       await refresh();
       loop();
@@ -159,7 +164,7 @@ export function createExporter(config: Readonly<ExporterConfig>, deps: ExporterD
       server = null;
       await pipeline.close();
       await inflight?.catch(() => {});
-      await db?.close();
+      if (db && db !== deps.db) await db.close();
       db = null;
     },
   };
