@@ -1,6 +1,8 @@
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readFileSync } from "node:fs";
+import { domainMetrics, exporterMetrics, ingestMetrics } from "../packages/contracts/src/mod";
 import { createDb, type Db } from "../packages/db/src/mod";
 import { loadConfig, startExporter, type Exporter } from "../services/exporter/src/mod";
 import { fixtureExpectations, insertFixture, seededSeriesCounts } from "../services/exporter/src/testing/fixture";
@@ -84,6 +86,33 @@ describe("Prometheus scraping the exporter", () => {
     const rate = sql.find((q) => q.panel === "Tỷ lệ ký số theo ngày")!;
     const rows = (await db.pool.query(expandSql(rate.query, new Date(now0 - 86_400_000), new Date(now0)))).rows as Record<string, unknown>[];
     expect(Number(rows.at(-1)!["Tỷ lệ ký số"])).toBeCloseTo(105 / 110, 12);
+  });
+
+  it("names only metrics of the contracts' catalogue, and only provisioned datasources", () => {
+    const catalogue = new Set([...Object.values(domainMetrics), ...Object.values(exporterMetrics), ...Object.values(ingestMetrics)].map((m) => m.name));
+    const { queries } = dashboardQueries();
+    const texts = [...queries.filter((q) => q.kind === "promql").map((q) => q.query), readFileSync(join(infraDir, "prometheus/rules/pulse-alerts.yml"), "utf8")];
+    for (const text of texts) {
+      for (const [name] of text.matchAll(/pulse_[a-z0-9_]*[a-z0-9]/g)) {
+        const base = name.replace(/_(bucket|sum|count)$/, "");
+        // Process defaults come from prom-client with the prefix pulse_<service>_.
+        if (/^pulse_(ingest|exporter|live)_(process|nodejs)_/.test(name)) continue;
+        expect(catalogue.has(name) || catalogue.has(base), `${name} in ${text.slice(0, 80)}`).toBe(true);
+      }
+    }
+    const provisioned = readFileSync(join(infraDir, "grafana/provisioning/datasources/pulse.yml"), "utf8");
+    const dir = join(infraDir, "grafana/dashboards");
+    const uids = new Set<string>();
+    for (const f of ["province-overview", "carriers", "government-services", "pipeline-health"]) {
+      const d = JSON.parse(readFileSync(join(dir, `${f}.json`), "utf8")) as { uid: string; title: string; description: string; panels: { title: string; description: string; datasource: { uid: string } }[] };
+      expect(uids.has(d.uid)).toBe(false);
+      uids.add(d.uid);
+      expect(d.description.length).toBeGreaterThan(20);
+      for (const p of d.panels) {
+        expect(provisioned).toContain(`uid: ${p.datasource.uid}`);
+        expect(p.title.length && p.description.length, `${f} / ${p.title}`).toBeTruthy();
+      }
+    }
   });
 
   it("passes promtool and amtool checks, and the rules' unit tests", () => {
