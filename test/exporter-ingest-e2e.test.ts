@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ingestHarness, make, type Harness } from "../services/ingest/src/test-harness";
 import { loadConfig, startExporter, type Exporter } from "../services/exporter/src/mod";
+import { dashboardQueries, expandPromql, prometheusFiles } from "../services/exporter/src/testing/infra-copies";
 import { parseMetrics, valueOf, type Sample } from "../services/exporter/src/testing/parse-metrics";
+import { eventually, promQuery, startPrometheus } from "../services/exporter/src/testing/prom-launcher";
 
 // End to end: producers publish over NATS (duplicates, restatements, late and out-of-order
 // events), the real ingest fills Postgres, and the exporter must show exactly what Postgres holds.
@@ -90,6 +92,25 @@ describe("exporter after real ingest", () => {
     expect(valueOf(s, "pulse_feed_last_received_timestamp_seconds", { source: "viettel", feed: "bts" })).toBeGreaterThan(now / 1000 - 60);
     expect(valueOf(s, "pulse_exporter_nats_up")).toBe(1);
     expect(s.filter((x) => x.name === "pulse_feed_state" && x.labels.state === "pipeline_behind" && x.value === 1)).toEqual([]);
+  });
+
+  it("lets Prometheus scrape ingest and the exporter: the pipeline dashboard shows data", async () => {
+    const prometheus = await startPrometheus(prometheusFiles({ exporterPort: exporter.port, ingestPort: h.ingest!.port }));
+    try {
+      // rate() needs two samples of each series.
+      await eventually(async () => ((await promQuery(prometheus.url, "sum(rate(pulse_ingest_events_total[1m]))"))[0] ? true : undefined), 30_000, "ingest scraped twice");
+      const up = await promQuery(prometheus.url, 'up{job=~"pulse-ingest|pulse-exporter"}');
+      expect(up.map((r) => r.value[1])).toEqual(["1", "1"]);
+      const inserted = await promQuery(prometheus.url, 'sum(pulse_ingest_events_total{outcome="inserted"})');
+      expect(Number(inserted[0]!.value[1])).toBeGreaterThan(0);
+      const pipeline = dashboardQueries().queries.filter((q) => q.dashboard === "pipeline-health.json" && q.kind === "promql");
+      let withData = 0;
+      for (const q of pipeline) if ((await promQuery(prometheus.url, expandPromql(q.query))).length > 0) withData++;
+      // Most panels have data; the rest are zero-rate histograms of an idle ingest or live's.
+      expect(withData).toBeGreaterThan(pipeline.length / 2);
+    } finally {
+      await prometheus.close();
+    }
   });
 
   it("blames the pipeline when ingest stops and messages wait", async () => {
