@@ -1,11 +1,10 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDb, type Db } from "../packages/db/src/mod";
-import { loadConfig, startExporter, type Exporter } from "../services/exporter/src/mod";
-import { alertmanagerConfig, prometheusFiles } from "../services/exporter/src/testing/infra-copies";
-import { eventually, promQuery, startAlertmanager, startPrometheus, type Launched } from "../services/exporter/src/testing/prom-launcher";
-import { createTestDatabase } from "../packages/testkit/src/mod";
+import { createDb, type Db } from "@pulse/db";
+import { loadConfig, startExporter, type Exporter } from "@pulse/exporter";
+import { alertmanagerConfig, prometheusFiles, eventually, promQuery, startAlertmanager, startPrometheus, type Launched } from "@pulse/exporter/testing";
+import { createTestDatabase } from "@pulse/testkit";
 
 // The whole alert path with real processes: exporter (fake clock) → Prometheus (rules copied from
 // infra/, `for` cut to 1 s) → Alertmanager (infra/ routing, group intervals cut to 1 s) → a test

@@ -1,9 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ingestHarness, make, type Harness } from "../services/ingest/src/test-harness";
-import { loadConfig, startExporter, type Exporter } from "../services/exporter/src/mod";
-import { dashboardQueries, expandPromql, prometheusFiles } from "../services/exporter/src/testing/infra-copies";
-import { parseMetrics, valueOf, type Sample } from "../services/exporter/src/testing/parse-metrics";
-import { eventually, promQuery, startPrometheus } from "../services/exporter/src/testing/prom-launcher";
+import { ingestHarness, make, type Harness } from "@pulse/ingest/test-harness";
+import { loadConfig, startExporter, type Exporter } from "@pulse/exporter";
+import { dashboardQueries, expandPromql, prometheusFiles, parseMetrics, valueOf, type Sample, eventually, promQuery, startPrometheus } from "@pulse/exporter/testing";
 
 // End to end: producers publish over NATS (duplicates, restatements, late and out-of-order
 // events), the real ingest fills Postgres, and the exporter must show exactly what Postgres holds.

@@ -1,14 +1,12 @@
 import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readFileSync } from "node:fs";
-import { domainMetrics, exporterMetrics, ingestMetrics } from "../packages/contracts/src/mod";
-import { createDb, type Db } from "../packages/db/src/mod";
-import { loadConfig, startExporter, type Exporter } from "../services/exporter/src/mod";
-import { fixtureExpectations, insertFixture, seededSeriesCounts } from "../services/exporter/src/testing/fixture";
-import { dashboardQueries, expandPromql, expandSql, infraDir, prometheusFiles } from "../services/exporter/src/testing/infra-copies";
-import { eventually, promQuery, startPrometheus, type Launched } from "../services/exporter/src/testing/prom-launcher";
-import { createTestDatabase } from "../packages/testkit/src/mod";
+import { domainMetrics, exporterMetrics, ingestMetrics } from "@pulse/contracts";
+import { createDb, type Db } from "@pulse/db";
+import { loadConfig, startExporter, type Exporter } from "@pulse/exporter";
+import { fixtureExpectations, insertFixture, seededSeriesCounts, dashboardQueries, expandPromql, expandSql, infraDir, prometheusFiles, eventually, promQuery, startPrometheus, type Launched } from "@pulse/exporter/testing";
+import { createTestDatabase } from "@pulse/testkit";
 
 // A real Prometheus (Debian's 2.42) scrapes the exporter over a known set of rows; its query API
 // must return the figures Postgres holds, and every query of the dashboards must run.
