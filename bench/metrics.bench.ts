@@ -80,8 +80,8 @@ async function fill(url: string): Promise<Record<string, number>> {
       FROM unnest(ARRAY[${carriers}]) src, unnest(ARRAY['mobile','mobile_broadband','fixed_broadband','ftth']) svc, unnest(${districtArr}) area`);
     await pool.query(`INSERT INTO feed_status (source, feed, last_received_at, events)
       SELECT s, f, now(), 100000 FROM (VALUES ${sources.flatMap((s) => Object.keys(s.feeds).map((f) => `('${s.id}','${f}')`)).join(",")}) v(s, f)`);
-    await pool.query(`INSERT INTO dead_letters (stream_seq, received_at, subject, reason, detail, payload, retried_at)
-      SELECT i, now(), 'feeds.bts.viettel', (ARRAY['bad_json','bad_shape','future_time','unknown_area'])[1 + i % 4], 'bench', '\\x00', CASE WHEN i % 3 = 0 THEN now() END
+    await pool.query(`INSERT INTO dead_letters (stream, stream_seq, received_at, subject, reason, detail, payload, retried_at)
+      SELECT 'FEEDS_BTS', i, now(), 'feeds.bts.viettel', (ARRAY['bad_json','bad_shape','future_time','unknown_area'])[1 + i % 4], 'bench', '\\x00', CASE WHEN i % 3 = 0 THEN now() END
       FROM generate_series(1, 2000) i`);
     await pool.query("ANALYZE");
     const count = async (sql: string) => Number((await pool.query<{ n: string }>(sql)).rows[0]!.n);

@@ -16,7 +16,7 @@ afterAll(async () => {
 });
 
 it("shares the work between two ingest processes and ends with exact totals", async () => {
-  const env = { DATABASE_URL: h.database.url, NATS_URL: h.config.natsUrl, PULSE_NAMESPACE: h.names.feeds.replace(/^FEEDS_/, ""), INGEST_BATCH_SIZE: "100" };
+  const env = { DATABASE_URL: h.database.url, NATS_URL: h.config.natsUrl, PULSE_NAMESPACE: h.names.namespace!, INGEST_BATCH_SIZE: "100" };
   procs.push(await spawnIngest(env), await spawnIngest(env));
   const { events, expected } = eventMix(20_000, 5);
   // Published while both run, in chunks, so both have work to pull.

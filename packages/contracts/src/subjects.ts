@@ -6,7 +6,7 @@ export const isFeed = (value: string): value is Feed => (feeds as readonly strin
 
 /** Stream and consumer names, and the subjects built from them. */
 export const streams = {
-  /** Producers' feeds: `feeds.<feed>.<source>`. */
+  /** Producers' feeds, `feeds.<feed>.<source>`: one stream per feed, FEEDS_<FEED>. */
   feeds: "FEEDS",
   /** The change log relayed in order: `live.<metric>`. Its sequence is the one global sequence. */
   live: "LIVE",

@@ -75,6 +75,7 @@ export interface FeedStatusTable {
 
 export interface DeadLetterTable {
   id: Generated<number>;
+  stream: string;
   stream_seq: number;
   received_at: Timestamp;
   subject: string;

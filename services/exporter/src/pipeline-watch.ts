@@ -1,6 +1,6 @@
 import type { Logger } from "@pulse/config";
 import { consumerName, feeds, type Feed } from "@pulse/contracts";
-import { connectNats, jetstreamManager, type NatsConnection, type StreamNames } from "@pulse/nats";
+import { connectNats, feedStream, jetstreamManager, type NatsConnection, type StreamNames } from "@pulse/nats";
 
 export interface PipelineWatchOptions {
   natsUrl: string | undefined;
@@ -68,7 +68,7 @@ export function createPipelineWatch(o: PipelineWatchOptions): PipelineWatch {
       for (const feed of feeds) {
         let info;
         try {
-          info = await jsm.consumers.info(o.names.feeds, consumerName(feed, o.names.consumerPrefix));
+          info = await jsm.consumers.info(feedStream(o.names, feed), consumerName(feed, o.names.consumerPrefix));
         } catch (err) {
           // No consumer yet (ingest never started on this stream): nothing to be behind on.
           if (/not found/i.test((err as Error).message)) continue;

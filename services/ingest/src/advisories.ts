@@ -71,6 +71,7 @@ export class AdvisoryWatcher {
       const d = stored ? decode({ subject, payload, receivedMs }) : null;
       const [, feed, source] = subject.split(".");
       letters.push({
+        stream: a.stream,
         streamSeq: a.stream_seq,
         receivedAt: new Date(receivedMs),
         subject,
@@ -85,7 +86,7 @@ export class AdvisoryWatcher {
     }
     const fresh = await insertDeadLetters(this.o.db.db, letters);
     for (const l of letters) {
-      if (!fresh.has(l.streamSeq)) continue;
+      if (!fresh.has(`${l.stream}:${l.streamSeq}`)) continue;
       this.o.metrics.deadLetters.inc({ reason: "max_deliveries" });
       if (l.feed) this.o.metrics.events.inc({ feed: l.feed, outcome: "dead_letter" });
       const rj: Reject = { subject: l.subject, id: l.eventId, revision: l.revision, reason: "max_deliveries", detail: l.detail, stream_seq: l.streamSeq, at: new Date().toISOString() };

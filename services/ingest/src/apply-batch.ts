@@ -37,6 +37,8 @@ import {
 export interface BatchItem {
   /** Canonical subject (`feeds.<feed>.<source>`). */
   subject: string;
+  /** The stream the message is in. */
+  stream: string;
   streamSeq: number;
   /** Broker receipt time. */
   receivedAt: Date;
@@ -181,11 +183,11 @@ export async function applyBatch(trx: Executor, feedIndex: number, items: readon
     deadLetters.map((d) => {
       const it = items[d.i]!;
       const [, f, s] = it.subject.split(".");
-      return { streamSeq: it.streamSeq, receivedAt: it.receivedAt, subject: it.subject, source: s ?? null, feed: f ?? null, eventId: d.id, revision: d.revision, reason: d.reason, detail: d.detail, payload: it.payload };
+      return { stream: it.stream, streamSeq: it.streamSeq, receivedAt: it.receivedAt, subject: it.subject, source: s ?? null, feed: f ?? null, eventId: d.id, revision: d.revision, reason: d.reason, detail: d.detail, payload: it.payload };
     }),
   );
   for (const d of deadLetters) {
-    results[d.i] = { outcome: "dead_letter", reason: d.reason, detail: d.detail, newDeadLetter: stored2.has(items[d.i]!.streamSeq) };
+    results[d.i] = { outcome: "dead_letter", reason: d.reason, detail: d.detail, newDeadLetter: stored2.has(`${items[d.i]!.stream}:${items[d.i]!.streamSeq}`) };
   }
 
   const ids = await insertChanges(trx, log.filter((l) => l.entries.length > 0));

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { consumerName, feeds } from "@pulse/contracts";
 import { createDb, sql, startEmbeddedPostgres, type Db, type EmbeddedPostgres } from "@pulse/db";
-import { connectNats, ensureStreams, jetstream, jetstreamManager, testStreamNames, withPrefix, type NatsConnection } from "@pulse/nats";
+import { allStreams, connectNats, ensureStreams, feedStream, jetstream, jetstreamManager, testStreamNames, withPrefix, type NatsConnection } from "@pulse/nats";
 import { sharedNatsUrl, uniqueTag } from "@pulse/testkit";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { loadConfig } from "./config";
@@ -41,7 +41,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (ingest) await stop();
   const jsm = await jetstreamManager(nc);
-  for (const s of [names.feeds, names.live, names.advisories]) await jsm.streams.delete(s).catch(() => {});
+  for (const s of allStreams(names)) await jsm.streams.delete(s).catch(() => {});
   await nc.close();
   rmSync(dir, { recursive: true, force: true });
 });
@@ -51,7 +51,7 @@ const settle = async () => {
   for (const until = Date.now() + 30_000; Date.now() < until; ) {
     let busy = 0;
     for (const f of feeds) {
-      const i = await jsm.consumers.info(names.feeds, consumerName(f, names.consumerPrefix));
+      const i = await jsm.consumers.info(feedStream(names, f), consumerName(f, names.consumerPrefix));
       busy += i.num_pending + i.num_ack_pending;
     }
     if (busy === 0) return;
@@ -92,7 +92,7 @@ it("aggregates exactly once on the embedded Postgres, and keeps its data across 
   // Restart everything, replay the stream: same figures, read back from the files.
   await stop();
   const jsm = await jetstreamManager(nc);
-  for (const f of feeds) await jsm.consumers.delete(names.feeds, consumerName(f, names.consumerPrefix));
+  for (const f of feeds) await jsm.consumers.delete(feedStream(names, f), consumerName(f, names.consumerPrefix));
   await start();
   await settle();
   expect(await read()).toEqual(expected);

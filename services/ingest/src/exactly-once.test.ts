@@ -1,5 +1,5 @@
-import { consumerName } from "@pulse/contracts";
-import { jetstreamManager, Puller } from "@pulse/nats";
+import { consumerName, feeds } from "@pulse/contracts";
+import { feedStream, jetstreamManager } from "@pulse/nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ingestHarness, make, type Harness } from "./test-harness";
 
@@ -44,16 +44,12 @@ describe("effectively once", () => {
   it("applies a message redelivered after a nak once", async () => {
     await h.stopIngest();
     await h.publish("egov", "dvc", make.egov("dossier-3:received", "received"));
-    // Another client takes the message from ingest's consumer and naks it: it comes back with
-    // a delivery count of 2.
-    const p = new Puller(h.nc, { stream: h.names.feeds, consumer: consumerName("egov", h.names.consumerPrefix), batchSize: 1 });
-    p.start();
-    p.pause(); // one request only: nothing may be pulled after the nak
-    const [m] = await p.nextBatch(5_000);
-    expect(m).toBeDefined();
+    // Another client takes the message from ingest's consumer (a one-message pull, nothing
+    // left open) and naks it: it comes back with a delivery count of 2.
+    const c = await h.js.consumers.get(feedStream(h.names, "egov"), consumerName("egov", h.names.consumerPrefix));
+    const m = await c.next({ expires: 5_000 });
+    expect(m?.info.deliveryCount).toBe(1);
     m!.nak();
-    p.settled([m!]);
-    await p.close();
     await h.startIngest();
     await h.settle();
     const r = await h.figures();
@@ -73,7 +69,7 @@ describe("effectively once", () => {
     // Replay: drop every feed consumer; ingest recreates them delivering from the first message.
     await h.stopIngest();
     const jsm = await jetstreamManager(h.nc);
-    for (const f of ["subscribers", "bts", "esign", "egov"]) await jsm.consumers.delete(h.names.feeds, consumerName(f as "bts", h.names.consumerPrefix));
+    for (const f of feeds) await jsm.consumers.delete(feedStream(h.names, f), consumerName(f, h.names.consumerPrefix));
     await h.startIngest();
     await h.settle();
     expect(await h.figures()).toEqual(before);

@@ -1,7 +1,7 @@
 import type { Logger } from "@pulse/config";
 import { consumerName, decode, feeds, subjects, type Feed, type Reject } from "@pulse/contracts";
 import { classifyDbError, type Db } from "@pulse/db";
-import { Puller, withoutPrefix, withPrefix, type NatsConnection, type PulledMsg, type StreamNames } from "@pulse/nats";
+import { feedStream, Puller, withoutPrefix, withPrefix, type NatsConnection, type PulledMsg, type StreamNames } from "@pulse/nats";
 import { applyBatch, type BatchItem, type BatchResult, type ItemResult } from "./apply-batch";
 import type { DbGate } from "./db-gate";
 import type { IngestMetrics } from "./ingest-metrics";
@@ -21,6 +21,8 @@ export interface FeedWorkerOptions {
   maxFutureMs: number;
   /** Called after a commit that wrote change-log rows (wakes the relay). */
   onChanges: () => void;
+  /** Observer of every commit: the broker receipt times of its messages and the commit time. */
+  onCommit?: (feed: Feed, receivedMs: number[], committedMs: number) => void;
 }
 
 class DbUnavailable extends Error {
@@ -44,7 +46,7 @@ export class FeedWorker {
     this.o = options;
     this.feedIndex = feeds.indexOf(options.feed);
     this.puller = new Puller(options.nc, {
-      stream: options.names.feeds,
+      stream: feedStream(options.names, options.feed),
       consumer: consumerName(options.feed, options.names.consumerPrefix),
       batchSize: options.batchSize,
       lingerMs: options.lingerMs,
@@ -105,6 +107,11 @@ export class FeedWorker {
       }
     }
 
+    const committedMs = Date.now();
+    // One observation per batch, at its oldest message: the lag the slowest message saw.
+    this.o.metrics.commitLag.observe({ feed: this.o.feed }, (committedMs - Math.min(...batch.map((m) => m.timestampMs))) / 1000);
+    this.o.onCommit?.(this.o.feed, batch.map((m) => m.timestampMs), committedMs);
+
     // Settle only after commit: a crash before this line means redelivery, and the upserts
     // make the second application change nothing.
     const rejects: Reject[] = [];
@@ -136,6 +143,7 @@ export class FeedWorker {
     const d = decode({ subject, payload: m.data, receivedMs: m.timestampMs }, { maxBytes: this.o.maxBytes, maxFutureMs: this.o.maxFutureMs });
     return {
       subject,
+      stream: feedStream(this.o.names, this.o.feed),
       streamSeq: m.streamSeq,
       receivedAt: new Date(m.timestampMs),
       payload: m.data,

@@ -28,6 +28,8 @@ export interface IngestDeps {
    */
   db?: Db;
   log?: Logger;
+  /** Observer of every commit (benchmarks measure publish-to-commit latency with it). */
+  onCommit?: (feed: Feed, receivedMs: number[], committedMs: number) => void;
 }
 
 /** Starts ingest: streams and consumers, one worker per feed, the relay, the advisory watcher. */
@@ -61,6 +63,7 @@ export async function startIngest(config: Readonly<IngestConfig>, deps: IngestDe
         maxBytes: config.maxBytes,
         maxFutureMs: config.maxFutureMs,
         onChanges: () => relay.poke(),
+        onCommit: deps.onCommit,
       }),
   );
   const advisories = new AdvisoryWatcher({ nc, db, names, metrics, log: log.child("advisories"), ackWaitMs: config.ackWaitMs });
@@ -109,7 +112,7 @@ export async function startIngest(config: Readonly<IngestConfig>, deps: IngestDe
     backlog: Object.fromEntries(backlog),
   });
   const server: MetricsServer = await startMetricsServer({ port: config.port, registry: metrics.registry, health });
-  log.info("ingest started", { port: server.port, nats: config.natsUrl, stream: names.feeds, batch: config.batchSize });
+  log.info("ingest started", { port: server.port, nats: config.natsUrl, streams: `${names.feeds}_<FEED>`, batch: config.batchSize });
 
   let closing: Promise<void> | null = null;
   return {

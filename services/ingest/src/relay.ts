@@ -94,10 +94,12 @@ export class Relay {
     const rows = await changesAfter(this.o.db.db, this.cursor, this.o.chunk);
     if (rows.length === 0) return 0;
     const acks = rows.map((row) => {
-      const body: LiveChange = { change_id: row.id, metric: row.metric as LiveMetric, at: row.created_at.toISOString(), entries: row.entries as LiveChange["entries"] };
+      // A LiveChange, written around the stored entries text rather than parsed and re-encoded.
+      const head: Omit<LiveChange, "entries"> = { change_id: row.id, metric: row.metric as LiveMetric, at: row.created_at.toISOString() };
+      const body = `${JSON.stringify(head).slice(0, -1)},"entries":${row.entries}}`;
       const h = headers();
       h.set(changeIdHeader, String(row.id));
-      return this.js.publish(withPrefix(this.o.names, subjects.live(row.metric)), JSON.stringify(body), { msgID: String(row.id), headers: h });
+      return this.js.publish(withPrefix(this.o.names, subjects.live(row.metric)), body, { msgID: String(row.id), headers: h });
     });
     await Promise.all(acks);
     const last = rows[rows.length - 1]!.id;

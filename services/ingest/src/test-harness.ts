@@ -6,7 +6,9 @@
 import { consumerName, feeds, msgId, type Feed } from "@pulse/contracts";
 import { createDb, sql, type Db } from "@pulse/db";
 import {
+  allStreams,
   connectNats,
+  feedStream,
   ensureStreams,
   headers,
   jetstream,
@@ -91,7 +93,7 @@ export async function ingestHarness(tag: string, options: HarnessOptions = {}) {
       for (;;) {
         let busy = 0;
         for (const f of feeds) {
-          const i = await jsm.consumers.info(names.feeds, consumerName(f, names.consumerPrefix));
+          const i = await jsm.consumers.info(feedStream(names, f), consumerName(f, names.consumerPrefix));
           busy += i.num_pending + i.num_ack_pending;
         }
         if (busy === 0) {
@@ -122,7 +124,7 @@ export async function ingestHarness(tag: string, options: HarnessOptions = {}) {
     async close() {
       await ingest?.close();
       const jsm = await jetstreamManager(nc);
-      for (const s of [names.feeds, names.live, names.advisories]) await jsm.streams.delete(s).catch(() => {});
+      for (const s of allStreams(names)) await jsm.streams.delete(s).catch(() => {});
       await nc.close();
       await db.close();
       await database.drop();

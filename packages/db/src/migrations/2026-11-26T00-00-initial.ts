@@ -96,9 +96,10 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await sql`
     CREATE TABLE dead_letters (
       id          bigserial   PRIMARY KEY,
+      stream      text        NOT NULL,
       stream_seq  bigint      NOT NULL,
-      -- The broker's receipt time: with stream_seq it names one message even across a stream
-      -- that was deleted and created again.
+      -- The broker's receipt time: with stream and stream_seq it names one message, even across
+      -- a stream that was deleted and created again.
       received_at timestamptz NOT NULL,
       subject     text        NOT NULL,
       source      text,
@@ -110,7 +111,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       payload     bytea       NOT NULL,
       created_at  timestamptz NOT NULL DEFAULT now(),
       retried_at  timestamptz,
-      UNIQUE (stream_seq, received_at)
+      UNIQUE (stream, stream_seq, received_at)
     )`.execute(db);
   await sql`CREATE INDEX dead_letters_reason ON dead_letters (reason) WHERE retried_at IS NULL`.execute(db);
 

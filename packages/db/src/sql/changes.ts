@@ -39,13 +39,14 @@ export async function insertChanges(db: Kysely<Database>, rows: readonly ChangeI
 export interface ChangeRow {
   id: number;
   metric: string;
-  entries: unknown[];
+  /** The entries as JSON text: relayed as they are, never parsed and written again. */
+  entries: string;
   created_at: Date;
 }
 
 /** Change rows after `afterId`, in order. */
 export async function changesAfter(db: Kysely<Database>, afterId: number, limit: number): Promise<ChangeRow[]> {
-  const r = await sql<ChangeRow>`SELECT id, metric, entries, created_at FROM changes WHERE id > ${afterId} ORDER BY id LIMIT ${limit}`.execute(db);
+  const r = await sql<ChangeRow>`SELECT id, metric, entries::text AS entries, created_at FROM changes WHERE id > ${afterId} ORDER BY id LIMIT ${limit}`.execute(db);
   return r.rows;
 }
 

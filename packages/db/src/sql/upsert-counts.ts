@@ -33,7 +33,9 @@ export type DayCount<K> = K & { day: string; count: number };
  */
 export async function upsertEsignCounts(db: Kysely<Database>, c: readonly EsignContribution[]): Promise<DayCount<Omit<EsignContribution, "ts" | "delta">>[]> {
   if (c.length === 0) return [];
-  const r = await sql<DayCount<Omit<EsignContribution, "ts" | "delta">> & { grain: string }>`
+  // Only the day buckets come back (the change log carries them): parsing the minute and hour
+  // rows too would cost more than the upsert itself.
+  const r = await sql<DayCount<Omit<EsignContribution, "ts" | "delta">>>`
     WITH c AS (
       SELECT * FROM unnest(
         ${c.map((x) => x.ts)}::timestamptz[], ${c.map((x) => x.source)}::text[], ${c.map((x) => x.agency)}::text[],
@@ -43,13 +45,15 @@ export async function upsertEsignCounts(db: Kysely<Database>, c: readonly EsignC
       SELECT grain, date_trunc(grain, c.ts, 'Asia/Ho_Chi_Minh') AS bucket, source, agency, area, signed, signer, sum(delta)::bigint AS delta
       FROM c CROSS JOIN unnest(ARRAY['minute', 'hour', 'day']) AS grain
       GROUP BY 1, 2, 3, 4, 5, 6, 7
+    ), up AS (
+      INSERT INTO esign_counts AS t (grain, bucket, source, agency, area, signed, signer, count)
+      SELECT * FROM g WHERE delta <> 0 ORDER BY grain, bucket, source, agency, area, signed, signer
+      ON CONFLICT (grain, bucket, source, agency, area, signed, signer) DO UPDATE SET count = t.count + excluded.count
+      RETURNING t.*
     )
-    INSERT INTO esign_counts AS t (grain, bucket, source, agency, area, signed, signer, count)
-    SELECT * FROM g WHERE delta <> 0 ORDER BY grain, bucket, source, agency, area, signed, signer
-    ON CONFLICT (grain, bucket, source, agency, area, signed, signer) DO UPDATE SET count = t.count + excluded.count
-    RETURNING t.grain, to_char(t.bucket AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM-DD') AS day,
-      t.source, t.agency, t.area, t.signed, t.signer, t.count`.execute(db);
-  return r.rows.filter((x) => x.grain === "day").map(({ grain: _g, ...rest }) => rest);
+    SELECT to_char(bucket AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM-DD') AS day, source, agency, area, signed, signer, count
+    FROM up WHERE grain = 'day'`.execute(db);
+  return r.rows;
 }
 
 export async function upsertEgovCounts(
@@ -67,16 +71,20 @@ export async function upsertEgovCounts(
       SELECT grain, date_trunc(grain, c.ts, 'Asia/Ho_Chi_Minh') AS bucket, source, agency, level, channel, status, area, sum(delta)::bigint AS delta
       FROM c CROSS JOIN unnest(ARRAY['minute', 'hour', 'day']) AS grain
       GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+    ), up AS (
+      INSERT INTO egov_counts AS t (grain, bucket, source, agency, level, channel, status, area, count)
+      SELECT * FROM g WHERE delta <> 0 ORDER BY grain, bucket, source, agency, level, channel, status, area
+      ON CONFLICT (grain, bucket, source, agency, level, channel, status, area) DO UPDATE SET count = t.count + excluded.count
+      RETURNING t.*
     )
-    INSERT INTO egov_counts AS t (grain, bucket, source, agency, level, channel, status, area, count)
-    SELECT * FROM g WHERE delta <> 0 ORDER BY grain, bucket, source, agency, level, channel, status, area
-    ON CONFLICT (grain, bucket, source, agency, level, channel, status, area) DO UPDATE SET count = t.count + excluded.count
-    RETURNING t.grain, t.bucket, to_char(t.bucket AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM-DD') AS day,
-      t.source, t.agency, t.level, t.channel, t.status, t.area, t.count`.execute(db);
+    -- Day buckets for the change log; and the minutes that got received steps (once each).
+    SELECT grain, bucket, to_char(bucket AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM-DD') AS day, source, agency, level, channel, status, area, count
+    FROM up WHERE grain = 'day'
+    UNION ALL
+    SELECT DISTINCT 'minute', bucket, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL::bigint FROM up WHERE grain = 'minute' AND status = 'received'`.execute(db);
   const days = r.rows.filter((x) => x.grain === "day").map(({ grain: _g, bucket: _b, ...rest }) => rest);
-  const minutes = new Map<number, Date>();
-  for (const x of r.rows) if (x.grain === "minute" && x.status === "received") minutes.set(x.bucket.getTime(), x.bucket);
-  return { days, receivedMinutes: [...minutes.values()] };
+  const receivedMinutes = r.rows.filter((x) => x.grain === "minute").map((x) => x.bucket);
+  return { days, receivedMinutes };
 }
 
 /** Province-wide `received` steps in the given minute buckets. */

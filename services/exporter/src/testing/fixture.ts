@@ -68,7 +68,7 @@ export async function insertFixture(db: Db["db"], now: number): Promise<void> {
     feed("nobody", "bts", 1), // unknown pair: noted, not shown
   ]).execute();
 
-  const dl = (reason: string, seq: number, retried: boolean) => ({ stream_seq: seq, received_at: at, subject: "feeds.bts.viettel", reason, detail: "x", payload: new Uint8Array([1]), retried_at: retried ? at : null });
+  const dl = (reason: string, seq: number, retried: boolean) => ({ stream: "FEEDS_BTS", stream_seq: seq, received_at: at, subject: "feeds.bts.viettel", reason, detail: "x", payload: new Uint8Array([1]), retried_at: retried ? at : null });
   await db.insertInto("dead_letters").values([dl("bad_json", 1, false), dl("bad_json", 2, false), dl("bad_json", 3, true), dl("future_time", 4, false), dl("weird_reason", 5, false)]).execute();
 }
 

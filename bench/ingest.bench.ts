@@ -1,0 +1,220 @@
+/**
+ * `pnpm bench:ingest` — not a test: prints figures and ratios measured in this one run.
+ *
+ * 1. Throughput. N events (BENCH_EVENTS, default 500,000: the four feeds mixed, 1% duplicates
+ *    sent again without Msg-Id so only ingest can tell, 0.1% restatements, 5% of events hours
+ *    late, the rest within two minutes of now) are loaded into the
+ *    stream with ingest stopped. Baseline: a bare consumer that only fetches and acks the same
+ *    messages (this machine's client-side limit). Then ingest drains them to committed
+ *    aggregates. Prints both rates and their ratio (target ≥ 0.5).
+ * 2. Latency. A steady BENCH_RATE events/s (default 1,000) for BENCH_SECONDS (default 30) with
+ *    ingest running; publish-to-commit p50/p99 (target p99 < 100 ms), from the broker's receipt
+ *    time of each message to the commit that applied it.
+ * Runs on the machine's Postgres (PULSE_TEST_PG_URL) and NATS (PULSE_TEST_NATS_URL), in a fresh
+ * database and fresh streams, removed afterwards. Never on the embedded Postgres.
+ */
+import { consumerName, feeds, msgId } from "@pulse/contracts";
+import { sql } from "@pulse/db";
+import { loadConfig, startIngest, type Ingest } from "@pulse/ingest";
+import { AckPolicy, allStreams, connectNats, feedStream, ensureStreams, headers, jetstream, jetstreamManager, Puller, testStreamNames, withPrefix, type StreamNames } from "@pulse/nats";
+import { createTestDatabase, sharedNatsUrl, uniqueTag } from "@pulse/testkit";
+
+const N = Number(process.env.BENCH_EVENTS ?? 500_000);
+const RATE = Number(process.env.BENCH_RATE ?? 1_000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 30);
+const natsUrl = sharedNatsUrl();
+
+type Msg = { subject: string; body: string; id: string | null };
+
+/** The mix: e-gov steps 40%, e-sign 30%, BTS 20%, subscriber readings 10%. */
+function* events(n: number, names: StreamNames, tag: string): Generator<Msg> {
+  const districts = Array.from({ length: 21 }, (_, i) => String(412 + i));
+  const base = Date.now() - 6 * 3_600_000;
+  let x = 42;
+  const rand = () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const recent: Msg[] = [];
+  for (let i = 0; i < n; i++) {
+    const area = districts[i % 21]!;
+    // Mostly current (within two minutes), 5% late by up to six hours: late events must land in
+    // their old buckets, and they make the bucket upserts touch many more keys.
+    const late = rand() < 0.05;
+    const ts = new Date(late ? base + Math.floor(rand() * 6 * 3_600_000) : Date.now() - Math.floor(rand() * 120_000)).toISOString();
+    const r = rand();
+    let feed: string, source: string, data: object, id: string, env: object;
+    if (r < 0.01 && recent.length) {
+      // 1%: the same record again, without Msg-Id.
+      const again = recent[Math.floor(rand() * recent.length)]!;
+      yield { ...again, id: null };
+      continue;
+    }
+    const restate = r < 0.011 && i > 1000;
+    if (r < 0.41) {
+      feed = "egov";
+      source = "dvc";
+      const k = restate ? Math.floor(rand() * (i - 1)) : i;
+      id = `${tag}-d${k}`;
+      data = { procedure: `p${k % 50}`, agency: k % 3 ? "ubnd-xa" : "so-tn-mt", level: k % 3 ? "commune" : "province", channel: ["online_full", "online_partial", "in_person"][k % 3], status: ["received", "resolved_on_time", "resolved_late", "rejected"][(k + (restate ? 1 : 0)) % 4] };
+    } else if (r < 0.71) {
+      feed = "esign";
+      source = "edoc";
+      id = `${tag}-doc${i}`;
+      data = { agency: "so-tttt", doc: `doc${i}`, signed: rand() < 0.96, signer: rand() < 0.2 ? "personal" : "organization" };
+    } else if (r < 0.91) {
+      feed = "bts";
+      source = ["viettel", "vinaphone", "mobifone", "vietnamobile"][i % 4]!;
+      id = `${tag}-b${i}`;
+      data = { station: `NA-${i % 8176}`, tech: ["2G", "3G", "4G", "5G"][i % 4], status: rand() < 0.97 ? "up" : "down" };
+    } else {
+      feed = "subscribers";
+      source = ["viettel", "vinaphone", "mobifone", "vietnamobile"][i % 4]!;
+      id = `${tag}-s${i}`;
+      data = { service: ["mobile", "mobile_broadband", "fixed_broadband", "ftth"][i % 4], count: Math.floor(rand() * 300_000) };
+    }
+    const revision = restate ? 1 : 0;
+    env = { v: 1, id, source, ts, area, revision, data };
+    const m = { subject: withPrefix(names, `feeds.${feed}.${source}`), body: JSON.stringify(env), id: msgId(source, id, revision) };
+    recent.push(m);
+    if (recent.length > 1000) recent.shift();
+    yield m;
+  }
+}
+
+async function setup(tag: string) {
+  const names = testStreamNames(tag);
+  const database = await createTestDatabase(tag);
+  const nc = await connectNats(natsUrl, `bench-${tag}`);
+  await ensureStreams(nc, { names });
+  return { names, database, nc, js: jetstream(nc) };
+}
+
+async function publishAll(js: ReturnType<typeof jetstream>, gen: Generator<Msg>): Promise<number> {
+  let n = 0;
+  let window: Promise<unknown>[] = [];
+  for (const m of gen) {
+    const h = headers();
+    if (m.id) h.set("Nats-Msg-Id", m.id);
+    window.push(js.publish(m.subject, m.body, { headers: h }));
+    n++;
+    if (window.length >= 2_000) {
+      await Promise.all(window);
+      window = [];
+    }
+  }
+  await Promise.all(window);
+  return n;
+}
+
+async function drained(nc: Awaited<ReturnType<typeof connectNats>>, names: StreamNames): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  for (;;) {
+    let busy = 0;
+    for (const f of feeds) {
+      const i = await jsm.consumers.info(feedStream(names, f), consumerName(f, names.consumerPrefix));
+      busy += i.num_pending + i.num_ack_pending;
+    }
+    if (busy === 0) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function cleanup(s: Awaited<ReturnType<typeof setup>>) {
+  const jsm = await jetstreamManager(s.nc);
+  for (const n of allStreams(s.names)) await jsm.streams.delete(n).catch(() => {});
+  await s.nc.close();
+  await s.database.drop();
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+
+async function throughput() {
+  const tag = uniqueTag("bthru");
+  const s = await setup(tag);
+  let t = performance.now();
+  const published = await publishAll(s.js, events(N, s.names, tag));
+  const jsm = await jetstreamManager(s.nc);
+  let stored = 0;
+  for (const f of feeds) stored += (await jsm.streams.info(feedStream(s.names, f))).state.messages;
+  console.log(`loaded ${fmt(published)} events (${fmt(stored)} stored) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+
+  // Baseline: bare durable consumers over the same messages (one per feed stream, side by side,
+  // as ingest reads them), fetch + ack only.
+  t = performance.now();
+  await Promise.all(
+    feeds.map(async (f) => {
+      const stream = feedStream(s.names, f);
+      const want = (await jsm.streams.info(stream)).state.messages;
+      await jsm.consumers.add(stream, { durable_name: "bench-bare", ack_policy: AckPolicy.Explicit, max_ack_pending: 20_000 });
+      const bare = new Puller(s.nc, { stream, consumer: "bench-bare", batchSize: 1_000 });
+      bare.start();
+      for (let got = 0; got < want; ) {
+        const b = await bare.nextBatch(2_000);
+        for (const m of b) m.ack();
+        bare.settled(b);
+        got += b.length;
+      }
+      await bare.close();
+    }),
+  );
+  const bareSec = (performance.now() - t) / 1000;
+  const bareRate = stored / bareSec;
+
+  const config = loadConfig({ ...process.env, DATABASE_URL: s.database.url, INGEST_PORT: "0", LOG_LEVEL: "warn", NATS_URL: natsUrl }, { names: s.names });
+  t = performance.now();
+  const cpu0 = process.cpuUsage();
+  const ingest = await startIngest(config);
+  await drained(s.nc, s.names);
+  const ingestSec = (performance.now() - t) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  console.log(`  ingest process CPU: ${((cpu.user + cpu.system) / 1e6 / ingestSec * 100).toFixed(0)}% of one core`);
+  const ingestRate = stored / ingestSec;
+  const sizes = await ingest.metrics.batchSize.get();
+  const secs = await ingest.metrics.batchSeconds.get();
+  const sum = (vs: typeof sizes.values, suffix: string) => vs.filter((v) => v.metricName?.endsWith(suffix)).reduce((a, v) => a + v.value, 0);
+  const batches = sum(sizes.values, "_count");
+  console.log(`  ${fmt(batches)} batches, ${fmt(sum(sizes.values, "_sum") / batches)} messages and ${((sum(secs.values, "_sum") / batches) * 1000).toFixed(0)} ms each on average (fetch to commit)`);
+  const outcome = await ingest.metrics.events.get();
+  const by = (o: string) => outcome.values.filter((v) => v.labels.outcome === o).reduce((a, v) => a + v.value, 0);
+  const rows = (await sql<{ n: number }>`SELECT count(*)::int AS n FROM events`.execute((await import("@pulse/db")).createDb({ url: s.database.url }).db)).rows[0]!.n;
+  await ingest.close();
+  console.log(`bare consume + ack: ${fmt(bareRate)} msg/s (${bareSec.toFixed(1)} s)`);
+  console.log(`ingest to committed aggregates: ${fmt(ingestRate)} events/s (${ingestSec.toFixed(1)} s)`);
+  console.log(`  outcomes: inserted ${fmt(by("inserted"))}, restated ${fmt(by("restated"))}, duplicate ${fmt(by("duplicate"))}, dead_letter ${fmt(by("dead_letter"))}; raw rows ${fmt(rows)}`);
+  console.log(`ratio ingest / bare: ${(ingestRate / bareRate).toFixed(2)} (target >= 0.5)`);
+  await cleanup(s);
+}
+
+async function latency() {
+  const tag = uniqueTag("blat");
+  const s = await setup(tag);
+  const lags: number[] = [];
+  const config = loadConfig({ ...process.env, DATABASE_URL: s.database.url, INGEST_PORT: "0", LOG_LEVEL: "warn", NATS_URL: natsUrl }, { names: s.names });
+  const ingest: Ingest = await startIngest(config, { onCommit: (_f, received, committed) => received.forEach((r) => lags.push(committed - r)) });
+  const gen = events(RATE * SECONDS, s.names, tag);
+  const start = performance.now();
+  let sent = 0;
+  const inflight: Promise<unknown>[] = [];
+  // Paced in 10 ms steps: RATE/100 events each.
+  while (sent < RATE * SECONDS) {
+    const due = Math.min(RATE * SECONDS, Math.floor(((performance.now() - start) / 1000) * RATE));
+    for (; sent < due; sent++) {
+      const m = gen.next();
+      if (m.done) break;
+      const h = headers();
+      if (m.value.id) h.set("Nats-Msg-Id", m.value.id);
+      inflight.push(s.js.publish(m.value.subject, m.value.body, { headers: h }));
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  await Promise.all(inflight);
+  await drained(s.nc, s.names);
+  await ingest.close();
+  lags.sort((a, b) => a - b);
+  const q = (p: number) => lags[Math.min(lags.length - 1, Math.floor(p * lags.length))]!;
+  console.log(`latency at ${fmt(RATE)} events/s for ${SECONDS} s (${fmt(lags.length)} commits observed): p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${lags.at(-1)} ms (target p99 < 100 ms)`);
+  await cleanup(s);
+}
+
+console.log(`bench:ingest — ${new Date().toISOString()}, Postgres + NATS on this machine`);
+await throughput();
+await latency();
+process.exit(0);
