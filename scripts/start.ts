@@ -85,10 +85,15 @@ try {
   process.exit(1);
 }
 
-let stopping = false;
+let stoppingAt = 0;
 const stop = (signal: string) => {
-  if (stopping) process.exit(1);
-  stopping = true;
+  // Ctrl-C reaches us twice at once (from the terminal and forwarded by pnpm/tsx): only a second
+  // signal a moment later means "force".
+  if (stoppingAt) {
+    if (Date.now() - stoppingAt > 1_000) process.exit(1);
+    return;
+  }
+  stoppingAt = Date.now();
   log.info(`${signal}: draining`);
   setTimeout(() => process.exit(1), 15_000).unref();
   close().then(

@@ -7,11 +7,15 @@ const config = loadConfig(process.env);
 const log = createLogger("exporter", config.logLevel);
 const exporter = await startExporter(config, { log });
 
-let stopping = false;
+let stoppingAt = 0;
 const stop = (signal: string) => {
-  // First signal closes in order within a bound; a second one forces.
-  if (stopping) process.exit(1);
-  stopping = true;
+  // First signal closes in order within a bound; a second one (a moment later: pnpm/tsx
+  // forward the terminal's Ctrl-C beside the terminal itself) forces.
+  if (stoppingAt) {
+    if (Date.now() - stoppingAt > 1_000) process.exit(1);
+    return;
+  }
+  stoppingAt = Date.now();
   log.info("stopping", { signal });
   const force = setTimeout(() => process.exit(1), 10_000);
   force.unref();

@@ -23,13 +23,16 @@ try {
 const embedded = config.databaseUrl ? null : await startEmbeddedPostgres({ dataDir: `${config.dataDir}/pg` });
 const ingest = await startIngest(config, { databaseUrl: embedded?.url, log });
 
-let stopping = false;
+let stoppingAt = 0;
 const stop = async (signal: string) => {
-  if (stopping) {
+  // A signal forwarded by pnpm/tsx arrives beside the terminal's own: only a second one a
+  // moment later means "force".
+  if (stoppingAt) {
+    if (Date.now() - stoppingAt < 1_000) return;
     log.warn(`${signal} again: exiting now`);
     process.exit(1);
   }
-  stopping = true;
+  stoppingAt = Date.now();
   log.info(`${signal}: draining`);
   const force = setTimeout(() => {
     log.error("drain took longer than 10 s: exiting");
