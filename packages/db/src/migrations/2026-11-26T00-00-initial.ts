@@ -11,14 +11,16 @@ export async function up(db: Kysely<unknown>): Promise<void> {
       revision      integer     NOT NULL,
       ts            timestamptz NOT NULL,
       area          text        NOT NULL,
-      data          jsonb       NOT NULL,
+      -- json, not jsonb: written once per record and read back only for a restatement; the
+      -- decoder has already checked it, and jsonb's conversion was a measurable share of a batch.
+      data          json        NOT NULL,
       received_at   timestamptz NOT NULL,
       stream_seq    bigint      NOT NULL,
       -- The version this one replaced, so a restatement can take its contribution out.
       prev_revision integer,
       prev_ts       timestamptz,
       prev_area     text,
-      prev_data     jsonb,
+      prev_data     json,
       PRIMARY KEY (source, id)
     )`.execute(db);
   await sql`CREATE INDEX events_received_at ON events (received_at)`.execute(db);
@@ -119,7 +121,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     CREATE TABLE changes (
       id         bigserial   PRIMARY KEY,
       metric     text        NOT NULL,
-      entries    jsonb       NOT NULL,
+      entries    json        NOT NULL, -- relayed as text, never queried
       created_at timestamptz NOT NULL DEFAULT now()
     )`.execute(db);
 

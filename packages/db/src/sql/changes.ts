@@ -30,7 +30,7 @@ export async function insertChanges(db: Kysely<Database>, rows: readonly ChangeI
   await sql`SELECT pg_advisory_xact_lock(${lockSpace}::int, ${changeLogLock}::int)`.execute(db);
   const r = await sql<{ id: number }>`
     INSERT INTO changes (metric, entries)
-    SELECT metric, entries FROM unnest(${rows.map((x) => x.metric)}::text[], ${rows.map((x) => JSON.stringify(x.entries))}::jsonb[]) WITH ORDINALITY AS c(metric, entries, n)
+    SELECT metric, entries FROM unnest(${rows.map((x) => x.metric)}::text[], ${rows.map((x) => JSON.stringify(x.entries))}::json[]) WITH ORDINALITY AS c(metric, entries, n)
     ORDER BY n
     RETURNING id`.execute(db);
   return r.rows.map((x) => x.id);

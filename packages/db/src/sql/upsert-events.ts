@@ -43,7 +43,7 @@ export async function upsertEvents(db: Kysely<Database>, rows: readonly EventInp
     SELECT * FROM unnest(
       ${rows.map((x) => x.source)}::text[], ${rows.map((x) => x.id)}::text[], ${rows.map((x) => x.feed)}::text[],
       ${rows.map((x) => x.revision)}::int[], ${rows.map((x) => x.ts)}::timestamptz[], ${rows.map((x) => x.area)}::text[],
-      ${rows.map((x) => x.data)}::jsonb[], ${rows.map((x) => x.receivedAt)}::timestamptz[], ${rows.map((x) => x.streamSeq)}::bigint[])
+      ${rows.map((x) => x.data)}::json[], ${rows.map((x) => x.receivedAt)}::timestamptz[], ${rows.map((x) => x.streamSeq)}::bigint[])
     ON CONFLICT (source, id) DO UPDATE SET
       feed = excluded.feed, revision = excluded.revision, ts = excluded.ts, area = excluded.area, data = excluded.data,
       received_at = excluded.received_at, stream_seq = excluded.stream_seq,
