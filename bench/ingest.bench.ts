@@ -13,10 +13,10 @@
  * Runs on the machine's Postgres (PULSE_TEST_PG_URL) and NATS (PULSE_TEST_NATS_URL), in a fresh
  * database and fresh streams, removed afterwards. Never on the embedded Postgres.
  */
-import { consumerName, feeds, msgId } from "@pulse/contracts";
+import { feeds, msgId } from "@pulse/contracts";
 import { sql } from "@pulse/db";
 import { loadConfig, startIngest, type Ingest } from "@pulse/ingest";
-import { AckPolicy, allStreams, connectNats, feedStream, ensureStreams, headers, jetstream, jetstreamManager, Puller, testStreamNames, withPrefix, type StreamNames } from "@pulse/nats";
+import { AckPolicy, allStreams, unsettledTotal, connectNats, feedStream, ensureStreams, headers, jetstream, jetstreamManager, Puller, testStreamNames, withPrefix, type StreamNames } from "@pulse/nats";
 import { createTestDatabase, sharedNatsUrl, uniqueTag } from "@pulse/testkit";
 
 const N = Number(process.env.BENCH_EVENTS ?? 500_000);
@@ -105,14 +105,7 @@ async function publishAll(js: ReturnType<typeof jetstream>, gen: Generator<Msg>)
 }
 
 async function drained(nc: Awaited<ReturnType<typeof connectNats>>, names: StreamNames): Promise<void> {
-  const jsm = await jetstreamManager(nc);
-  for (;;) {
-    let busy = 0;
-    for (const f of feeds) {
-      const i = await jsm.consumers.info(feedStream(names, f), consumerName(f, names.consumerPrefix));
-      busy += i.num_pending + i.num_ack_pending;
-    }
-    if (busy === 0) return;
+  while ((await unsettledTotal(nc, names)) > 0) {
     await new Promise((r) => setTimeout(r, 20));
   }
 }

@@ -10,7 +10,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync } from "node:fs";
 import { connect as tcpConnect } from "node:net";
-import { ConfigError, createLogger } from "@pulse/config";
+import { ConfigError, createLogger, onShutdown } from "@pulse/config";
 import { createDb, startEmbeddedPostgres, type Db, type EmbeddedPostgres } from "@pulse/db";
 import { loadConfig as loadExporterConfig, startExporter, type Exporter } from "@pulse/exporter";
 import { loadConfig as loadIngestConfig, startIngest, type Ingest } from "@pulse/ingest";
@@ -85,21 +85,4 @@ try {
   process.exit(1);
 }
 
-let stoppingAt = 0;
-const stop = (signal: string) => {
-  // Ctrl-C reaches us twice at once (from the terminal and forwarded by pnpm/tsx): only a second
-  // signal a moment later means "force".
-  if (stoppingAt) {
-    if (Date.now() - stoppingAt > 1_000) process.exit(1);
-    return;
-  }
-  stoppingAt = Date.now();
-  log.info(`${signal}: draining`);
-  setTimeout(() => process.exit(1), 15_000).unref();
-  close().then(
-    () => process.exit(0),
-    () => process.exit(1),
-  );
-};
-process.on("SIGINT", () => stop("SIGINT"));
-process.on("SIGTERM", () => stop("SIGTERM"));
+onShutdown(close, { log, timeoutMs: 15_000 });

@@ -3,7 +3,7 @@
  * kill it or run two of them side by side.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
+import { freePort } from "@pulse/testkit";
 import { resolve } from "node:path";
 
 const root = resolve(import.meta.dirname, "..", "..");
@@ -12,16 +12,6 @@ process.on("exit", () => {
   for (const c of children) c.kill("SIGKILL");
 });
 
-export async function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.once("error", fail);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => ok(port));
-    });
-  });
-}
 
 export interface IngestProcess {
   port: number;

@@ -1,2 +1,3 @@
 export * from "./env-reader";
 export * from "./logger";
+export * from "./on-shutdown";

@@ -203,3 +203,13 @@ export async function consumerBacklog(nc: NatsConnection, names: StreamNames, fe
   const info = await jsm.consumers.info(feedStream(names, feed), consumerName(feed, names.consumerPrefix));
   return { pending: info.num_pending, ackPending: info.num_ack_pending, redelivered: info.num_redelivered };
 }
+
+/** Messages not yet settled across every feed consumer (pending plus unacknowledged): 0 when ingest has caught up. */
+export async function unsettledTotal(nc: NatsConnection, names: StreamNames): Promise<number> {
+  let n = 0;
+  for (const feed of feeds) {
+    const b = await consumerBacklog(nc, names, feed);
+    n += b.pending + b.ackPending;
+  }
+  return n;
+}

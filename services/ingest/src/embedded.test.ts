@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { consumerName, feeds } from "@pulse/contracts";
 import { createDb, sql, startEmbeddedPostgres, type Db, type EmbeddedPostgres } from "@pulse/db";
-import { allStreams, connectNats, ensureStreams, feedStream, jetstream, jetstreamManager, testStreamNames, withPrefix, type NatsConnection } from "@pulse/nats";
+import { allStreams, connectNats, ensureStreams, feedStream, unsettledTotal, jetstream, jetstreamManager, testStreamNames, withPrefix, type NatsConnection } from "@pulse/nats";
 import { sharedNatsUrl, uniqueTag } from "@pulse/testkit";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { loadConfig } from "./config";
@@ -47,14 +47,8 @@ afterAll(async () => {
 });
 
 const settle = async () => {
-  const jsm = await jetstreamManager(nc);
   for (const until = Date.now() + 30_000; Date.now() < until; ) {
-    let busy = 0;
-    for (const f of feeds) {
-      const i = await jsm.consumers.info(feedStream(names, f), consumerName(f, names.consumerPrefix));
-      busy += i.num_pending + i.num_ack_pending;
-    }
-    if (busy === 0) return;
+    if ((await unsettledTotal(nc, names)) === 0) return;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error("not settled");

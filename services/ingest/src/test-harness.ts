@@ -3,12 +3,12 @@
  * the rejects a producer would hear, and a snapshot of every figure for exact comparisons.
  * Test-only; not exported from mod.ts.
  */
-import { consumerName, feeds, msgId, type Feed } from "@pulse/contracts";
+import { msgId, type Feed } from "@pulse/contracts";
 import { createDb, sql, type Db } from "@pulse/db";
 import {
   allStreams,
   connectNats,
-  feedStream,
+  unsettledTotal,
   ensureStreams,
   headers,
   jetstream,
@@ -88,14 +88,9 @@ export async function ingestHarness(tag: string, options: HarnessOptions = {}) {
     },
     /** Waits until every feed consumer has nothing pending or unacknowledged, and the relay caught up. */
     async settle(timeoutMs = 20_000) {
-      const jsm = await jetstreamManager(nc);
       const until = Date.now() + timeoutMs;
       for (;;) {
-        let busy = 0;
-        for (const f of feeds) {
-          const i = await jsm.consumers.info(feedStream(names, f), consumerName(f, names.consumerPrefix));
-          busy += i.num_pending + i.num_ack_pending;
-        }
+        const busy = await unsettledTotal(nc, names);
         if (busy === 0) {
           const r = await sql<{ n: number }>`SELECT (SELECT coalesce(max(id), 0) FROM changes) - (SELECT coalesce(max(last_id), 0) FROM relay_cursor) AS n`.execute(db.db);
           if ((r.rows[0]?.n ?? 0) <= 0) return;

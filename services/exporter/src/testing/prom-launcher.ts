@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
+import { freePort } from "@pulse/testkit";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 
@@ -16,16 +16,6 @@ export interface Launched {
   close(): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function launch(bin: string, args: (dir: string, port: number) => string[], files: Record<string, string>, readyPath: string, tag: string): Promise<Launched> {
   const dir = await mkdtemp(join(tmpdir(), `pulse-${tag}-`));
