@@ -4,6 +4,7 @@ import type { FeedEvent } from "./envelope";
 import { btsStatuses, channels, egovStatuses, levels, maxCount, maxStringLength, services, signers, techs } from "./feeds";
 import type { Reason } from "./reasons";
 import { feeds, parseFeedSubject, type Feed } from "./subjects";
+import { findIllFormedString } from "./well-formed";
 
 /** What `decode` returns: never throws, whatever the bytes. */
 export type DecodeResult =
@@ -149,6 +150,18 @@ export function decode(input: DecodeInput, options: DecodeOptions = {}): DecodeR
   const id = typeof rec.id === "string" ? rec.id.slice(0, maxStringLength) : null;
   const rev = typeof rec.revision === "number" && Number.isInteger(rec.revision) ? rec.revision : rec.revision === undefined ? 0 : null;
 
+  // Before the shape check: a lone surrogate passes every pattern, yet no UTF-8 encoder can write
+  // it, so Postgres would store U+FFFD and the record would no longer be the one we checked.
+  const illFormed = findIllFormedString(rec);
+  if (illFormed) {
+    const where = illFormed.inFieldName ? `a field name in ${illFormed.path || "the envelope"}` : `field ${illFormed.path}`;
+    return fail(
+      "bad_shape",
+      `${where} is not well-formed Unicode: a lone surrogate ${illFormed.codeUnit} at index ${illFormed.index} (an escape such as "\\ud800" without its pair); send UTF-8 text`,
+      id,
+      rev,
+    );
+  }
   const checked = checks[route.feed](rec);
   if (checked !== true) {
     const detail = checked.map((e) => e.message ?? "invalid").join("; ");

@@ -4,7 +4,7 @@
  */
 export const reasons = {
   bad_json: "the payload is not a JSON object",
-  bad_shape: "a field is missing, of the wrong type, out of range or not allowed",
+  bad_shape: "a field is missing, of the wrong type, out of range, not allowed, or not well-formed Unicode",
   bad_subject: "the subject is not feeds.<feed>.<source>",
   unknown_source: "the source in the subject is not a registered producer",
   feed_not_allowed: "this source is not registered to publish this feed",

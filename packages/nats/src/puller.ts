@@ -56,7 +56,10 @@ function parseAckSubject(reply: string): { deliveryCount: number; streamSeq: num
 export class Puller {
   private readonly nc: NatsConnection;
   private readonly opts: Required<PullerOptions>;
-  private readonly inbox = createInbox();
+  /** Each pull request gets its own reply subject under this prefix: `<prefix>.<generation>`. */
+  private readonly inboxPrefix = createInbox();
+  /** Counts pull requests; the current one replies to `<prefix>.<generation>`. */
+  private generation = 0;
   private sub: Subscription | null = null;
   private readonly queue: PulledMsg[] = [];
   /** Messages taken in a batch and not yet settled. */
@@ -81,7 +84,7 @@ export class Puller {
   }
 
   start(): void {
-    this.sub = this.nc.subscribe(this.inbox, { callback: (err, msg) => (err ? undefined : this.onMsg(msg)) });
+    this.sub = this.nc.subscribe(`${this.inboxPrefix}.*`, { callback: (err, msg) => (err ? undefined : this.onMsg(msg)) });
     this.keepAlive = setInterval(() => this.touchHeld(), Math.max(250, Math.floor(this.opts.ackWaitMs / 3)));
     this.keepAlive.unref();
     this.request();
@@ -129,6 +132,17 @@ export class Puller {
     this.request();
   }
 
+  /**
+   * Hands messages of a batch back for redelivery now, unapplied (shutting down with a batch the
+   * database never took), and marks them settled here.
+   */
+  giveBack(msgs: Iterable<PulledMsg>): void {
+    for (const m of msgs) {
+      this.inFlight.delete(m);
+      nakNow(m);
+    }
+  }
+
   /** Stops asking; returns messages still queued (not yet handed out), unsettled. */
   async close(): Promise<void> {
     this.closed = true;
@@ -164,9 +178,10 @@ export class Puller {
     if (want < Math.ceil(this.opts.batchSize / 2)) return;
     this.requestOpen = true;
     this.requestLeft = want;
+    this.generation += 1;
     const body = JSON.stringify({ batch: want, expires: this.opts.requestExpiresMs * 1_000_000 });
     try {
-      this.nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${this.opts.stream}.${this.opts.consumer}`, body, { reply: this.inbox });
+      this.nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${this.opts.stream}.${this.opts.consumer}`, body, { reply: this.replySubject(this.generation) });
     } catch {
       this.requestOpen = false;
       return;
@@ -174,8 +189,13 @@ export class Puller {
     // Reopen the tap just before the server lets this request expire. nats-server 2.9 sends no
     // 408 for a request that got some but not all of its messages, so waiting for one would
     // leave nothing asked for until a fallback timer: that gap was the p99 latency. A message
-    // the old request still delivers in its last milliseconds is simply queued.
+    // the old request still delivers in its last milliseconds is simply queued, and its 408
+    // (sent for a request that got nothing) is ignored as no longer current (see onMsg).
     this.requestTimer = setTimeout(() => this.endRequest(), Math.max(50, this.opts.requestExpiresMs - 50));
+  }
+
+  private replySubject(generation: number): string {
+    return `${this.inboxPrefix}.${generation}`;
   }
 
   private endRequest(): void {
@@ -189,7 +209,11 @@ export class Puller {
     const info = msg.reply ? parseAckSubject(msg.reply) : null;
     if (!info) {
       // A status message: 404/408 end the request, 409 too (consumer gone, leadership change),
-      // 100 is an idle heartbeat.
+      // 100 is an idle heartbeat. It comes on the reply subject of the request it is about: one
+      // for a request already replaced (the timer reopened before the server's 408 came) must
+      // not end the current one, or each expiry would open one more request and they would
+      // pile up on the server, each holding messages for this process.
+      if (msg.subject !== this.replySubject(this.generation) || !this.requestOpen) return;
       const code = msg.headers?.code ?? 0;
       if (code !== 100) this.endRequest();
       return;

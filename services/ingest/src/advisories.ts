@@ -1,7 +1,17 @@
 import type { Logger } from "@pulse/config";
 import { decode, subjects, type Reject } from "@pulse/contracts";
-import { insertDeadLetters, type Db } from "@pulse/db";
-import { jetstreamManager, Puller, withoutPrefix, withPrefix, type NatsConnection, type StreamNames } from "@pulse/nats";
+import { insertDeadLetters, type Db, type DeadLetterInput } from "@pulse/db";
+import {
+  getStoredMessage,
+  jetstreamManager,
+  Puller,
+  withoutPrefix,
+  withPrefix,
+  type JetStreamManager,
+  type NatsConnection,
+  type PulledMsg,
+  type StreamNames,
+} from "@pulse/nats";
 import type { IngestMetrics } from "./ingest-metrics";
 
 export interface AdvisoryWatcherOptions {
@@ -42,11 +52,10 @@ export class AdvisoryWatcher {
         const batch = await this.puller.nextBatch(250);
         if (batch.length === 0) continue;
         try {
-          await this.handle(batch.map((m) => JSON.parse(new TextDecoder().decode(m.data)) as MaxDeliveriesAdvisory));
-          for (const m of batch) m.ack();
+          await this.handle(batch);
         } catch (err) {
-          // Left unacknowledged: the advisory comes back after the ack wait.
-          this.o.log.warn("max-deliveries advisory not handled yet", { error: String((err as Error)?.message ?? err) });
+          // The dead letters could not be stored: every advisory comes back after the ack wait.
+          this.o.log.warn("max-deliveries advisories not handled yet", { error: String((err as Error)?.message ?? err) });
         }
         this.puller.settled(batch);
       }
@@ -60,31 +69,25 @@ export class AdvisoryWatcher {
     await this.puller.close();
   }
 
-  private async handle(advisories: MaxDeliveriesAdvisory[]): Promise<void> {
+  /**
+   * Stores a dead letter per advisory and acks those advisories. One whose message cannot be
+   * looked up is left unacknowledged on its own (it comes back after the ack wait), so that it
+   * holds up none of the others.
+   */
+  private async handle(batch: PulledMsg[]): Promise<void> {
     const jsm = await jetstreamManager(this.o.nc);
-    const letters = [];
-    for (const a of advisories) {
-      const stored = await jsm.streams.getMessage(a.stream, { seq: a.stream_seq }).catch(() => null);
-      const subject = stored ? withoutPrefix(this.o.names, stored.subject) : "(expired)";
-      const payload = stored?.data ?? new Uint8Array();
-      const receivedMs = stored ? stored.time.getTime() : 0;
-      const d = stored ? decode({ subject, payload, receivedMs }) : null;
-      const [, feed, source] = subject.split(".");
-      letters.push({
-        stream: a.stream,
-        streamSeq: a.stream_seq,
-        receivedAt: new Date(receivedMs),
-        subject,
-        source: source ?? null,
-        feed: feed ?? null,
-        eventId: d ? (d.ok ? d.value.id : d.id) : null,
-        revision: d ? (d.ok ? d.value.revision : d.revision) : null,
-        reason: "max_deliveries",
-        detail: `delivered ${a.deliveries} times to ${a.consumer} without being settled` + (stored ? "" : "; the message is no longer in the stream"),
-        payload,
-      });
+    const letters: DeadLetterInput[] = [];
+    const handled: PulledMsg[] = [];
+    for (const m of batch) {
+      try {
+        letters.push(await this.letterFor(jsm, JSON.parse(new TextDecoder().decode(m.data)) as MaxDeliveriesAdvisory));
+        handled.push(m);
+      } catch (err) {
+        this.o.log.warn("max-deliveries advisory not handled yet; retried after its ack wait", { seq: m.streamSeq, error: String((err as Error)?.message ?? err) });
+      }
     }
     const fresh = await insertDeadLetters(this.o.db.db, letters);
+    for (const m of handled) m.ack();
     for (const l of letters) {
       if (!fresh.has(`${l.stream}:${l.streamSeq}`)) continue;
       this.o.metrics.deadLetters.inc({ reason: "max_deliveries" });
@@ -93,5 +96,30 @@ export class AdvisoryWatcher {
       this.o.nc.publish(withPrefix(this.o.names, subjects.rejects(l.source ?? "unknown")), JSON.stringify(rj));
       this.o.log.warn("message dead-lettered after max deliveries", { subject: l.subject, seq: l.streamSeq });
     }
+  }
+
+  private async letterFor(jsm: JetStreamManager, a: MaxDeliveriesAdvisory): Promise<DeadLetterInput> {
+    // Null only when the stream no longer holds the message (aged out): dead-letter it without
+    // its payload. Any other error (a timeout, JetStream restarting) is thrown: the advisory is
+    // not acknowledged, and is handled again after its ack wait.
+    const stored = await getStoredMessage(jsm, a.stream, a.stream_seq);
+    const subject = stored ? withoutPrefix(this.o.names, stored.subject) : "(expired)";
+    const payload = stored?.data ?? new Uint8Array();
+    const receivedMs = stored ? stored.time.getTime() : 0;
+    const d = stored ? decode({ subject, payload, receivedMs }) : null;
+    const [, feed, source] = subject.split(".");
+    return {
+      stream: a.stream,
+      streamSeq: a.stream_seq,
+      receivedAt: new Date(receivedMs),
+      subject,
+      source: source ?? null,
+      feed: feed ?? null,
+      eventId: d ? (d.ok ? d.value.id : d.id) : null,
+      revision: d ? (d.ok ? d.value.revision : d.revision) : null,
+      reason: "max_deliveries",
+      detail: `delivered ${a.deliveries} times to ${a.consumer} without being settled` + (stored ? "" : "; the message is no longer in the stream"),
+      payload,
+    };
   }
 }

@@ -25,6 +25,12 @@ describe("bad input", () => {
       ["egov", "dvc", { id: "x1", data: { procedure: "p" } }, "bad_shape"],
       ["egov", "dvc", { ...good("x2"), revision: -1 }, "bad_shape"],
       ["egov", "dvc", { ...good("x3"), id: "nul\u0000byte" }, "bad_shape"],
+      // Lone surrogates, as JSON.parse makes them from an escaped "\ud800" (JSON.stringify writes
+      // that escape). Postgres would store both ids as "a\uFFFD": the first would be counted a
+      // duplicate and never aggregated, and the two together would sink their batch (SQLSTATE 21000).
+      ["egov", "dvc", { ...good("x17"), id: "a\uD800" }, "bad_shape"],
+      ["egov", "dvc", { ...good("x18"), id: "a\uDBFF" }, "bad_shape"],
+      ["egov", "dvc", { ...good("x19"), data: { ...good("x19").data, agency: "ubnd-\uDC00" } }, "bad_shape"],
       ["subscribers", "viettel", make.subscribers("x4", "mobile", 1e10), "bad_shape"],
       ["subscribers", "viettel", make.subscribers("x5", "mobile", 1.5), "bad_shape"],
       ["subscribers", "viettel", { ...make.subscribers("x6", "mobile", 5), v: 2 }, "bad_shape"],
@@ -64,6 +70,11 @@ describe("bad input", () => {
     expect(told).toEqual(cases.map((c) => `feeds.${c[0]}.${c[1]} ${c[3]}`).sort());
     expect(h.rejects.find((r) => r.body.reason === "future_time")!.subject).toBe(`${h.names.rejectsPrefix}.dvc`);
     expect(h.rejects.find((r) => r.body.reason === "source_mismatch")!.body.id).toBe("x7:received");
+    // Each lone-surrogate id got its own dead letter (stored with the payload as sent) and its
+    // own reject, which carries the id as the producer wrote it.
+    expect(letters.filter((l) => l.payload.toString().includes('"id":"a\\ud800"'))).toEqual([expect.objectContaining({ reason: "bad_shape", detail: expect.stringMatching(/^field id is not well-formed Unicode/) })]);
+    const lone = h.rejects.filter((r) => /^field (id|data\.agency) is not well-formed Unicode/.test(String(r.body.detail)));
+    expect(lone.map((r) => r.body.id).sort()).toEqual(["a\uD800", "a\uDBFF", "x19:received"]);
     // The good ones all counted; nothing else changed.
     const after = await h.figures();
     expect(after.egov.find((r) => r.grain === "day")!.count).toBe(cases.length);

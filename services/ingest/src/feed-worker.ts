@@ -64,7 +64,11 @@ export class FeedWorker {
     this.loop = this.run();
   }
 
-  /** Stops fetching, lets the batch in hand settle, hands queued messages back. */
+  /**
+   * Stops fetching, lets the batch in hand settle, hands queued messages back. A batch waiting
+   * out an outage settles only once the gate is closed or the database answers: its caller
+   * closes the gate after calling this (the worker stops synchronously, before the first await).
+   */
   async close(): Promise<void> {
     this.running = false;
     this.puller.pause();
@@ -100,10 +104,17 @@ export class FeedWorker {
         done = await this.commit(items);
       } catch (err) {
         if (!(err instanceof DbUnavailable)) throw err;
-        if (!this.running) return; // shutting down mid-outage: the broker redelivers later
-        this.puller.pause();
-        await this.o.gate.down(err.original);
-        if (this.running) this.puller.resume();
+        if (this.running) {
+          this.puller.pause();
+          await this.o.gate.down(err.original);
+        }
+        if (!this.running) {
+          // Shutting down mid-outage (close() stops the worker, then the gate releases it): the
+          // batch was not committed, so hand it back for redelivery instead of retrying it.
+          this.puller.giveBack(batch);
+          return;
+        }
+        this.puller.resume();
       }
     }
 

@@ -123,9 +123,12 @@ export async function startIngest(config: Readonly<IngestConfig>, deps: IngestDe
       (closing ??= (async () => {
         clearInterval(backlogTimer);
         clearInterval(retentionTimer);
-        await Promise.all(workers.map((w) => w.close()));
-        await advisories.close();
+        // Stop every worker first (each stops before its close() first awaits), then close the
+        // gate: a worker waiting out an outage is released, sees it is stopping and hands its
+        // batch back. Closing the gate after awaiting the workers would wait for the database.
+        const stopped = [...workers.map((w) => w.close()), advisories.close()];
         gate.close();
+        await Promise.all(stopped);
         await relay.close();
         await nc.drain().catch(() => nc.close());
         if (!deps.db) await db.close();

@@ -1,6 +1,6 @@
 import type { Logger } from "@pulse/config";
 import { changeIdHeader, subjects, type LiveChange, type LiveMetric } from "@pulse/contracts";
-import { advanceRelayCursor, changesAfter, classifyDbError, lastChangeId, pruneChanges, readRelayCursor, type Db } from "@pulse/db";
+import { advanceRelayCursor, changesAfter, lastChangeId, pruneChanges, readRelayCursor, type Db } from "@pulse/db";
 import { headers, jetstream, withPrefix, type NatsConnection, type StreamNames } from "@pulse/nats";
 import type { IngestMetrics } from "./ingest-metrics";
 
@@ -77,8 +77,8 @@ export class Relay {
         if (n === this.o.chunk) continue;
         await this.maintain();
       } catch (err) {
-        const kind = classifyDbError(err);
-        this.o.log.warn("relay pass failed; retrying", { error: String((err as Error)?.message ?? err), kind });
+        // A database or a NATS failure alike: the cursor holds, the pass is retried.
+        this.o.log.warn("relay pass failed; retrying", { error: String((err as Error)?.message ?? err) });
         ready = false; // re-read the cursor: another relay may have moved it
         await this.sleep(1_000);
         continue;
@@ -88,24 +88,39 @@ export class Relay {
     }
   }
 
-  /** Publishes one chunk; returns how many rows it read. */
+  /**
+   * Publishes one chunk; returns how many rows it read. One row at a time, each after the
+   * previous one's ack: with several in flight, a later row could be stored while an earlier one
+   * failed, and the retry would then put the earlier one after it in LIVE. On a failure the
+   * cursor moves to the last row acknowledged and the error is thrown (the pass is retried).
+   */
   private async pass(): Promise<number> {
     // Another relay may be ahead: never republish what it already did.
     const rows = await changesAfter(this.o.db.db, this.cursor, this.o.chunk);
     if (rows.length === 0) return 0;
-    const acks = rows.map((row) => {
+    let acked = 0;
+    let failure: { error: unknown } | null = null;
+    for (const row of rows) {
       // A LiveChange, written around the stored entries text rather than parsed and re-encoded.
       const head: Omit<LiveChange, "entries"> = { change_id: row.id, metric: row.metric as LiveMetric, at: row.created_at.toISOString() };
       const body = `${JSON.stringify(head).slice(0, -1)},"entries":${row.entries}}`;
       const h = headers();
       h.set(changeIdHeader, String(row.id));
-      return this.js.publish(withPrefix(this.o.names, subjects.live(row.metric)), body, { msgID: String(row.id), headers: h });
-    });
-    await Promise.all(acks);
-    const last = rows[rows.length - 1]!.id;
-    await advanceRelayCursor(this.o.db.db, cursorName, last);
-    this.cursor = last;
-    this.o.metrics.relayed.inc(rows.length);
+      try {
+        await this.js.publish(withPrefix(this.o.names, subjects.live(row.metric)), body, { msgID: String(row.id), headers: h });
+      } catch (error) {
+        failure = { error };
+        break;
+      }
+      acked += 1;
+    }
+    if (acked > 0) {
+      const last = rows[acked - 1]!.id;
+      await advanceRelayCursor(this.o.db.db, cursorName, last);
+      this.cursor = last;
+      this.o.metrics.relayed.inc(acked);
+    }
+    if (failure) throw failure.error;
     return rows.length;
   }
 

@@ -1,0 +1,63 @@
+import { describe, expect, it } from "vitest";
+import { decode } from "./decode";
+import { findIllFormedString } from "./well-formed";
+
+const receivedMs = Date.parse("2026-11-26T09:15:00+07:00");
+const egov = {
+  v: 1,
+  id: "H40.12-2611-0042:received",
+  source: "dvc",
+  ts: "2026-11-26T09:15:00+07:00",
+  area: "412",
+  data: { procedure: "1.004227", agency: "ubnd-xa", level: "commune", channel: "online_full", status: "received" },
+};
+
+// The realistic path: a producer's JSON text carrying an escape such as "\ud800" with no pair,
+// which JSON.parse turns into a lone surrogate. JSON.stringify writes one back as that escape.
+const decodeText = (text: string) => decode({ subject: "feeds.egov.dvc", payload: new TextEncoder().encode(text), receivedMs });
+
+describe("decode: well-formed Unicode", () => {
+  it("accepts the reference record, and text outside the Basic Multilingual Plane (a surrogate pair)", () => {
+    expect(decodeText(JSON.stringify(egov)).ok).toBe(true);
+    expect(decodeText(JSON.stringify({ ...egov, data: { ...egov.data, agency: "ubnd-\u{1F600}" } })).ok).toBe(true);
+    // The same pair written as two escapes is the same text.
+    expect(decodeText(JSON.stringify(egov).replace("ubnd-xa", "ubnd-\\ud83d\\ude00")).ok).toBe(true);
+  });
+
+  it("refuses an id with a lone surrogate as bad_shape, naming the field", () => {
+    const text = JSON.stringify({ ...egov, id: "a\uD800" });
+    expect(text).toContain('"a\\ud800"');
+    const r = decodeText(text);
+    expect(r).toMatchObject({ ok: false, reason: "bad_shape", id: "a\uD800", revision: 0 });
+    if (!r.ok) expect(r.detail).toMatch(/^field id is not well-formed Unicode: a lone surrogate U\+D800 at index 1/);
+  });
+
+  it("refuses a lone surrogate in any string of data, area or source", () => {
+    const cases: [object, string][] = [
+      [{ ...egov, data: { ...egov.data, agency: "\uDC00ubnd" } }, "field data.agency"],
+      [{ ...egov, data: { ...egov.data, procedure: "1.004227\uDBFF" } }, "field data.procedure"],
+      [{ ...egov, area: "41\uD800" }, "field area"],
+      [{ ...egov, source: "dvc\uDFFF" }, "field source"],
+      // A reversed pair is two lone halves.
+      [{ ...egov, data: { ...egov.data, agency: "\uDE00\uD83D" } }, "field data.agency"],
+      [{ ...egov, data: { ...egov.data, ["x\uD800"]: "y" } }, "a field name in data"],
+    ];
+    for (const [rec, where] of cases) {
+      const r = decodeText(JSON.stringify(rec));
+      expect(r.ok, where).toBe(false);
+      if (!r.ok) {
+        expect(r.reason, where).toBe("bad_shape");
+        expect(r.detail.startsWith(`${where} is not well-formed Unicode`), r.detail).toBe(true);
+      }
+    }
+  });
+});
+
+describe("findIllFormedString", () => {
+  it("walks objects and arrays and reports the first lone surrogate with its path", () => {
+    expect(findIllFormedString({ a: "ok", b: { c: ["x", "\u{10FFFF}"] } })).toBeNull();
+    expect(findIllFormedString({ a: "ok", b: { c: ["x", "y\uDC01"] } })).toEqual({ path: "b.c[1]", inFieldName: false, codeUnit: "U+DC01", index: 1 });
+    expect(findIllFormedString({ ["\uD801"]: 1 })).toEqual({ path: "", inFieldName: true, codeUnit: "U+D801", index: 0 });
+    expect(findIllFormedString(42)).toBeNull();
+  });
+});
