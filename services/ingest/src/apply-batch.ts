@@ -106,7 +106,7 @@ export async function applyBatch(trx: Executor, feedIndex: number, items: readon
     chosen.map((i) => {
       const it = items[i]!;
       const e = it.event!;
-      return { source: e.source, id: e.id, feed: e.feed, revision: e.revision, ts: e.ts, area: e.area, data: JSON.stringify(e.data), receivedAt: it.receivedAt, streamSeq: it.streamSeq };
+      return { source: e.source, id: e.id, feed: e.feed, revision: e.revision, ts: e.ts, area: e.area, data: e.data, receivedAt: it.receivedAt, streamSeq: it.streamSeq };
     }),
   );
   const changedByKey = new Map<string, EventChange>(changed.map((c) => [key(c.source, c.id), c]));

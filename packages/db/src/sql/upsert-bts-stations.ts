@@ -58,10 +58,8 @@ export async function upsertBtsStations(db: Kysely<Database>, rows: readonly Sta
   const r = await sql<StationState>`
     INSERT INTO bts_stations AS s (source, station, tech, area, status, since, ts, revision, event_id)
     SELECT DISTINCT ON (source, station) source, station, tech, area, status, ts, ts, revision, id
-    FROM unnest(
-      ${rows.map((x) => x.source)}::text[], ${rows.map((x) => x.station)}::text[], ${rows.map((x) => x.tech)}::text[],
-      ${rows.map((x) => x.area)}::text[], ${rows.map((x) => x.status)}::text[], ${rows.map((x) => x.ts)}::timestamptz[],
-      ${rows.map((x) => x.revision)}::int[], ${rows.map((x) => x.id)}::text[]) AS c(source, station, tech, area, status, ts, revision, id)
+    FROM json_to_recordset(${JSON.stringify(rows)}::json)
+      AS c(source text, station text, tech text, area text, status text, ts timestamptz, revision int, id text)
     ORDER BY source, station, ts DESC, revision DESC, id COLLATE "C" DESC
     ON CONFLICT (source, station) DO UPDATE SET
       tech = excluded.tech, area = excluded.area, status = excluded.status,

@@ -29,18 +29,17 @@ export type DayCount<K> = K & { day: string; count: number };
 /**
  * Adds contributions to the minute, hour and day buckets. Bucketing and grouping happen in SQL
  * (days in Asia/Ho_Chi_Minh, written out, never the session's zone), so one statement carries
- * one row per key, in key order. Returns the day buckets' new absolute counts.
+ * one row per key, in key order. Returns the day buckets' new absolute counts. The contributions
+ * are MATERIALIZED: inlined, their JSON would be parsed again for each of the three grains.
  */
 export async function upsertEsignCounts(db: Kysely<Database>, c: readonly EsignContribution[]): Promise<DayCount<Omit<EsignContribution, "ts" | "delta">>[]> {
   if (c.length === 0) return [];
   // Only the day buckets come back (the change log carries them): parsing the minute and hour
   // rows too would cost more than the upsert itself.
   const r = await sql<DayCount<Omit<EsignContribution, "ts" | "delta">>>`
-    WITH c AS (
-      SELECT * FROM unnest(
-        ${c.map((x) => x.ts)}::timestamptz[], ${c.map((x) => x.source)}::text[], ${c.map((x) => x.agency)}::text[],
-        ${c.map((x) => x.area)}::text[], ${c.map((x) => x.signed)}::boolean[], ${c.map((x) => x.signer)}::text[],
-        ${c.map((x) => x.delta)}::int[]) AS c(ts, source, agency, area, signed, signer, delta)
+    WITH c AS MATERIALIZED (
+      SELECT * FROM json_to_recordset(${JSON.stringify(c)}::json)
+        AS c(ts timestamptz, source text, agency text, area text, signed boolean, signer text, delta int)
     ), g AS (
       SELECT grain, date_trunc(grain, c.ts, 'Asia/Ho_Chi_Minh') AS bucket, source, agency, area, signed, signer, sum(delta)::bigint AS delta
       FROM c CROSS JOIN unnest(ARRAY['minute', 'hour', 'day']) AS grain
@@ -62,11 +61,9 @@ export async function upsertEgovCounts(
 ): Promise<{ days: DayCount<Omit<EgovContribution, "ts" | "delta">>[]; receivedMinutes: Date[] }> {
   if (c.length === 0) return { days: [], receivedMinutes: [] };
   const r = await sql<DayCount<Omit<EgovContribution, "ts" | "delta">> & { grain: string; bucket: Date }>`
-    WITH c AS (
-      SELECT * FROM unnest(
-        ${c.map((x) => x.ts)}::timestamptz[], ${c.map((x) => x.source)}::text[], ${c.map((x) => x.agency)}::text[],
-        ${c.map((x) => x.level)}::text[], ${c.map((x) => x.channel)}::text[], ${c.map((x) => x.status)}::text[],
-        ${c.map((x) => x.area)}::text[], ${c.map((x) => x.delta)}::int[]) AS c(ts, source, agency, level, channel, status, area, delta)
+    WITH c AS MATERIALIZED (
+      SELECT * FROM json_to_recordset(${JSON.stringify(c)}::json)
+        AS c(ts timestamptz, source text, agency text, level text, channel text, status text, area text, delta int)
     ), g AS (
       SELECT grain, date_trunc(grain, c.ts, 'Asia/Ho_Chi_Minh') AS bucket, source, agency, level, channel, status, area, sum(delta)::bigint AS delta
       FROM c CROSS JOIN unnest(ARRAY['minute', 'hour', 'day']) AS grain

@@ -8,8 +8,8 @@ export interface EventInput {
   revision: number;
   ts: string;
   area: string;
-  /** JSON text of the feed's data. */
-  data: string;
+  /** The feed's data (validated). */
+  data: unknown;
   receivedAt: Date;
   streamSeq: number;
 }
@@ -27,6 +27,9 @@ export interface EventChange {
  * be one per (source, id) and sorted by it (lock order). Returns only what changed: a duplicate
  * (same or lower revision) returns nothing. The replaced version comes back as `prev`, read
  * from the locked row itself, so a concurrent writer can never make us miss it.
+ *
+ * The rows travel as one JSON parameter: a native JSON.stringify costs Node a third of what
+ * pg's per-element escaping of nine text arrays does, and Node's CPU is what bounds ingest.
  */
 export async function upsertEvents(db: Kysely<Database>, rows: readonly EventInput[]): Promise<EventChange[]> {
   if (rows.length === 0) return [];
@@ -40,10 +43,8 @@ export async function upsertEvents(db: Kysely<Database>, rows: readonly EventInp
     prev_data: Record<string, unknown> | null;
   }>`
     INSERT INTO events AS e (source, id, feed, revision, ts, area, data, received_at, stream_seq)
-    SELECT * FROM unnest(
-      ${rows.map((x) => x.source)}::text[], ${rows.map((x) => x.id)}::text[], ${rows.map((x) => x.feed)}::text[],
-      ${rows.map((x) => x.revision)}::int[], ${rows.map((x) => x.ts)}::timestamptz[], ${rows.map((x) => x.area)}::text[],
-      ${rows.map((x) => x.data)}::json[], ${rows.map((x) => x.receivedAt)}::timestamptz[], ${rows.map((x) => x.streamSeq)}::bigint[])
+    SELECT * FROM json_to_recordset(${JSON.stringify(rows)}::json)
+      AS x(source text, id text, feed text, revision int, ts timestamptz, area text, data json, "receivedAt" timestamptz, "streamSeq" bigint)
     ON CONFLICT (source, id) DO UPDATE SET
       feed = excluded.feed, revision = excluded.revision, ts = excluded.ts, area = excluded.area, data = excluded.data,
       received_at = excluded.received_at, stream_seq = excluded.stream_seq,

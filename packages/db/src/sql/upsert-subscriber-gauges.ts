@@ -30,10 +30,8 @@ export async function upsertSubscriberGauges(db: Kysely<Database>, rows: readonl
   const r = await sql<GaugeValue>`
     INSERT INTO subscriber_gauges AS g (source, service, area, count, ts, revision, event_id)
     SELECT DISTINCT ON (source, service, area) source, service, area, count, ts, revision, id
-    FROM unnest(
-      ${rows.map((x) => x.source)}::text[], ${rows.map((x) => x.service)}::text[], ${rows.map((x) => x.area)}::text[],
-      ${rows.map((x) => x.count)}::bigint[], ${rows.map((x) => x.ts)}::timestamptz[], ${rows.map((x) => x.revision)}::int[],
-      ${rows.map((x) => x.id)}::text[]) AS c(source, service, area, count, ts, revision, id)
+    FROM json_to_recordset(${JSON.stringify(rows)}::json)
+      AS c(source text, service text, area text, count bigint, ts timestamptz, revision int, id text)
     ORDER BY source, service, area, ts DESC, revision DESC, id COLLATE "C" DESC
     ON CONFLICT (source, service, area) DO UPDATE SET
       count = excluded.count, ts = excluded.ts, revision = excluded.revision, event_id = excluded.event_id, updated_at = now()
