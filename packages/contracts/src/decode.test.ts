@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decode } from "./decode";
+import { decode, parseOffsetTime } from "./decode";
 import { findIllFormedString } from "./well-formed";
 
 const receivedMs = Date.parse("2026-11-26T09:15:00+07:00");
@@ -59,5 +59,20 @@ describe("findIllFormedString", () => {
     expect(findIllFormedString({ a: "ok", b: { c: ["x", "y\uDC01"] } })).toEqual({ path: "b.c[1]", inFieldName: false, codeUnit: "U+DC01", index: 1 });
     expect(findIllFormedString({ ["\uD801"]: 1 })).toEqual({ path: "", inFieldName: true, codeUnit: "U+D801", index: 0 });
     expect(findIllFormedString(42)).toBeNull();
+  });
+});
+
+describe("parseOffsetTime", () => {
+  it("reads RFC 3339 times with an offset to the same instant Date.parse gives", () => {
+    for (const t of ["2026-11-26T09:15:00+07:00", "2026-11-26T02:15:00Z", "2026-11-25T22:15:00-04:00", "2026-11-26T09:15:00.5+07:00", "2026-11-26T09:15:00.123456789z", "2028-02-29T23:59:59.999+00:00"]) {
+      expect(parseOffsetTime(t), t).toBe(Date.parse(t.replace(/z$/, "Z").replace(/(\.\d{3})\d+/, "$1")));
+    }
+    expect(parseOffsetTime("2026-11-26T09:15:00+07:00")).toBe(parseOffsetTime("2026-11-26T02:15:00Z"));
+  });
+
+  it("refuses a time without offset, an impossible date or field, and years outside 2000-2100", () => {
+    for (const t of ["2026-11-26T09:15:00", "2026-11-26 09:15:00+07:00", "2026-02-29T00:00:00Z", "2026-04-31T00:00:00Z", "2026-13-01T00:00:00Z", "2026-11-26T24:00:00Z", "2026-11-26T09:60:00Z", "2026-11-26T09:15:00+24:00", "1999-12-31T23:59:59Z", "2101-01-01T00:00:00Z", "1764118500000", ""]) {
+      expect(parseOffsetTime(t), t).toBeNull();
+    }
   });
 });
