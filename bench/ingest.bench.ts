@@ -18,6 +18,7 @@ import { sql } from "@pulse/db";
 import { loadConfig, startIngest, type Ingest } from "@pulse/ingest";
 import { AckPolicy, allStreams, unsettledTotal, connectNats, feedStream, ensureStreams, headers, jetstream, jetstreamManager, Puller, testStreamNames, withPrefix, type StreamNames } from "@pulse/nats";
 import { createTestDatabase, sharedNatsUrl, uniqueTag } from "@pulse/testkit";
+import { cpuMeter } from "./support/cpu-usage";
 
 const N = Number(process.env.BENCH_EVENTS ?? 500_000);
 const RATE = Number(process.env.BENCH_RATE ?? 1_000);
@@ -132,6 +133,7 @@ async function throughput() {
   // Baseline: bare durable consumers over the same messages (one per feed stream, side by side,
   // as ingest reads them), fetch + ack only.
   t = performance.now();
+  const bareMeter = cpuMeter();
   await Promise.all(
     feeds.map(async (f) => {
       const stream = feedStream(s.names, f);
@@ -149,16 +151,21 @@ async function throughput() {
     }),
   );
   const bareSec = (performance.now() - t) / 1000;
+  const bareCpu = bareMeter();
   const bareRate = stored / bareSec;
 
   const config = loadConfig({ ...process.env, DATABASE_URL: s.database.url, INGEST_PORT: "0", LOG_LEVEL: "warn", NATS_URL: natsUrl }, { names: s.names });
   t = performance.now();
-  const cpu0 = process.cpuUsage();
+  const meter = cpuMeter();
   const ingest = await startIngest(config);
   await drained(s.nc, s.names);
   const ingestSec = (performance.now() - t) / 1000;
-  const cpu = process.cpuUsage(cpu0);
-  console.log(`  ingest process CPU: ${((cpu.user + cpu.system) / 1e6 / ingestSec * 100).toFixed(0)}% of one core`);
+  const cpu = meter();
+  const cpuTotal = Object.values(cpu).reduce((a, b) => a + b, 0);
+  console.log(
+    `  CPU while draining (2 cores = 200%): ${Object.entries(cpu).map(([k, v]) => `${k} ${((v / ingestSec) * 100).toFixed(0)}%`).join(", ")}; ` +
+      `${((cpuTotal / stored) * 1e6).toFixed(0)} µs of CPU per event in all (${Object.entries(cpu).map(([k, v]) => `${k.split(" ")[0]} ${((v / stored) * 1e6).toFixed(0)}`).join(", ")})`,
+  );
   const ingestRate = stored / ingestSec;
   const sizes = await ingest.metrics.batchSize.get();
   const secs = await ingest.metrics.batchSeconds.get();
@@ -169,7 +176,7 @@ async function throughput() {
   const by = (o: string) => outcome.values.filter((v) => v.labels.outcome === o).reduce((a, v) => a + v.value, 0);
   const rows = (await sql<{ n: number }>`SELECT count(*)::int AS n FROM events`.execute((await import("@pulse/db")).createDb({ url: s.database.url }).db)).rows[0]!.n;
   await ingest.close();
-  console.log(`bare consume + ack: ${fmt(bareRate)} msg/s (${bareSec.toFixed(1)} s)`);
+  console.log(`bare consume + ack: ${fmt(bareRate)} msg/s (${bareSec.toFixed(1)} s; CPU ${Object.entries(bareCpu).map(([k, v]) => `${k.split(" ")[0]} ${((v / bareSec) * 100).toFixed(0)}%`).join(", ")})`);
   console.log(`ingest to committed aggregates: ${fmt(ingestRate)} events/s (${ingestSec.toFixed(1)} s)`);
   console.log(`  outcomes: inserted ${fmt(by("inserted"))}, restated ${fmt(by("restated"))}, duplicate ${fmt(by("duplicate"))}, dead_letter ${fmt(by("dead_letter"))}; raw rows ${fmt(rows)}`);
   console.log(`ratio ingest / bare: ${(ingestRate / bareRate).toFixed(2)} (target >= 0.5)`);
