@@ -105,7 +105,9 @@ export function parseOffsetTime(value: string): number | null {
   let offsetMin = 0;
   if (zone !== "Z" && zone !== "z") {
     const oh = Number(ohs), om = Number(oms);
-    if (oh > 23 || om > 59) return null;
+    // Postgres takes offsets up to ±15:59 (real zones span −12:00 to +14:00): refuse what it
+    // would refuse, here, with a reason the producer can act on.
+    if (oh > 15 || om > 59) return null;
     offsetMin = (zone!.startsWith("-") ? -1 : 1) * (oh * 60 + om);
   }
   const ms = frac ? Number(frac.slice(1, 4).padEnd(3, "0")) : 0;
@@ -153,7 +155,9 @@ export function decode(input: DecodeInput, options: DecodeOptions = {}): DecodeR
   }
   const rec = body as Record<string, unknown>;
   const id = typeof rec.id === "string" ? rec.id.slice(0, maxStringLength) : null;
-  const rev = typeof rec.revision === "number" && Number.isInteger(rec.revision) ? rec.revision : rec.revision === undefined ? 0 : null;
+  // Told back with a refusal and stored with its dead letter: only a revision the schema could
+  // hold (an int), so a wild number can never make the dead letter itself fail.
+  const rev = Number.isInteger(rec.revision) && (rec.revision as number) >= 0 && (rec.revision as number) <= 2_147_483_647 ? (rec.revision as number) : rec.revision === undefined ? 0 : null;
 
   // Before the shape check: a lone surrogate passes every pattern, yet no UTF-8 encoder can write
   // it, so Postgres would store U+FFFD and the record would no longer be the one we checked.
@@ -176,10 +180,12 @@ export function decode(input: DecodeInput, options: DecodeOptions = {}): DecodeR
   if (rec.source !== route.source) {
     return fail("source_mismatch", `envelope source ${JSON.stringify(rec.source)} but subject source ${JSON.stringify(route.source)}`, id, rev);
   }
-  const ts = rec.ts as string;
+  // Postgres keeps microseconds and rounds the rest, which could carry 23:59:59.9999996 into the
+  // next day while we read it as the last millisecond of this one: keep six digits, as stored.
+  const ts = (rec.ts as string).replace(/(\.\d{6})\d+/, "$1");
   const tsMs = parseOffsetTime(ts);
   if (tsMs === null) {
-    return fail("bad_time", `ts ${JSON.stringify(ts)} is not RFC 3339 with an offset, e.g. 2026-11-26T09:15:00+07:00`, id, rev);
+    return fail("bad_time", `ts ${JSON.stringify(rec.ts)} is not RFC 3339 with an offset (at most ±15:59), e.g. 2026-11-26T09:15:00+07:00`, id, rev);
   }
   if (tsMs > input.receivedMs + maxFutureMs) {
     const ahead = Math.round((tsMs - input.receivedMs) / 1000);

@@ -77,8 +77,9 @@ export async function applyBatch(trx: Executor, feedIndex: number, items: readon
   const deadLetters: { i: number; reason: Reason; detail: string; id: string | null; revision: number | null }[] = [];
 
   // One version per (source, id) in a statement: the highest revision (then the earliest
-  // delivery); the others are duplicates or superseded within the batch.
+  // delivery). The others of that key share its fate once it is known (see below).
   const best = new Map<string, number>();
+  const others = new Map<number, number[]>();
   items.forEach((it, i) => {
     if (!it.event) {
       deadLetters.push({ i, ...it.reject! });
@@ -87,12 +88,12 @@ export async function applyBatch(trx: Executor, feedIndex: number, items: readon
     const k = key(it.event.source, it.event.id);
     const j = best.get(k);
     if (j === undefined) return void best.set(k, i);
-    const other = items[j]!.event!;
-    if (it.event.revision > other.revision) {
-      results[j] = { outcome: "restated" };
+    if (it.event.revision > items[j]!.event!.revision) {
+      others.set(i, [...(others.get(j) ?? []), j]);
+      others.delete(j);
       best.set(k, i);
     } else {
-      results[i] = { outcome: it.event.revision === other.revision ? "duplicate" : "restated" };
+      others.set(j, [...(others.get(j) ?? []), i]);
     }
   });
   const chosen = [...best.values()].sort((a, b) => {
@@ -129,6 +130,19 @@ export async function applyBatch(trx: Executor, feedIndex: number, items: readon
     if (!c) continue;
     results[i] = { outcome: c.inserted ? "inserted" : "restated" };
     applied.push({ item: items[i]!, change: c });
+  }
+
+  // The other versions of a key in this batch: dead letters beside a refused one (every message
+  // of a reused id is told so), otherwise duplicates of the chosen revision or restated by it.
+  const refused = new Map(deadLetters.map((d) => [d.i, d]));
+  for (const [i, rest] of others) {
+    const r = refused.get(i);
+    const top = items[i]!.event!.revision;
+    for (const j of rest) {
+      const e = items[j]!.event!;
+      if (r) deadLetters.push({ ...r, i: j, revision: e.revision });
+      else results[j] = { outcome: results[i]!.outcome === "duplicate" || e.revision === top ? "duplicate" : "restated" };
+    }
   }
 
   const log: { metric: LiveMetric; entries: LiveEntry[] }[] = [];

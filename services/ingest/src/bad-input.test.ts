@@ -38,6 +38,12 @@ describe("bad input", () => {
       ["egov", "dvc", JSON.stringify({ ...good("x8"), v: 1, source: "dvc", ts: "2026-11-26T09:15:00+07:00", area: "412", pad: "x".repeat(70_000) }), "too_large"],
       ["egov", "dvc", { ...good("x9"), ts: "2026-11-26T09:15:00" }, "bad_time"],
       ["egov", "dvc", { ...good("x10"), ts: "2026-11-26 09:15:00+07:00" }, "bad_time"],
+      // An offset Postgres would refuse (its range is ±15:59): our reason, not db_rejected.
+      ["egov", "dvc", { ...good("x20"), ts: "2026-11-26T09:15:00+16:00" }, "bad_time"],
+      // A revision no int column holds: refused, and its dead letter must store (it once failed
+      // with "integer out of range" and took the good messages of its batch with it).
+      ["egov", "dvc", { ...good("x21"), revision: 3_000_000_000 }, "bad_shape"],
+      ["egov", "dvc", { ...good("x22"), revision: -3_000_000_000 }, "bad_shape"],
       ["egov", "dvc", { ...good("x11"), ts: 1764123300 as unknown as string }, "bad_shape"],
       ["egov", "dvc", { ...good("x12"), ts: new Date(Date.now() + 3_600_000).toISOString() }, "future_time"],
       ["egov", "dvc", { ...good("x13"), area: "999" }, "unknown_area"],
@@ -93,6 +99,18 @@ describe("bad input", () => {
     await h.publish("bts", "viettel", make.bts("shared-id", "NA-1", "up"));
     await h.settle();
     expect((await h.figures()).deadLetters).toContainEqual({ reason: "id_conflict", n: 1 });
+    expect(await h.count("bts_stations")).toBe(0);
+
+    // Two revisions of the reused id in one batch: both refused and both told, none acked silently.
+    await h.stopIngest();
+    const told = h.rejects.length;
+    await h.publish("bts", "viettel", make.bts("shared-id", "NA-1", "up", { revision: 1 }), { msgId: false });
+    await h.publish("bts", "viettel", make.bts("shared-id", "NA-1", "down", { revision: 2 }), { msgId: false });
+    await h.startIngest();
+    await h.settle();
+    expect((await h.figures()).deadLetters).toContainEqual({ reason: "id_conflict", n: 3 });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(h.rejects.slice(told).map((r) => [r.body.reason, r.body.revision])).toEqual(expect.arrayContaining([["id_conflict", 1], ["id_conflict", 2]]));
     expect(await h.count("bts_stations")).toBe(0);
   });
 

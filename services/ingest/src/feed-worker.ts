@@ -181,7 +181,16 @@ export class FeedWorker {
       this.o.metrics.dbErrors.inc({ kind: kind === "bug" ? "bug" : "data" });
       if (kind !== "data") throw err;
       const good = items.filter((x) => x.event);
-      if (good.length === 0) throw err; // the dead letters alone failed: a bug, not data
+      if (good.length === 0) {
+        // Only dead letters left and the database refused them: store them once more without
+        // what was read from their payloads (the payload itself is kept as bytes), rather than
+        // leave the messages to come back and fail again.
+        if (items.some((x) => x.reject && (x.reject.id !== null || x.reject.revision !== null))) {
+          this.o.log.warn("database refused dead letters; storing them without their ids", { error: (err as Error).message });
+          return this.commit(items.map((x) => (x.reject ? { ...x, reject: { ...x.reject, id: null, revision: null } } : x)));
+        }
+        throw err; // a bug, not data
+      }
       if (good.length === 1) {
         const bad = good[0]!;
         this.o.log.warn("database refused one message; dead-lettering it", { subject: bad.subject, seq: bad.streamSeq, error: (err as Error).message });

@@ -78,6 +78,14 @@ describe("figures", () => {
     expect(f.egov.filter((r) => r.grain === "hour").map((r) => (r.bucket as Date).toISOString())).toContain("2026-11-26T02:00:00.000Z");
   });
 
+  it("keeps a nanosecond time in its own day: the last instant of the 24th stays on the 24th", async () => {
+    // Postgres keeps microseconds and would round .9999996 up into the 25th.
+    await h.publish("egov", "dvc", make.egov("d-nano:received", "received", { ts: "2026-11-24T23:59:59.9999996+07:00", area: "413" }));
+    await h.settle();
+    const days = (await h.figures()).egov.filter((r) => r.grain === "day" && r.area === "413").map((r) => [(r.bucket as Date).toISOString(), r.count]);
+    expect(days).toEqual([["2026-11-23T17:00:00.000Z", 1]]);
+  });
+
   it("derives BTS counts from each station's latest state, and a restatement can move a station", async () => {
     await h.publish("bts", "viettel", make.bts("s-1", "NA-100", "up", { ts: "2026-11-26T08:00:00+07:00" }));
     await h.publish("bts", "viettel", make.bts("s-2", "NA-101", "up", { ts: "2026-11-26T08:00:00+07:00" }));

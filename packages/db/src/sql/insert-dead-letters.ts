@@ -20,6 +20,9 @@ export interface DeadLetterInput {
 // Postgres text refuses \u0000; detail and ids come from the outside world.
 const clean = (s: string | null) => (s === null ? null : s.replace(/[\u0000-\u001f\u007f]/g, "\uFFFD").slice(0, 2000));
 
+// A revision read from a refused payload may be any number: store it only if the column can.
+const int32 = (n: number | null) => (n !== null && Number.isInteger(n) && n >= -2_147_483_648 && n <= 2_147_483_647 ? n : null);
+
 /**
  * Stores dead letters. A message already stored (same stream, sequence and receipt time: a
  * redelivery after a lost term) is not stored twice; returns `stream:seq` of those newly stored.
@@ -32,7 +35,7 @@ export async function insertDeadLetters(db: Kysely<Database>, rows: readonly Dea
     SELECT * FROM unnest(
       ${sorted.map((x) => x.stream)}::text[], ${sorted.map((x) => x.streamSeq)}::bigint[], ${sorted.map((x) => x.receivedAt)}::timestamptz[], ${sorted.map((x) => clean(x.subject))}::text[],
       ${sorted.map((x) => clean(x.source))}::text[], ${sorted.map((x) => clean(x.feed))}::text[], ${sorted.map((x) => clean(x.eventId))}::text[],
-      ${sorted.map((x) => x.revision)}::int[], ${sorted.map((x) => x.reason)}::text[], ${sorted.map((x) => clean(x.detail))}::text[],
+      ${sorted.map((x) => int32(x.revision))}::int[], ${sorted.map((x) => x.reason)}::text[], ${sorted.map((x) => clean(x.detail))}::text[],
       ${sorted.map((x) => Buffer.from(x.payload.buffer, x.payload.byteOffset, x.payload.byteLength))}::bytea[])
     ON CONFLICT (stream, stream_seq, received_at) DO NOTHING
     RETURNING stream, stream_seq`.execute(db);
