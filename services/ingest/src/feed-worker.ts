@@ -99,9 +99,12 @@ export class FeedWorker {
     if (redelivered) this.o.metrics.redeliveries.inc({ feed: this.o.feed }, redelivered);
 
     let done: BatchResult | null = null;
+    // Dead letters a part of this batch stored before a later part met an outage: the retry
+    // finds them stored already, yet the producer has not been told.
+    const stored = new Set<number>();
     while (done === null) {
       try {
-        done = await this.commit(items);
+        done = await this.commit(items, stored);
       } catch (err) {
         if (!(err instanceof DbUnavailable)) throw err;
         if (this.running) {
@@ -130,7 +133,7 @@ export class FeedWorker {
       const m = batch[i]!;
       if (r.outcome === "dead_letter") {
         m.term();
-        if (r.newDeadLetter) rejects.push(this.reject(items[i]!, r));
+        if (r.newDeadLetter || stored.has(m.streamSeq)) rejects.push(this.reject(items[i]!, r));
       } else {
         m.ack();
       }
@@ -168,16 +171,18 @@ export class FeedWorker {
    * dead-letters that one (`db_rejected`) and commits the rest. Connection errors are thrown as
    * DbUnavailable for the caller to wait out: they never count against a message.
    */
-  private async commit(items: BatchItem[], attempt = 0): Promise<BatchResult> {
+  private async commit(items: BatchItem[], stored: Set<number>, attempt = 0): Promise<BatchResult> {
     try {
-      return await this.o.db.db.transaction().execute((trx) => applyBatch(trx, this.feedIndex, items));
+      const done = await this.o.db.db.transaction().execute((trx) => applyBatch(trx, this.feedIndex, items));
+      done.results.forEach((r, i) => r.newDeadLetter && stored.add(items[i]!.streamSeq));
+      return done;
     } catch (err) {
       const kind = classifyDbError(err);
       if (kind === "unavailable") {
         this.o.metrics.dbErrors.inc({ kind: "unreachable" });
         throw new DbUnavailable(err);
       }
-      if (kind === "retry" && attempt < 5) return this.commit(items, attempt + 1);
+      if (kind === "retry" && attempt < 5) return this.commit(items, stored, attempt + 1);
       this.o.metrics.dbErrors.inc({ kind: kind === "bug" ? "bug" : "data" });
       if (kind !== "data") throw err;
       const good = items.filter((x) => x.event);
@@ -187,7 +192,10 @@ export class FeedWorker {
         // leave the messages to come back and fail again.
         if (items.some((x) => x.reject && (x.reject.id !== null || x.reject.revision !== null))) {
           this.o.log.warn("database refused dead letters; storing them without their ids", { error: (err as Error).message });
-          return this.commit(items.map((x) => (x.reject ? { ...x, reject: { ...x.reject, id: null, revision: null } } : x)));
+          return this.commit(
+            items.map((x) => (x.reject ? { ...x, reject: { ...x.reject, id: null, revision: null } } : x)),
+            stored,
+          );
         }
         throw err; // a bug, not data
       }
@@ -197,11 +205,11 @@ export class FeedWorker {
         const isolated = items.map((x) =>
           x === bad ? { ...x, event: null, reject: { reason: "db_rejected" as const, detail: `database error: ${(err as Error).message}`, id: bad.event!.id, revision: bad.event!.revision } } : x,
         );
-        return this.commit(isolated);
+        return this.commit(isolated, stored);
       }
       const mid = Math.ceil(items.length / 2);
-      const left = await this.commit(items.slice(0, mid));
-      const right = await this.commit(items.slice(mid));
+      const left = await this.commit(items.slice(0, mid), stored);
+      const right = await this.commit(items.slice(mid), stored);
       return { results: [...left.results, ...right.results], changes: left.changes + right.changes };
     }
   }

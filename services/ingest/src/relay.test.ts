@@ -46,3 +46,25 @@ it("publishes in order and stops at the first refused row, moving the cursor onl
   // Nothing after the refused row reached LIVE: it will follow row 4 once that one goes through.
   expect(stored).toEqual(ids.slice(0, 3));
 });
+
+it("never republishes what another relay already published, however long it stalled", async () => {
+  const jsm = await jetstreamManager(h.nc);
+  const live = await jsm.streams.info(h.names.live);
+  // Undo the first test's limit; a duplicate window of 100 ms stands for a stall of minutes.
+  await jsm.streams.update(h.names.live, { ...live.config, max_msg_size: -1, duplicate_window: 100_000_000 });
+  const ids = await insertChanges(h.db.db, [1, 2, 3].map((n) => ({ metric: "esign_day", entries: [{ key: { day: "2026-11-27", source: "edoc", agency: `b${n}` }, value: n }] })));
+  const log = createLogger("relay", "silent");
+  const relay = new Relay({ nc: h.nc, db: h.db, names: h.names, metrics: createIngestMetrics(), log, pollMs: 50 });
+  relay.start();
+  for (const until = Date.now() + 5_000; relay.published < ids.at(-1)! && Date.now() < until; ) await new Promise((r) => setTimeout(r, 20));
+  await relay.close();
+  expect(relay.published).toBe(ids.at(-1));
+
+  // A relay that read the cursor before all this and stalled past LIVE's duplicate window runs
+  // its next pass: it must publish nothing again.
+  await new Promise((r) => setTimeout(r, 300));
+  const before = (await jsm.streams.info(h.names.live)).state.messages;
+  const stale = new Relay({ nc: h.nc, db: h.db, names: h.names, metrics: createIngestMetrics(), log });
+  await (stale as unknown as { pass(): Promise<number> }).pass(); // its local cursor is 0
+  expect((await jsm.streams.info(h.names.live)).state.messages).toBe(before);
+});

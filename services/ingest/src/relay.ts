@@ -95,8 +95,9 @@ export class Relay {
    * cursor moves to the last row acknowledged and the error is thrown (the pass is retried).
    */
   private async pass(): Promise<number> {
-    // Another relay may be ahead: never republish what it already did.
-    const rows = await changesAfter(this.o.db.db, this.cursor, this.o.chunk);
+    // Another relay may be ahead: never republish what it already did (LIVE's duplicate window
+    // is short, so a relay that stalled for longer would put old rows after newer ones).
+    const rows = await changesAfter(this.o.db.db, this.cursor, cursorName, this.o.chunk);
     if (rows.length === 0) return 0;
     let acked = 0;
     let failure: { error: unknown } | null = null;
