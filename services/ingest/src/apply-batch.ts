@@ -11,6 +11,7 @@ import {
   insertDeadLetters,
   lockFeed,
   receivedPerMinute,
+  extendStationRuns,
   recomputeBtsStations,
   recomputeSubscriberGauges,
   stationCounts,
@@ -237,22 +238,40 @@ async function applySubscribers(trx: Executor, applied: Applied) {
 async function applyBts(trx: Executor, applied: Applied) {
   const sk = (k: StationKey) => `${k.source}\u0000${k.station}`;
   const stations = new Map<string, StationKey>();
-  const restated = new Map<string, StationKey>();
+  // Stations whose `since` the fast path cannot set, recomputed from their readings: a
+  // restatement (both stations it touches), readings of several statuses in this batch, a late
+  // reading of another status inside the current run (checked below). A late reading of the
+  // current status is cheaper: `extendStationRuns`.
+  const recompute = new Map<string, StationKey>();
+  const statusesOf = new Map<string, string>();
   for (const { item, change } of applied) {
     const e = item.event as Extract<FeedEvent, { feed: "bts" }>;
     const now = { source: e.source, station: e.data.station };
     stations.set(sk(now), now);
+    const seen = statusesOf.get(sk(now));
+    if (seen !== undefined && seen !== e.data.status) recompute.set(sk(now), now);
+    statusesOf.set(sk(now), e.data.status);
     if (change.prev) {
       const before = { source: e.source, station: String(change.prev.data.station) };
       stations.set(sk(before), before);
-      restated.set(sk(now), now);
-      restated.set(sk(before), before);
+      recompute.set(sk(now), now);
+      recompute.set(sk(before), before);
     }
   }
   // Counts follow from station states: note the groups each touched station leaves and joins.
   const groups = new Map<string, StationGroup>();
   const addGroup = (g: StationGroup) => groups.set(`${g.source}\u0000${g.tech}\u0000${g.area}`, { source: g.source, tech: g.tech, area: g.area });
-  for (const s of await stationStates(trx, [...stations.values()])) addGroup(s);
+  const held = new Map<string, { ts: number; since: number; status: string }>();
+  for (const s of await stationStates(trx, [...stations.values()])) {
+    addGroup(s);
+    held.set(sk(s), { ts: s.ts.getTime(), since: s.since.getTime(), status: s.status });
+  }
+  for (const { item } of applied) {
+    const e = item.event as Extract<FeedEvent, { feed: "bts" }>;
+    const k = { source: e.source, station: e.data.station };
+    const h = held.get(sk(k));
+    if (h && e.data.status !== h.status && e.tsMs > h.since && e.tsMs < h.ts) recompute.set(sk(k), k);
+  }
 
   const readings = applied.map(({ item }) => {
     const e = item.event as Extract<FeedEvent, { feed: "bts" }>;
@@ -260,7 +279,8 @@ async function applyBts(trx: Executor, applied: Applied) {
   });
   const values = new Map<string, StationValue>();
   for (const v of await upsertBtsStations(trx, readings)) values.set(sk(v), v);
-  for (const v of await recomputeBtsStations(trx, [...restated.values()])) values.set(sk(v), v);
+  for (const v of await recomputeBtsStations(trx, [...recompute.values()])) values.set(sk(v), v);
+  for (const v of await extendStationRuns(trx, readings.map((r) => ({ source: r.source, station: r.station, status: r.status, ts: r.ts })))) values.set(sk(v), v);
   for (const v of values.values()) if (v.state) addGroup({ source: v.source, ...v.state });
 
   const counts = await stationCounts(trx, [...groups.values()], btsStatuses);

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sql } from "@pulse/db";
 import { ingestHarness, make, type Harness } from "./test-harness";
 
 let h: Harness;
@@ -86,13 +87,44 @@ describe("figures", () => {
     expect(days).toEqual([["2026-11-23T17:00:00.000Z", 1]]);
   });
 
+  it("dates a station's status from the first reading of its current run, whatever the arrival", async () => {
+    const since = async (station: string) =>
+      (await sql<{ status: string; since: Date }>`SELECT status, since FROM bts_stations WHERE station = ${station}`.execute(h.db.db)).rows.map((r) => `${r.status} ${r.since.toISOString()}`);
+    // A restatement back to the earlier status: up since 08:00 again, not since 10:00.
+    await h.publish("bts", "mobifone", make.bts("run-1", "NA-300", "up", { ts: "2026-11-26T08:00:00+07:00" }));
+    await h.settle();
+    await h.publish("bts", "mobifone", make.bts("run-2", "NA-300", "down", { ts: "2026-11-26T10:00:00+07:00" }));
+    await h.settle();
+    expect(await since("NA-300")).toEqual(["down 2026-11-26T03:00:00.000Z"]);
+    await h.publish("bts", "mobifone", make.bts("run-2", "NA-300", "up", { ts: "2026-11-26T10:00:00+07:00", revision: 1 }));
+    await h.settle();
+    expect(await since("NA-300")).toEqual(["up 2026-11-26T01:00:00.000Z"]);
+    // A late reading of the same status moves the start back; one of another status inside the
+    // run moves it forward to the first reading after it.
+    await h.publish("bts", "mobifone", make.bts("run-3", "NA-301", "down", { ts: "2026-11-26T11:00:00+07:00" }));
+    await h.settle();
+    await h.publish("bts", "mobifone", make.bts("run-4", "NA-301", "down", { ts: "2026-11-26T10:30:00+07:00" }));
+    await h.settle();
+    expect(await since("NA-301")).toEqual(["down 2026-11-26T03:30:00.000Z"]);
+    await h.publish("bts", "mobifone", make.bts("run-5", "NA-301", "up", { ts: "2026-11-26T10:45:00+07:00" }));
+    await h.settle();
+    expect(await since("NA-301")).toEqual(["down 2026-11-26T04:00:00.000Z"]);
+    // Several readings of one station in one batch: the first of the run, not the last.
+    await h.stopIngest();
+    await h.publish("bts", "mobifone", make.bts("run-6", "NA-301", "up", { ts: "2026-11-26T12:00:00+07:00" }));
+    await h.publish("bts", "mobifone", make.bts("run-7", "NA-301", "up", { ts: "2026-11-26T12:05:00+07:00" }));
+    await h.startIngest();
+    await h.settle();
+    expect(await since("NA-301")).toEqual(["up 2026-11-26T05:00:00.000Z"]);
+  });
+
   it("derives BTS counts from each station's latest state, and a restatement can move a station", async () => {
     await h.publish("bts", "viettel", make.bts("s-1", "NA-100", "up", { ts: "2026-11-26T08:00:00+07:00" }));
     await h.publish("bts", "viettel", make.bts("s-2", "NA-101", "up", { ts: "2026-11-26T08:00:00+07:00" }));
     await h.publish("bts", "viettel", make.bts("s-3", "NA-100", "down", { ts: "2026-11-26T09:00:00+07:00" }));
     await h.settle();
     const counts = async () =>
-      (await h.figures()).stations.reduce<Record<string, number>>((m, s) => ((m[`${s.area}/${s.status}`] = (m[`${s.area}/${s.status}`] ?? 0) + 1), m), {});
+      (await h.figures()).stations.filter((s) => s.source === "viettel").reduce<Record<string, number>>((m, s) => ((m[`${s.area}/${s.status}`] = (m[`${s.area}/${s.status}`] ?? 0) + 1), m), {});
     expect(await counts()).toEqual({ "412/down": 1, "412/up": 1 });
     // s-3 restated: it was a reading of another station in another district.
     await h.publish("bts", "viettel", make.bts("s-3", "NA-200", "down", { ts: "2026-11-26T09:00:00+07:00", area: "415", revision: 1 }));
