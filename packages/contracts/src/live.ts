@@ -36,7 +36,10 @@ export interface LiveEntry {
 export interface LiveChange {
   change_id: number;
   metric: LiveMetric;
-  /** Commit time of the transaction that made the change (ISO 8601, UTC). */
+  /**
+   * When the change was written, the last statement before its transaction commits (ISO 8601,
+   * UTC): within milliseconds of the commit, and in change-id order.
+   */
   at: string;
   entries: LiveEntry[];
 }

@@ -23,14 +23,15 @@ export interface ChangeInput {
 /**
  * Appends change-log rows. Takes the change-log lock first and holds it to commit, so change ids
  * are handed out in commit order: the relay, reading `id > cursor`, can never pass over a row
- * that commits later with a smaller id. Returns the ids, in input order.
+ * that commits later with a smaller id. Their time is `clock_timestamp()`, read under that lock,
+ * so times follow ids (the transaction's `now()` would not). Returns the ids, in input order.
  */
 export async function insertChanges(db: Kysely<Database>, rows: readonly ChangeInput[]): Promise<number[]> {
   if (rows.length === 0) return [];
   await sql`SELECT pg_advisory_xact_lock(${lockSpace}::int, ${changeLogLock}::int)`.execute(db);
   const r = await sql<{ id: number }>`
-    INSERT INTO changes (metric, entries)
-    SELECT metric, entries FROM unnest(${rows.map((x) => x.metric)}::text[], ${rows.map((x) => JSON.stringify(x.entries))}::json[]) WITH ORDINALITY AS c(metric, entries, n)
+    INSERT INTO changes (metric, entries, created_at)
+    SELECT metric, entries, clock_timestamp() FROM unnest(${rows.map((x) => x.metric)}::text[], ${rows.map((x) => JSON.stringify(x.entries))}::json[]) WITH ORDINALITY AS c(metric, entries, n)
     ORDER BY n
     RETURNING id`.execute(db);
   return r.rows.map((x) => x.id);

@@ -2,7 +2,7 @@ import type { Db } from "@pulse/db";
 
 type Kdb = Db["db"];
 
-/** The current tables, read in one query each (never per label set), side by side. */
+/** The current tables, read in one query each (never per label set), from one snapshot. */
 export interface FigureRows {
   subscribers: { source: string; service: string; area: string; count: number }[];
   bts: { source: string; tech: string; area: string; status: string; count: number }[];
@@ -20,8 +20,19 @@ const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(
  * Reads every figure the exporter shows. `today` and `from30` are the starts (UTC instants) of
  * today's and of the 30-day window's first UTC+7 day buckets; bucket ranges go through the
  * primary key (grain, bucket, …), so the cost follows the label sets, not the event history.
+ * One read-only REPEATABLE READ transaction: a KPI and the series it is made of always come
+ * from the same moment, never from two commits apart.
  */
 export async function readFigures(db: Kdb, today: Date, from30: Date): Promise<FigureRows> {
+  return db
+    .transaction()
+    .setIsolationLevel("repeatable read")
+    .setAccessMode("read only")
+    .execute((trx) => readAll(trx, today, from30));
+}
+
+async function readAll(db: Kdb, today: Date, from30: Date): Promise<FigureRows> {
+  // One connection: the statements queue on it in order, all in the transaction's snapshot.
   const [subscribers, bts, esign, egov, feeds, deadLetters] = await Promise.all([
     db.selectFrom("subscriber_gauges").select(["source", "service", "area", "count"]).execute(),
     db
