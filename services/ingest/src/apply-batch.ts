@@ -270,7 +270,8 @@ async function applyBts(trx: Executor, applied: Applied) {
     const e = item.event as Extract<FeedEvent, { feed: "bts" }>;
     const k = { source: e.source, station: e.data.station };
     const h = held.get(sk(k));
-    if (h && e.data.status !== h.status && e.tsMs > h.since && e.tsMs < h.ts) recompute.set(sk(k), k);
+    // Inclusive, in milliseconds: a tie (or a microsecond apart) is recomputed rather than guessed.
+    if (h && e.data.status !== h.status && e.tsMs >= h.since && e.tsMs <= h.ts) recompute.set(sk(k), k);
   }
 
   const readings = applied.map(({ item }) => {
@@ -280,7 +281,8 @@ async function applyBts(trx: Executor, applied: Applied) {
   const values = new Map<string, StationValue>();
   for (const v of await upsertBtsStations(trx, readings)) values.set(sk(v), v);
   for (const v of await recomputeBtsStations(trx, [...recompute.values()])) values.set(sk(v), v);
-  for (const v of await extendStationRuns(trx, readings.map((r) => ({ source: r.source, station: r.station, status: r.status, ts: r.ts })))) values.set(sk(v), v);
+  for (const v of await extendStationRuns(trx, readings.map((r) => ({ source: r.source, station: r.station, status: r.status, ts: r.ts, revision: r.revision, id: r.id }))))
+    values.set(sk(v), v);
   for (const v of values.values()) if (v.state) addGroup({ source: v.source, ...v.state });
 
   const counts = await stationCounts(trx, [...groups.values()], btsStatuses);

@@ -118,6 +118,32 @@ describe("figures", () => {
     expect(await since("NA-301")).toEqual(["up 2026-11-26T05:00:00.000Z"]);
   });
 
+  it("orders a station's readings by (ts, revision, id) for its run, ties and microseconds included", async () => {
+    const since = async (station: string) => (await sql<{ since: Date }>`SELECT since FROM bts_stations WHERE station = ${station}`.execute(h.db.db)).rows[0]?.since.toISOString();
+    const at = (t: string) => `2026-11-26T${t}+07:00`;
+    // [readings in arrival order as (id, status, time)], expected since; one batch each, or all in one.
+    const cases: [string, [string, string, string][], string, boolean][] = [
+      ["NA-400", [["b", "down", "10:00:00"], ["c", "up", "11:00:00"], ["a", "up", "10:00:00"]], "2026-11-26T04:00:00.000Z", false],
+      ["NA-401", [["a", "up", "10:00:00"], ["c", "up", "12:00:00"], ["b", "down", "10:00:00"]], "2026-11-26T05:00:00.000Z", false],
+      ["NA-402", [["a", "up", "10:00:00"], ["c", "up", "12:00:00"], ["b", "down", "12:00:00"]], "2026-11-26T05:00:00.000Z", false],
+      ["NA-403", [["a", "up", "10:00:00.000100"], ["c", "up", "12:00:00"], ["b", "down", "10:00:00.000500"]], "2026-11-26T05:00:00.000Z", false],
+      ["NA-404", [["y", "down", "11:00:00"], ["z", "up", "11:00:00"], ["a", "up", "10:00:00"]], "2026-11-26T04:00:00.000Z", false],
+      ["NA-405", [["b", "down", "10:00:00"], ["c", "up", "11:00:00"], ["a", "up", "10:00:00"]], "2026-11-26T04:00:00.000Z", true],
+    ];
+    for (const [station, readings, , together] of cases) {
+      if (together) await h.stopIngest();
+      for (const [id, status, t] of readings) {
+        await h.publish("bts", "vietnamobile", make.bts(`${station}-${id}`, station, status, { ts: at(t) }));
+        if (!together) await h.settle();
+      }
+      if (together) {
+        await h.startIngest();
+        await h.settle();
+      }
+    }
+    for (const [station, , expected] of cases) expect(await since(station), station).toBe(expected);
+  });
+
   it("derives BTS counts from each station's latest state, and a restatement can move a station", async () => {
     await h.publish("bts", "viettel", make.bts("s-1", "NA-100", "up", { ts: "2026-11-26T08:00:00+07:00" }));
     await h.publish("bts", "viettel", make.bts("s-2", "NA-101", "up", { ts: "2026-11-26T08:00:00+07:00" }));

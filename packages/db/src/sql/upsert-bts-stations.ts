@@ -81,11 +81,16 @@ export async function upsertBtsStations(db: Kysely<Database>, rows: readonly Sta
  * the run of that status started earlier than the state said. The readings must already be in
  * `events` (this runs after `upsertEvents` in the same transaction).
  */
-export async function extendStationRuns(db: Kysely<Database>, rows: readonly { source: string; station: string; status: string; ts: string | Date }[]): Promise<StationValue[]> {
+export async function extendStationRuns(
+  db: Kysely<Database>,
+  rows: readonly { source: string; station: string; status: string; ts: string | Date; revision: number; id: string }[],
+): Promise<StationValue[]> {
   if (rows.length === 0) return [];
+  // Readings are ordered by (ts, revision, id), as everywhere: a reading of another status at the
+  // candidate's very time but after it in that order, or at the run's start time, breaks the run.
   const r = await sql<StationState>`
     WITH c AS (
-      SELECT * FROM json_to_recordset(${JSON.stringify(rows)}::json) AS c(source text, station text, status text, ts timestamptz)
+      SELECT * FROM json_to_recordset(${JSON.stringify(rows)}::json) AS c(source text, station text, status text, ts timestamptz, revision int, id text)
     ), earlier AS (
       SELECT c.source, c.station, min(c.ts) AS since
       FROM c JOIN bts_stations s ON s.source = c.source AND s.station = c.station AND c.status = s.status AND c.ts < s.since
@@ -93,7 +98,8 @@ export async function extendStationRuns(db: Kysely<Database>, rows: readonly { s
       LEFT JOIN LATERAL (
         SELECT 1 AS found FROM events e
         WHERE e.feed = 'bts' AND e.source = c.source AND e.data->>'station' = c.station
-          AND e.ts > c.ts AND e.ts < s.since AND e.data->>'status' <> s.status
+          AND (e.ts, e.revision, e.id COLLATE "C") > (c.ts, c.revision, c.id COLLATE "C") AND e.ts <= s.since
+          AND e.data->>'status' <> s.status
         LIMIT 1
       ) other ON true
       WHERE other.found IS NULL
