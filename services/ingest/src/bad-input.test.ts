@@ -133,6 +133,27 @@ describe("bad input", () => {
     }
   });
 
+  it("never blames a good message when the database refuses a dead letter beside it", async () => {
+    // A dead letter Postgres refuses (a trigger standing in for any unforeseen refusal).
+    await sql`CREATE FUNCTION refuse_letter() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.event_id = 'dl-bad' THEN RAISE EXCEPTION 'refused letter' USING ERRCODE = '22023'; END IF; RETURN NEW; END $$`.execute(h.db.db);
+    await sql`CREATE TRIGGER refuse_letter BEFORE INSERT ON dead_letters FOR EACH ROW EXECUTE FUNCTION refuse_letter()`.execute(h.db.db);
+    try {
+      await h.stopIngest();
+      await h.publish("egov", "dvc", { ...good("x"), id: "dl-bad", area: "999" }, { msgId: false });
+      await h.publish("egov", "dvc", good("fine"));
+      await h.startIngest();
+      await h.settle();
+      expect(await h.count("events", "id = 'fine:received'")).toBe(1);
+      const l = (await sql<{ reason: string; event_id: string | null }>`SELECT reason, event_id FROM dead_letters WHERE position('dl-bad'::bytea in payload) > 0`.execute(h.db.db)).rows;
+      expect(await h.count("dead_letters", "event_id LIKE 'fine%'")).toBe(0);
+      // Stored once more without the id read from its payload.
+      expect(l).toEqual([{ reason: "unknown_area", event_id: null }]);
+    } finally {
+      await sql`DROP TRIGGER refuse_letter ON dead_letters`.execute(h.db.db);
+    }
+  });
+
   it("dead-letters a message that reaches its max deliveries", async () => {
     await h.stopIngest();
     await h.publish("egov", "dvc", good("never-settled"));

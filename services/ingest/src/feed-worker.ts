@@ -167,9 +167,10 @@ export class FeedWorker {
   }
 
   /**
-   * Commits the batch; on a data error splits it until the offending message is alone, then
-   * dead-letters that one (`db_rejected`) and commits the rest. Connection errors are thrown as
-   * DbUnavailable for the caller to wait out: they never count against a message.
+   * Commits the batch; on a data error splits it (refused messages apart from good ones, then
+   * halves) until the offending message is alone, then dead-letters that one (`db_rejected`) and
+   * commits the rest. Connection errors are thrown as DbUnavailable for the caller to wait out:
+   * they never count against a message.
    */
   private async commit(items: BatchItem[], stored: Set<number>, attempt = 0): Promise<BatchResult> {
     try {
@@ -199,6 +200,11 @@ export class FeedWorker {
         }
         throw err; // a bug, not data
       }
+      if (good.length < items.length) {
+        // Refused messages beside good ones: apart first, so that a dead letter the database
+        // refuses can never get a good message blamed for it.
+        return this.commitApart(items, [items.filter((x) => !x.event), good], stored);
+      }
       if (good.length === 1) {
         const bad = good[0]!;
         this.o.log.warn("database refused one message; dead-lettering it", { subject: bad.subject, seq: bad.streamSeq, error: (err as Error).message });
@@ -208,10 +214,20 @@ export class FeedWorker {
         return this.commit(isolated, stored);
       }
       const mid = Math.ceil(items.length / 2);
-      const left = await this.commit(items.slice(0, mid), stored);
-      const right = await this.commit(items.slice(mid), stored);
-      return { results: [...left.results, ...right.results], changes: left.changes + right.changes };
+      return this.commitApart(items, [items.slice(0, mid), items.slice(mid)], stored);
     }
+  }
+
+  /** Commits the parts one after the other; the results come back in the order of `items`. */
+  private async commitApart(items: BatchItem[], parts: BatchItem[][], stored: Set<number>): Promise<BatchResult> {
+    const results = new Map<BatchItem, ItemResult>();
+    let changes = 0;
+    for (const part of parts) {
+      const done = await this.commit(part, stored);
+      part.forEach((x, i) => results.set(x, done.results[i]!));
+      changes += done.changes;
+    }
+    return { results: items.map((x) => results.get(x)!), changes };
   }
 
   private reject(item: BatchItem, r: ItemResult): Reject {
