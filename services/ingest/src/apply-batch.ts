@@ -138,11 +138,13 @@ export async function applyBatch(trx: Executor, feedIndex: number, items: readon
   const refused = new Map(deadLetters.map((d) => [d.i, d]));
   for (const [i, rest] of others) {
     const r = refused.get(i);
-    const top = items[i]!.event!.revision;
+    const chosen = items[i]!.event!;
+    // At or below what was stored (or what the chosen one replaced), a version is a duplicate.
+    const floor = changedByKey.get(key(chosen.source, chosen.id))?.prev?.revision ?? -1;
     for (const j of rest) {
       const e = items[j]!.event!;
       if (r) deadLetters.push({ ...r, i: j, revision: e.revision });
-      else results[j] = { outcome: results[i]!.outcome === "duplicate" || e.revision === top ? "duplicate" : "restated" };
+      else results[j] = { outcome: results[i]!.outcome === "duplicate" || e.revision === chosen.revision || e.revision <= floor ? "duplicate" : "restated" };
     }
   }
 

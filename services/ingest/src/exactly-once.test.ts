@@ -79,4 +79,17 @@ describe("effectively once", () => {
     const replayed = events.values.filter((v) => v.labels.outcome === "duplicate").reduce((n, v) => n + v.value, 0);
     expect(replayed).toBeGreaterThanOrEqual(8);
   });
+
+  it("counts a lower revision beside a restatement in one batch as a duplicate, not a restatement", async () => {
+    await h.publish("egov", "dvc", make.egov("dossier-r:received", "received", { revision: 1 }));
+    await h.settle();
+    await h.stopIngest();
+    await h.publish("egov", "dvc", make.egov("dossier-r:received", "received", { revision: 0 }));
+    await h.publish("egov", "dvc", make.egov("dossier-r:received", "received", { revision: 2 }));
+    const ingest = await h.startIngest();
+    await h.settle();
+    const events = await ingest.metrics.events.get();
+    const by = (o: string) => events.values.filter((v) => v.labels.outcome === o).reduce((n, v) => n + v.value, 0);
+    expect([by("restated"), by("duplicate")]).toEqual([1, 1]);
+  });
 });
