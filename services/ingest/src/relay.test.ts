@@ -64,7 +64,13 @@ it("never republishes what another relay already published, however long it stal
   // its next pass: it must publish nothing again.
   await new Promise((r) => setTimeout(r, 300));
   const before = (await jsm.streams.info(h.names.live)).state.messages;
-  const stale = new Relay({ nc: h.nc, db: h.db, names: h.names, metrics: createIngestMetrics(), log });
-  await (stale as unknown as { pass(): Promise<number> }).pass(); // its local cursor is 0
+  const metrics = createIngestMetrics();
+  const stale = new Relay({ nc: h.nc, db: h.db, names: h.names, metrics, log });
+  const internals = stale as unknown as { pass(): Promise<number>; maintain(): Promise<void> };
+  await internals.pass(); // its local cursor is 0
   expect((await jsm.streams.info(h.names.live)).state.messages).toBe(before);
+  // And it reports no lag for what the other relay published.
+  await internals.maintain();
+  expect(stale.published).toBe(ids.at(-1));
+  expect((await metrics.relayLag.get()).values[0]?.value).toBe(0);
 });

@@ -1,6 +1,6 @@
 import type { Logger } from "@pulse/config";
 import { changeIdHeader, subjects, type LiveChange, type LiveMetric } from "@pulse/contracts";
-import { advanceRelayCursor, changesAfter, lastChangeId, pruneChanges, readRelayCursor, type Db } from "@pulse/db";
+import { advanceRelayCursor, changesAfter, lastChangeId, pruneChanges, readRelayCursor, sharedRelayCursor, type Db } from "@pulse/db";
 import { headers, jetstream, withPrefix, type NatsConnection, type StreamNames } from "@pulse/nats";
 import type { IngestMetrics } from "./ingest-metrics";
 
@@ -126,6 +126,9 @@ export class Relay {
   }
 
   private async maintain(): Promise<void> {
+    // Another relay may have published what this one has not: its lag and pruning follow the
+    // shared cursor, not only its own passes.
+    this.cursor = Math.max(this.cursor, await sharedRelayCursor(this.o.db.db, cursorName));
     const committed = await lastChangeId(this.o.db.db);
     this.o.metrics.relayLag.set(Math.max(0, committed - this.cursor));
     if (Date.now() - this.lastPrune > 60_000) {

@@ -65,6 +65,12 @@ export async function readRelayCursor(db: Kysely<Database>, name: string): Promi
   return r.rows[0]!.last_id;
 }
 
+/** Where the shared cursor stands (0 before any relay ran), without writing. */
+export async function sharedRelayCursor(db: Kysely<Database>, name: string): Promise<number> {
+  const r = await sql<{ last_id: number }>`SELECT last_id FROM relay_cursor WHERE name = ${name}`.execute(db);
+  return Number(r.rows[0]?.last_id ?? 0);
+}
+
 /** Moves the cursor forward only (several relays may race; the furthest wins). */
 export async function advanceRelayCursor(db: Kysely<Database>, name: string, lastId: number): Promise<void> {
   await sql`UPDATE relay_cursor SET last_id = GREATEST(last_id, ${lastId}) WHERE name = ${name}`.execute(db);
