@@ -134,17 +134,30 @@ export async function applyBatch(trx: Executor, feedIndex: number, items: readon
   }
 
   // The other versions of a key in this batch: dead letters beside a refused one (every message
-  // of a reused id is told so), otherwise duplicates of the chosen revision or restated by it.
+  // of a reused id is told so). Otherwise each version, in arrival order, is labelled as if it
+  // had come alone: above the highest revision stored or seen so far it is inserted (the first,
+  // when nothing was stored) or restated; at or below it, a duplicate.
   const refused = new Map(deadLetters.map((d) => [d.i, d]));
   for (const [i, rest] of others) {
     const r = refused.get(i);
+    if (r) {
+      for (const j of rest) deadLetters.push({ ...r, i: j, revision: items[j]!.event!.revision });
+      continue;
+    }
     const chosen = items[i]!.event!;
-    // At or below what was stored (or what the chosen one replaced), a version is a duplicate.
-    const floor = changedByKey.get(key(chosen.source, chosen.id))?.prev?.revision ?? -1;
-    for (const j of rest) {
-      const e = items[j]!.event!;
-      if (r) deadLetters.push({ ...r, i: j, revision: e.revision });
-      else results[j] = { outcome: results[i]!.outcome === "duplicate" || e.revision === chosen.revision || e.revision <= floor ? "duplicate" : "restated" };
+    const change = changedByKey.get(key(chosen.source, chosen.id));
+    const before = change ? (change.inserted ? null : (change.prev?.revision ?? null)) : (stored.get(key(chosen.source, chosen.id))?.revision ?? null);
+    let seen = before !== null;
+    let high = before ?? 0;
+    for (const j of [i, ...rest].sort((a, b) => a - b)) {
+      const rev = items[j]!.event!.revision;
+      if (!seen || rev > high) {
+        results[j] = { outcome: seen ? "restated" : "inserted" };
+        seen = true;
+        high = rev;
+      } else {
+        results[j] = { outcome: "duplicate" };
+      }
     }
   }
 

@@ -80,16 +80,27 @@ describe("effectively once", () => {
     expect(replayed).toBeGreaterThanOrEqual(8);
   });
 
-  it("counts a lower revision beside a restatement in one batch as a duplicate, not a restatement", async () => {
-    await h.publish("egov", "dvc", make.egov("dossier-r:received", "received", { revision: 1 }));
-    await h.settle();
-    await h.stopIngest();
-    await h.publish("egov", "dvc", make.egov("dossier-r:received", "received", { revision: 0 }));
-    await h.publish("egov", "dvc", make.egov("dossier-r:received", "received", { revision: 2 }));
-    const ingest = await h.startIngest();
-    await h.settle();
-    const events = await ingest.metrics.events.get();
-    const by = (o: string) => events.values.filter((v) => v.labels.outcome === o).reduce((n, v) => n + v.value, 0);
-    expect([by("restated"), by("duplicate")]).toEqual([1, 1]);
+  it("labels the versions of one record in one batch as if each had come alone, in arrival order", async () => {
+    const outcomes = async (stored: number | null, batch: [number, boolean][], id: string) => {
+      if (stored !== null) {
+        await h.publish("egov", "dvc", make.egov(id, "received", { revision: stored }));
+        await h.settle();
+      }
+      await h.stopIngest();
+      for (const [revision, msgId] of batch) await h.publish("egov", "dvc", make.egov(id, "received", { revision }), { msgId });
+      const ingest = await h.startIngest();
+      await h.settle();
+      const events = await ingest.metrics.events.get();
+      const by = (o: string) => events.values.filter((v) => v.labels.outcome === o).reduce((n, v) => n + v.value, 0);
+      return { inserted: by("inserted"), restated: by("restated"), duplicate: by("duplicate") };
+    };
+    // Stored 1; then 0 and 2: 0 is a duplicate.
+    expect(await outcomes(1, [[0, true], [2, true]], "v-a:received")).toEqual({ inserted: 0, restated: 1, duplicate: 1 });
+    // Stored 1; then 2, 2 again (no Msg-Id), 3.
+    expect(await outcomes(1, [[2, true], [2, false], [3, true]], "v-b:received")).toEqual({ inserted: 0, restated: 2, duplicate: 1 });
+    // New; 0, 0 again, 1.
+    expect(await outcomes(null, [[0, true], [0, false], [1, true]], "v-c:received")).toEqual({ inserted: 1, restated: 1, duplicate: 1 });
+    // Stored 1; then 3 and, late, 2.
+    expect(await outcomes(1, [[3, true], [2, true]], "v-d:received")).toEqual({ inserted: 0, restated: 1, duplicate: 1 });
   });
 });
