@@ -56,6 +56,11 @@ export interface ItemResult {
   detail?: string;
   /** False when the dead letter was already stored (a redelivery): nothing more to tell. */
   newDeadLetter?: boolean;
+  /**
+   * The database would not store this message's dead letter at all: leave it unsettled, to come
+   * back and, after its max deliveries, be dead-lettered from the advisory.
+   */
+  unsettled?: boolean;
 }
 
 export interface BatchResult {

@@ -175,4 +175,28 @@ describe("bad input", () => {
     expect(h.rejects.some((r) => r.body.reason === "max_deliveries")).toBe(true);
     await p.close();
   });
+
+  it("commits the good messages even when a dead letter cannot be stored at all", async () => {
+    // Refused whatever its fields, until it comes from the max-deliveries advisory.
+    await sql`CREATE FUNCTION refuse_hard() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF position('dl-hard'::bytea in NEW.payload) > 0 AND NEW.reason <> 'max_deliveries' THEN RAISE EXCEPTION 'refused letter' USING ERRCODE = '22023'; END IF; RETURN NEW; END $$`.execute(h.db.db);
+    await sql`CREATE TRIGGER refuse_hard BEFORE INSERT ON dead_letters FOR EACH ROW EXECUTE FUNCTION refuse_hard()`.execute(h.db.db);
+    try {
+      await h.stopIngest();
+      await h.publish("egov", "dvc", { ...good("x"), id: "dl-hard", area: "999" }, { msgId: false });
+      await h.publish("egov", "dvc", good("fine2"));
+      await h.startIngest();
+      await h.settle();
+      expect(await h.count("events", "id = 'fine2:received'")).toBe(1);
+      // The refused one comes back until its max deliveries (2 here), then is dead-lettered so.
+      for (const until = Date.now() + 10_000; Date.now() < until; ) {
+        if ((await h.count("dead_letters", "position('dl-hard'::bytea in payload) > 0")) > 0) break;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const l = (await sql<{ reason: string }>`SELECT reason FROM dead_letters WHERE position('dl-hard'::bytea in payload) > 0 OR event_id LIKE 'fine2%'`.execute(h.db.db)).rows;
+      expect(l).toEqual([{ reason: "max_deliveries" }]);
+    } finally {
+      await sql`DROP TRIGGER refuse_hard ON dead_letters`.execute(h.db.db);
+    }
+  });
 });

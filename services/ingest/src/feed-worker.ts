@@ -131,6 +131,7 @@ export class FeedWorker {
     const rejects: Reject[] = [];
     done.results.forEach((r, i) => {
       const m = batch[i]!;
+      if (r.unsettled) return;
       if (r.outcome === "dead_letter") {
         m.term();
         if (r.newDeadLetter || stored.has(m.streamSeq)) rejects.push(this.reject(items[i]!, r));
@@ -145,7 +146,7 @@ export class FeedWorker {
       this.o.metrics.deadLetters.inc({ reason: rj.reason });
     }
     const counts = new Map<string, number>();
-    for (const r of done.results) counts.set(r.outcome, (counts.get(r.outcome) ?? 0) + 1);
+    for (const r of done.results) if (!r.unsettled) counts.set(r.outcome, (counts.get(r.outcome) ?? 0) + 1);
     for (const [outcome, n] of counts) this.o.metrics.events.inc({ feed: this.o.feed, outcome }, n);
     this.o.metrics.batchSize.observe({ feed: this.o.feed }, batch.length);
     this.o.metrics.batchSeconds.observe({ feed: this.o.feed }, (performance.now() - started) / 1000);
@@ -223,7 +224,16 @@ export class FeedWorker {
     const results = new Map<BatchItem, ItemResult>();
     let changes = 0;
     for (const part of parts) {
-      const done = await this.commit(part, stored);
+      let done: BatchResult;
+      try {
+        done = await this.commit(part, stored);
+      } catch (err) {
+        // Only refused messages, and the database will not store their dead letters even
+        // without their ids: they must not take the good part of the batch down with them.
+        if (err instanceof DbUnavailable || part.some((x) => x.event)) throw err;
+        this.o.log.error("database will not store these dead letters; leaving them unsettled", { seqs: part.map((x) => x.streamSeq), error: String((err as Error)?.message ?? err) });
+        done = { results: part.map((x) => ({ outcome: "dead_letter" as const, reason: x.reject!.reason, detail: x.reject!.detail, unsettled: true })), changes: 0 };
+      }
       part.forEach((x, i) => results.set(x, done.results[i]!));
       changes += done.changes;
     }
