@@ -189,17 +189,21 @@ export class FeedWorker {
       if (kind !== "data") throw err;
       const good = items.filter((x) => x.event);
       if (good.length === 0) {
-        // Only dead letters left and the database refused them: store them once more without
-        // what was read from their payloads (the payload itself is kept as bytes), rather than
-        // leave the messages to come back and fail again.
-        if (items.some((x) => x.reject && (x.reject.id !== null || x.reject.revision !== null))) {
-          this.o.log.warn("database refused dead letters; storing them without their ids", { error: (err as Error).message });
-          return this.commit(
-            items.map((x) => (x.reject ? { ...x, reject: { ...x.reject, id: null, revision: null } } : x)),
-            stored,
-          );
+        // Only dead letters, and the database refused them. Split until the one it refuses is
+        // alone; store that one once more without what was read from its payload (the payload
+        // itself is kept as bytes); if even that is refused, leave it unsettled: it comes back and
+        // is dead-lettered from the advisory after its max deliveries. Its neighbours are stored.
+        if (items.length > 1) {
+          const mid = Math.ceil(items.length / 2);
+          return this.commitApart(items, [items.slice(0, mid), items.slice(mid)], stored);
         }
-        throw err; // a bug, not data
+        const only = items[0]!;
+        if (only.reject && (only.reject.id !== null || only.reject.revision !== null)) {
+          this.o.log.warn("database refused a dead letter; storing it without its id", { seq: only.streamSeq, error: (err as Error).message });
+          return this.commit([{ ...only, reject: { ...only.reject, id: null, revision: null } }], stored);
+        }
+        this.o.log.error("database will not store this dead letter; leaving it unsettled", { seq: only.streamSeq, error: (err as Error).message });
+        return { results: [{ outcome: "dead_letter", reason: only.reject!.reason, detail: only.reject!.detail, unsettled: true }], changes: 0 };
       }
       if (good.length < items.length) {
         // Refused messages beside good ones: apart first, so that a dead letter the database
@@ -224,16 +228,7 @@ export class FeedWorker {
     const results = new Map<BatchItem, ItemResult>();
     let changes = 0;
     for (const part of parts) {
-      let done: BatchResult;
-      try {
-        done = await this.commit(part, stored);
-      } catch (err) {
-        // Only refused messages, and the database will not store their dead letters even
-        // without their ids: they must not take the good part of the batch down with them.
-        if (err instanceof DbUnavailable || part.some((x) => x.event)) throw err;
-        this.o.log.error("database will not store these dead letters; leaving them unsettled", { seqs: part.map((x) => x.streamSeq), error: String((err as Error)?.message ?? err) });
-        done = { results: part.map((x) => ({ outcome: "dead_letter" as const, reason: x.reject!.reason, detail: x.reject!.detail, unsettled: true })), changes: 0 };
-      }
+      const done = await this.commit(part, stored);
       part.forEach((x, i) => results.set(x, done.results[i]!));
       changes += done.changes;
     }
