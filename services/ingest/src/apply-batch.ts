@@ -73,11 +73,14 @@ const key = (source: string, id: string) => `${source}\u0000${id}`;
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
+ * `bareDeadLetters` stores the dead letters it finds without the id and revision read from their
+ * payloads (for a retry after the database refused one).
+ *
  * Applies one batch of one feed inside the caller's transaction: raw rows, then the aggregates
  * by exactly what those rows changed, then the change log. Statement count is fixed per batch
  * (no query per message); each statement carries one row per key in sorted key order.
  */
-export async function applyBatch(trx: Executor, feedIndex: number, items: readonly BatchItem[]): Promise<BatchResult> {
+export async function applyBatch(trx: Executor, feedIndex: number, items: readonly BatchItem[], options: { bareDeadLetters?: boolean } = {}): Promise<BatchResult> {
   await lockFeed(trx, feedIndex);
   const results: ItemResult[] = new Array(items.length);
   const deadLetters: { i: number; reason: Reason; detail: string; id: string | null; revision: number | null }[] = [];
@@ -218,7 +221,7 @@ export async function applyBatch(trx: Executor, feedIndex: number, items: readon
     deadLetters.map((d) => {
       const it = items[d.i]!;
       const [, f, s] = it.subject.split(".");
-      return { stream: it.stream, streamSeq: it.streamSeq, receivedAt: it.receivedAt, subject: it.subject, source: s ?? null, feed: f ?? null, eventId: d.id, revision: d.revision, reason: d.reason, detail: d.detail, payload: it.payload };
+      return { stream: it.stream, streamSeq: it.streamSeq, receivedAt: it.receivedAt, subject: it.subject, source: s ?? null, feed: f ?? null, eventId: options.bareDeadLetters ? null : d.id, revision: options.bareDeadLetters ? null : d.revision, reason: d.reason, detail: d.detail, payload: it.payload };
     }),
   );
   for (const d of deadLetters) {

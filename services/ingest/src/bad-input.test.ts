@@ -178,32 +178,46 @@ describe("bad input", () => {
 
   it("commits the good messages even when a dead letter cannot be stored at all", async () => {
     // Refused whatever its fields, until it comes from the max-deliveries advisory.
+    // Refused as data (22023), or with a plain RAISE (P0001, which we class as a bug): neither may
+    // hold up anything else.
     await sql`CREATE FUNCTION refuse_hard() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN IF position('dl-hard'::bytea in NEW.payload) > 0 AND NEW.reason <> 'max_deliveries' THEN RAISE EXCEPTION 'refused letter' USING ERRCODE = '22023'; END IF; RETURN NEW; END $$`.execute(h.db.db);
+      BEGIN
+        IF position('dl-hard'::bytea in NEW.payload) > 0 AND NEW.reason <> 'max_deliveries' THEN RAISE EXCEPTION 'refused letter' USING ERRCODE = '22023'; END IF;
+        IF position('dl-plain'::bytea in NEW.payload) > 0 AND NEW.reason <> 'max_deliveries' THEN RAISE EXCEPTION 'refused plainly'; END IF;
+        IF NEW.event_id = 'dl-id' THEN RAISE EXCEPTION 'refused id' USING ERRCODE = '22023'; END IF;
+        RETURN NEW;
+      END $$`.execute(h.db.db);
     await sql`CREATE TRIGGER refuse_hard BEFORE INSERT ON dead_letters FOR EACH ROW EXECUTE FUNCTION refuse_hard()`.execute(h.db.db);
     try {
       await h.publish("subscribers", "viettel", make.subscribers("dl-hard", "mobile", 1));
+      await h.publish("subscribers", "viettel", make.subscribers("dl-id", "mobile", 1));
       await h.settle();
       await h.stopIngest();
       // Beside it: another refused message whose dead letter stores, and good ones; in bts, an
       // id_conflict whose dead letter cannot be stored, beside a good reading.
       await h.publish("egov", "dvc", { ...good("x"), id: "dl-hard", area: "999" }, { msgId: false });
       await h.publish("egov", "dvc", "this is not json at all", { msgId: false });
+      await h.publish("egov", "dvc", "not json either, dl-plain", { msgId: false });
       await h.publish("egov", "dvc", good("fine2"));
       await h.publish("bts", "viettel", make.bts("dl-hard", "NA-9000", "up"), { msgId: false });
       await h.publish("bts", "viettel", make.bts("fine-bts", "NA-9001", "up"));
+      // An id_conflict whose id the database refuses: stored without it, keeping its reason.
+      await h.publish("bts", "viettel", make.bts("dl-id", "NA-9002", "up"), { msgId: false });
       await h.startIngest();
       await h.settle();
       expect(await h.count("events", "id IN ('fine2:received', 'fine-bts')")).toBe(2);
       expect(await h.count("dead_letters", "reason = 'bad_json' AND position('not json at all'::bytea in payload) > 0")).toBe(1);
+      const conflict = (await sql<{ reason: string; event_id: string | null }>`SELECT reason, event_id FROM dead_letters WHERE position('"dl-id"'::bytea in payload) > 0`.execute(h.db.db)).rows;
+      expect(conflict).toEqual([{ reason: "id_conflict", event_id: null }]);
       // The refused one comes back until its max deliveries (2 here), then is dead-lettered so.
       for (const until = Date.now() + 15_000; Date.now() < until; ) {
-        if ((await h.count("dead_letters", "position('\"dl-hard\"'::bytea in payload) > 0")) >= 2) break;
+        if ((await h.count("dead_letters", "position('\"dl-hard\"'::bytea in payload) > 0 OR position('dl-plain'::bytea in payload) > 0")) >= 3) break;
         await new Promise((r) => setTimeout(r, 200));
       }
-      const l = (await sql<{ reason: string; subject: string }>`SELECT reason, subject FROM dead_letters WHERE position('"dl-hard"'::bytea in payload) > 0 OR event_id LIKE 'fine%' ORDER BY subject`.execute(h.db.db)).rows;
+      const l = (await sql<{ reason: string; subject: string }>`SELECT reason, subject FROM dead_letters WHERE position('"dl-hard"'::bytea in payload) > 0 OR position('dl-plain'::bytea in payload) > 0 OR event_id LIKE 'fine%' ORDER BY subject`.execute(h.db.db)).rows;
       expect(l).toEqual([
         { reason: "max_deliveries", subject: "feeds.bts.viettel" },
+        { reason: "max_deliveries", subject: "feeds.egov.dvc" },
         { reason: "max_deliveries", subject: "feeds.egov.dvc" },
       ]);
     } finally {

@@ -173,9 +173,9 @@ export class FeedWorker {
    * commits the rest. Connection errors are thrown as DbUnavailable for the caller to wait out:
    * they never count against a message.
    */
-  private async commit(items: BatchItem[], stored: Set<number>, attempt = 0): Promise<BatchResult> {
+  private async commit(items: BatchItem[], stored: Set<number>, attempt = 0, bare = false): Promise<BatchResult> {
     try {
-      const done = await this.o.db.db.transaction().execute((trx) => applyBatch(trx, this.feedIndex, items));
+      const done = await this.o.db.db.transaction().execute((trx) => applyBatch(trx, this.feedIndex, items, { bareDeadLetters: bare }));
       done.results.forEach((r, i) => r.newDeadLetter && stored.add(items[i]!.streamSeq));
       return done;
     } catch (err) {
@@ -184,23 +184,23 @@ export class FeedWorker {
         this.o.metrics.dbErrors.inc({ kind: "unreachable" });
         throw new DbUnavailable(err);
       }
-      if (kind === "retry" && attempt < 5) return this.commit(items, stored, attempt + 1);
+      if (kind === "retry" && attempt < 5) return this.commit(items, stored, attempt + 1, bare);
       this.o.metrics.dbErrors.inc({ kind: kind === "bug" ? "bug" : "data" });
-      if (kind !== "data") throw err;
       const good = items.filter((x) => x.event);
       if (good.length === 0) {
-        // Only dead letters, and the database refused them. Split until the one it refuses is
-        // alone; store that one once more without what was read from its payload (the payload
-        // itself is kept as bytes); if even that is refused, leave it unsettled: it comes back and
-        // is dead-lettered from the advisory after its max deliveries. Its neighbours are stored.
+        // Only dead letters, and the database refused them (for whatever reason: a dead letter
+        // must never hold up anything else). Split until the one it refuses is alone; store
+        // that one once more without what was read from its payload (the payload itself is
+        // kept as bytes); if even that is refused, leave it unsettled: it comes back and is
+        // dead-lettered from the advisory after its max deliveries. Its neighbours are stored.
         if (items.length > 1) {
           const mid = Math.ceil(items.length / 2);
           return this.commitApart(items, [items.slice(0, mid), items.slice(mid)], stored);
         }
         const only = items[0]!;
-        if (only.reject && (only.reject.id !== null || only.reject.revision !== null)) {
+        if (!bare) {
           this.o.log.warn("database refused a dead letter; storing it without its id", { seq: only.streamSeq, error: (err as Error).message });
-          return this.commit([{ ...only, reject: { ...only.reject, id: null, revision: null } }], stored);
+          return this.commit(items, stored, 0, true);
         }
         this.o.log.error("database will not store this dead letter; leaving it unsettled", { seq: only.streamSeq, error: (err as Error).message });
         return { results: [{ outcome: "dead_letter", reason: only.reject!.reason, detail: only.reject!.detail, unsettled: true }], changes: 0 };
@@ -210,8 +210,12 @@ export class FeedWorker {
         // refuses can never get a good message blamed for it.
         return this.commitApart(items, [items.filter((x) => !x.event), good], stored);
       }
+      if (kind !== "data") throw err; // a bug or a lasting conflict is not the data's fault
       if (good.length === 1) {
         const bad = good[0]!;
+        // It may be the dead letter this message earned (an id reused across feeds) that was
+        // refused: try it once with bare dead letters before blaming the message itself.
+        if (!bare) return this.commit(items, stored, 0, true);
         this.o.log.warn("database refused one message; dead-lettering it", { subject: bad.subject, seq: bad.streamSeq, error: (err as Error).message });
         const isolated = items.map((x) =>
           x === bad ? { ...x, event: null, reject: { reason: "db_rejected" as const, detail: `database error: ${(err as Error).message}`, id: bad.event!.id, revision: bad.event!.revision } } : x,
