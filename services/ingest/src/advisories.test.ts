@@ -49,3 +49,23 @@ it("dead-letters a message the stream no longer holds, and leaves an advisory it
   expect((await letters()).rows.map((l) => l.stream_seq).sort()).toEqual([998, 999]);
   expect(await advisoryBacklog()).toEqual({ pending: 0, ackPending: 1 });
 });
+
+it("stores the other dead letters of a batch of advisories when the database refuses one", async () => {
+  const letters = () => sql<{ stream_seq: number }>`SELECT stream_seq FROM dead_letters WHERE stream_seq IN (501, 502, 503)`.execute(h.db.db);
+  await sql`CREATE FUNCTION refuse_502() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN IF NEW.stream_seq = 502 THEN RAISE EXCEPTION 'refused letter' USING ERRCODE = '22023'; END IF; RETURN NEW; END $$`.execute(h.db.db);
+  await sql`CREATE TRIGGER refuse_502 BEFORE INSERT ON dead_letters FOR EACH ROW EXECUTE FUNCTION refuse_502()`.execute(h.db.db);
+  try {
+    await h.stopIngest(); // so that the three advisories come in one batch
+    for (const seq of [501, 502, 503]) await advise(feedStream(h.names, "egov"), seq);
+    const before = (await advisoryBacklog()).ackPending;
+    await h.startIngest();
+    await until(async () => (await letters()).rows.length === 2);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await letters()).rows.map((l) => l.stream_seq).sort()).toEqual([501, 503]);
+    // Only the refused one waits for its retry.
+    expect((await advisoryBacklog()).ackPending).toBe(before + 1);
+  } finally {
+    await sql`DROP TRIGGER refuse_502 ON dead_letters`.execute(h.db.db);
+  }
+});

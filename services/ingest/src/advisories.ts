@@ -1,6 +1,6 @@
 import type { Logger } from "@pulse/config";
 import { decode, subjects, type Reject } from "@pulse/contracts";
-import { insertDeadLetters, type Db, type DeadLetterInput } from "@pulse/db";
+import { classifyDbError, insertDeadLetters, type Db, type DeadLetterInput } from "@pulse/db";
 import {
   getStoredMessage,
   jetstreamManager,
@@ -86,7 +86,7 @@ export class AdvisoryWatcher {
         this.o.log.warn("max-deliveries advisory not handled yet; retried after its ack wait", { seq: m.streamSeq, error: String((err as Error)?.message ?? err) });
       }
     }
-    const fresh = await insertDeadLetters(this.o.db.db, letters);
+    const fresh = await this.store(letters, handled);
     for (const m of handled) m.ack();
     for (const l of letters) {
       if (!fresh.has(`${l.stream}:${l.streamSeq}`)) continue;
@@ -96,6 +96,32 @@ export class AdvisoryWatcher {
       this.o.nc.publish(withPrefix(this.o.names, subjects.rejects(l.source ?? "unknown")), JSON.stringify(rj));
       this.o.log.warn("message dead-lettered after max deliveries", { subject: l.subject, seq: l.streamSeq });
     }
+  }
+
+  /**
+   * Stores the letters in one statement; if the database refuses that, one by one, so that a
+   * letter it will not take holds up none of the others (its advisory is dropped from `handled`
+   * and comes back after the ack wait). An outage is thrown: every advisory comes back.
+   */
+  private async store(letters: DeadLetterInput[], handled: PulledMsg[]): Promise<Set<string>> {
+    try {
+      return await insertDeadLetters(this.o.db.db, letters);
+    } catch (err) {
+      if (letters.length < 2 || classifyDbError(err) === "unavailable") throw err;
+    }
+    const fresh = new Set<string>();
+    const kept: PulledMsg[] = [];
+    for (const [i, letter] of letters.entries()) {
+      try {
+        for (const k of await insertDeadLetters(this.o.db.db, [letter])) fresh.add(k);
+        kept.push(handled[i]!);
+      } catch (err) {
+        if (classifyDbError(err) === "unavailable") throw err;
+        this.o.log.warn("dead letter for a max-deliveries advisory refused; retried after its ack wait", { stream: letter.stream, seq: letter.streamSeq, error: String((err as Error)?.message ?? err) });
+      }
+    }
+    handled.splice(0, handled.length, ...kept);
+    return fresh;
   }
 
   private async letterFor(jsm: JetStreamManager, a: MaxDeliveriesAdvisory): Promise<DeadLetterInput> {
