@@ -1,6 +1,6 @@
 import type { Logger } from "@pulse/config";
 import { decode, subjects, type Reject } from "@pulse/contracts";
-import { classifyDbError, insertDeadLetters, type Db, type DeadLetterInput } from "@pulse/db";
+import { classifyDbError, insertDeadLetters, sql, type Db, type DeadLetterInput } from "@pulse/db";
 import {
   getStoredMessage,
   jetstreamManager,
@@ -99,27 +99,37 @@ export class AdvisoryWatcher {
   }
 
   /**
-   * Stores the letters in one statement; if the database refuses that, one by one, so that a
-   * letter it will not take holds up none of the others (its advisory is dropped from `handled`
-   * and comes back after the ack wait). An outage is thrown: every advisory comes back.
+   * Stores the letters in one statement; if the database refuses that, one by one in one
+   * transaction (a savepoint each, so an outage half-way stores none of them), each once more
+   * without its id and revision if refused. A letter it will still not take holds up none of the
+   * others: its advisory is dropped from `handled` and comes back after the ack wait. An outage
+   * is thrown: every advisory comes back.
    */
   private async store(letters: DeadLetterInput[], handled: PulledMsg[]): Promise<Set<string>> {
     try {
       return await insertDeadLetters(this.o.db.db, letters);
     } catch (err) {
-      if (letters.length < 2 || classifyDbError(err) === "unavailable") throw err;
+      if (classifyDbError(err) === "unavailable") throw err;
     }
     const fresh = new Set<string>();
     const kept: PulledMsg[] = [];
-    for (const [i, letter] of letters.entries()) {
-      try {
-        for (const k of await insertDeadLetters(this.o.db.db, [letter])) fresh.add(k);
-        kept.push(handled[i]!);
-      } catch (err) {
-        if (classifyDbError(err) === "unavailable") throw err;
-        this.o.log.warn("dead letter for a max-deliveries advisory refused; retried after its ack wait", { stream: letter.stream, seq: letter.streamSeq, error: String((err as Error)?.message ?? err) });
+    await this.o.db.db.transaction().execute(async (trx) => {
+      for (const [i, letter] of letters.entries()) {
+        for (const attempt of [letter, { ...letter, eventId: null, revision: null }]) {
+          await sql`SAVEPOINT letter`.execute(trx);
+          try {
+            for (const k of await insertDeadLetters(trx, [attempt])) fresh.add(k);
+            await sql`RELEASE SAVEPOINT letter`.execute(trx);
+            kept.push(handled[i]!);
+            break;
+          } catch (err) {
+            if (classifyDbError(err) === "unavailable") throw err;
+            await sql`ROLLBACK TO SAVEPOINT letter`.execute(trx);
+            this.o.log.warn("dead letter for a max-deliveries advisory refused", { stream: letter.stream, seq: letter.streamSeq, bare: attempt !== letter, error: String((err as Error)?.message ?? err) });
+          }
+        }
       }
-    }
+    });
     handled.splice(0, handled.length, ...kept);
     return fresh;
   }

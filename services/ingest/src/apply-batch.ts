@@ -7,6 +7,7 @@ import {
   type Reason,
 } from "@pulse/contracts";
 import {
+  classifyDbError,
   insertChanges,
   insertDeadLetters,
   lockFeed,
@@ -67,6 +68,16 @@ export interface BatchResult {
   results: ItemResult[];
   /** Change-log rows written (0 when no figure changed). */
   changes: number;
+}
+
+/**
+ * The database refused to store the batch's dead letters (whatever the SQLSTATE): never the
+ * fault of the good messages beside them. The caller splits them out and settles them alone.
+ */
+export class DeadLetterRefused extends Error {
+  constructor(readonly original: unknown) {
+    super(`dead letters refused: ${(original as Error)?.message ?? original}`, { cause: original });
+  }
 }
 
 const key = (source: string, id: string) => `${source}\u0000${id}`;
@@ -216,14 +227,18 @@ export async function applyBatch(trx: Executor, feedIndex: number, items: readon
     });
   }
 
-  const stored2 = await insertDeadLetters(
-    trx,
-    deadLetters.map((d) => {
-      const it = items[d.i]!;
-      const [, f, s] = it.subject.split(".");
-      return { stream: it.stream, streamSeq: it.streamSeq, receivedAt: it.receivedAt, subject: it.subject, source: s ?? null, feed: f ?? null, eventId: options.bareDeadLetters ? null : d.id, revision: options.bareDeadLetters ? null : d.revision, reason: d.reason, detail: d.detail, payload: it.payload };
-    }),
-  );
+  const letters = deadLetters.map((d) => {
+    const it = items[d.i]!;
+    const [, f, s] = it.subject.split(".");
+    const bare = options.bareDeadLetters;
+    return { stream: it.stream, streamSeq: it.streamSeq, receivedAt: it.receivedAt, subject: it.subject, source: s ?? null, feed: f ?? null, eventId: bare ? null : d.id, revision: bare ? null : d.revision, reason: d.reason, detail: d.detail, payload: it.payload };
+  });
+  let stored2: Set<string>;
+  try {
+    stored2 = await insertDeadLetters(trx, letters);
+  } catch (err) {
+    throw classifyDbError(err) === "unavailable" ? err : new DeadLetterRefused(err);
+  }
   for (const d of deadLetters) {
     results[d.i] = { outcome: "dead_letter", reason: d.reason, detail: d.detail, newDeadLetter: stored2.has(`${items[d.i]!.stream}:${items[d.i]!.streamSeq}`) };
   }

@@ -185,12 +185,14 @@ describe("bad input", () => {
         IF position('dl-hard'::bytea in NEW.payload) > 0 AND NEW.reason <> 'max_deliveries' THEN RAISE EXCEPTION 'refused letter' USING ERRCODE = '22023'; END IF;
         IF position('dl-plain'::bytea in NEW.payload) > 0 AND NEW.reason <> 'max_deliveries' THEN RAISE EXCEPTION 'refused plainly'; END IF;
         IF NEW.event_id = 'dl-id' THEN RAISE EXCEPTION 'refused id' USING ERRCODE = '22023'; END IF;
+        IF NEW.event_id = 'dl-pid' THEN RAISE EXCEPTION 'refused id plainly'; END IF;
         RETURN NEW;
       END $$`.execute(h.db.db);
     await sql`CREATE TRIGGER refuse_hard BEFORE INSERT ON dead_letters FOR EACH ROW EXECUTE FUNCTION refuse_hard()`.execute(h.db.db);
     try {
       await h.publish("subscribers", "viettel", make.subscribers("dl-hard", "mobile", 1));
       await h.publish("subscribers", "viettel", make.subscribers("dl-id", "mobile", 1));
+      await h.publish("subscribers", "viettel", make.subscribers("dl-pid", "mobile", 1));
       await h.settle();
       await h.stopIngest();
       // Beside it: another refused message whose dead letter stores, and good ones; in bts, an
@@ -203,12 +205,20 @@ describe("bad input", () => {
       await h.publish("bts", "viettel", make.bts("fine-bts", "NA-9001", "up"));
       // An id_conflict whose id the database refuses: stored without it, keeping its reason.
       await h.publish("bts", "viettel", make.bts("dl-id", "NA-9002", "up"), { msgId: false });
+      // The same refused with a plain RAISE (P0001), beside a bad message whose reject must be told.
+      await h.publish("bts", "viettel", "bts not json", { msgId: false });
+      await h.publish("bts", "viettel", make.bts("dl-pid", "NA-9003", "up"), { msgId: false });
+      const told = h.rejects.length;
       await h.startIngest();
       await h.settle();
       expect(await h.count("events", "id IN ('fine2:received', 'fine-bts')")).toBe(2);
       expect(await h.count("dead_letters", "reason = 'bad_json' AND position('not json at all'::bytea in payload) > 0")).toBe(1);
       const conflict = (await sql<{ reason: string; event_id: string | null }>`SELECT reason, event_id FROM dead_letters WHERE position('"dl-id"'::bytea in payload) > 0`.execute(h.db.db)).rows;
       expect(conflict).toEqual([{ reason: "id_conflict", event_id: null }]);
+      const plain = (await sql<{ reason: string; event_id: string | null }>`SELECT reason, event_id FROM dead_letters WHERE position('"dl-pid"'::bytea in payload) > 0`.execute(h.db.db)).rows;
+      expect(plain).toEqual([{ reason: "id_conflict", event_id: null }]);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(h.rejects.slice(told).map((r) => `${r.body.subject} ${r.body.reason}`)).toContain("feeds.bts.viettel bad_json");
       // The refused one comes back until its max deliveries (2 here), then is dead-lettered so.
       for (const until = Date.now() + 15_000; Date.now() < until; ) {
         if ((await h.count("dead_letters", "position('\"dl-hard\"'::bytea in payload) > 0 OR position('dl-plain'::bytea in payload) > 0")) >= 3) break;

@@ -2,7 +2,7 @@ import type { Logger } from "@pulse/config";
 import { consumerName, decode, feeds, subjects, type Feed, type Reject } from "@pulse/contracts";
 import { classifyDbError, type Db } from "@pulse/db";
 import { feedStream, Puller, withoutPrefix, withPrefix, type NatsConnection, type PulledMsg, type StreamNames } from "@pulse/nats";
-import { applyBatch, type BatchItem, type BatchResult, type ItemResult } from "./apply-batch";
+import { applyBatch, DeadLetterRefused, type BatchItem, type BatchResult, type ItemResult } from "./apply-batch";
 import type { DbGate } from "./db-gate";
 import type { IngestMetrics } from "./ingest-metrics";
 
@@ -179,13 +179,17 @@ export class FeedWorker {
       done.results.forEach((r, i) => r.newDeadLetter && stored.add(items[i]!.streamSeq));
       return done;
     } catch (err) {
-      const kind = classifyDbError(err);
+      const letters = err instanceof DeadLetterRefused;
+      const kind = classifyDbError(letters ? err.original : err);
       if (kind === "unavailable") {
         this.o.metrics.dbErrors.inc({ kind: "unreachable" });
         throw new DbUnavailable(err);
       }
       if (kind === "retry" && attempt < 5) return this.commit(items, stored, attempt + 1, bare);
       this.o.metrics.dbErrors.inc({ kind: kind === "bug" ? "bug" : "data" });
+      // A data error, or any refusal of the dead letters, is split until its message is alone; a
+      // bug in our own statements is not the data's fault and fails the batch whole.
+      const splittable = kind === "data" || letters;
       const good = items.filter((x) => x.event);
       if (good.length === 0) {
         // Only dead letters, and the database refused them (for whatever reason: a dead letter
@@ -205,12 +209,13 @@ export class FeedWorker {
         this.o.log.error("database will not store this dead letter; leaving it unsettled", { seq: only.streamSeq, error: (err as Error).message });
         return { results: [{ outcome: "dead_letter", reason: only.reject!.reason, detail: only.reject!.detail, unsettled: true }], changes: 0 };
       }
+      if (!splittable) throw err;
       if (good.length < items.length) {
         // Refused messages beside good ones: apart first, so that a dead letter the database
-        // refuses can never get a good message blamed for it.
-        return this.commitApart(items, [items.filter((x) => !x.event), good], stored);
+        // refuses can never get a good message blamed for it. The good ones first: if they fail
+        // for good, nothing of the batch has been committed yet.
+        return this.commitApart(items, [good, items.filter((x) => !x.event)], stored);
       }
-      if (kind !== "data") throw err; // a bug or a lasting conflict is not the data's fault
       if (good.length === 1) {
         const bad = good[0]!;
         // It may be the dead letter this message earned (an id reused across feeds) that was
