@@ -8,11 +8,11 @@ import {
 } from "@pulse/contracts";
 import {
   classifyDbError,
+  extendStationRuns,
   insertChanges,
   insertDeadLetters,
   lockFeed,
   receivedPerMinute,
-  extendStationRuns,
   recomputeBtsStations,
   recomputeSubscriberGauges,
   stationCounts,
@@ -84,12 +84,11 @@ const key = (source: string, id: string) => `${source}\u0000${id}`;
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
- * `bareDeadLetters` stores the dead letters it finds without the id and revision read from their
- * payloads (for a retry after the database refused one).
- *
  * Applies one batch of one feed inside the caller's transaction: raw rows, then the aggregates
  * by exactly what those rows changed, then the change log. Statement count is fixed per batch
  * (no query per message); each statement carries one row per key in sorted key order.
+ * `bareDeadLetters` stores the dead letters it finds without the id and revision read from their
+ * payloads (for a retry after the database refused one).
  */
 export async function applyBatch(trx: Executor, feedIndex: number, items: readonly BatchItem[], options: { bareDeadLetters?: boolean } = {}): Promise<BatchResult> {
   await lockFeed(trx, feedIndex);

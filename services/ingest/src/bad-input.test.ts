@@ -14,6 +14,17 @@ afterAll(async () => {
 
 const good = (id: string) => make.egov(`${id}:received`, "received");
 
+/** Runs `body` while a trigger makes Postgres refuse rows of `table` as `plpgsql` (IF … RAISE …) says. */
+async function refusing(table: string, name: string, plpgsql: string, body: () => Promise<void>): Promise<void> {
+  await sql.raw(`CREATE FUNCTION ${name}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN ${plpgsql} RETURN NEW; END $$`).execute(h.db.db);
+  await sql.raw(`CREATE TRIGGER ${name} BEFORE INSERT ON ${table} FOR EACH ROW EXECUTE FUNCTION ${name}()`).execute(h.db.db);
+  try {
+    await body();
+  } finally {
+    await sql.raw(`DROP TRIGGER ${name} ON ${table}`).execute(h.db.db);
+  }
+}
+
 describe("bad input", () => {
   it("dead-letters each bad class with its reason, tells the producer, and commits the good messages of the same batch", async () => {
     await h.stopIngest(); // so that good and bad land in the same batches
@@ -116,10 +127,7 @@ describe("bad input", () => {
 
   it("isolates a message the database refuses and commits the rest of its batch", async () => {
     // A real refusal from Postgres: a trigger that raises a data exception for one id.
-    await sql`CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN IF NEW.id = 'poison:received' THEN RAISE EXCEPTION 'poisoned row' USING ERRCODE = '22023'; END IF; RETURN NEW; END $$`.execute(h.db.db);
-    await sql`CREATE TRIGGER refuse_poison BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION refuse_poison()`.execute(h.db.db);
-    try {
+    await refusing("events", "refuse_poison", `IF NEW.id = 'poison:received' THEN RAISE EXCEPTION 'poisoned row' USING ERRCODE = '22023'; END IF;`, async () => {
       await h.stopIngest();
       const before = (await h.figures()).egov.find((r) => r.grain === "day")!.count as number;
       for (let i = 0; i < 20; i++) await h.publish("egov", "dvc", good(i === 13 ? "poison" : `batch-${i}`));
@@ -128,17 +136,12 @@ describe("bad input", () => {
       expect((await h.figures()).egov.find((r) => r.grain === "day")!.count).toBe(before + 19);
       const l = (await sql<{ reason: string; event_id: string; detail: string }>`SELECT reason, event_id, detail FROM dead_letters WHERE reason = 'db_rejected'`.execute(h.db.db)).rows;
       expect(l).toEqual([{ reason: "db_rejected", event_id: "poison:received", detail: expect.stringContaining("poisoned row") }]);
-    } finally {
-      await sql`DROP TRIGGER refuse_poison ON events`.execute(h.db.db);
-    }
+    });
   });
 
   it("never blames a good message when the database refuses a dead letter beside it", async () => {
     // A dead letter Postgres refuses (a trigger standing in for any unforeseen refusal).
-    await sql`CREATE FUNCTION refuse_letter() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN IF NEW.event_id = 'dl-bad' THEN RAISE EXCEPTION 'refused letter' USING ERRCODE = '22023'; END IF; RETURN NEW; END $$`.execute(h.db.db);
-    await sql`CREATE TRIGGER refuse_letter BEFORE INSERT ON dead_letters FOR EACH ROW EXECUTE FUNCTION refuse_letter()`.execute(h.db.db);
-    try {
+    await refusing("dead_letters", "refuse_letter", `IF NEW.event_id = 'dl-bad' THEN RAISE EXCEPTION 'refused letter' USING ERRCODE = '22023'; END IF;`, async () => {
       await h.stopIngest();
       await h.publish("egov", "dvc", { ...good("x"), id: "dl-bad", area: "999" }, { msgId: false });
       await h.publish("egov", "dvc", good("fine"));
@@ -149,9 +152,7 @@ describe("bad input", () => {
       expect(await h.count("dead_letters", "event_id LIKE 'fine%'")).toBe(0);
       // Stored once more without the id read from its payload.
       expect(l).toEqual([{ reason: "unknown_area", event_id: null }]);
-    } finally {
-      await sql`DROP TRIGGER refuse_letter ON dead_letters`.execute(h.db.db);
-    }
+    });
   });
 
   it("dead-letters a message that reaches its max deliveries", async () => {
@@ -180,16 +181,12 @@ describe("bad input", () => {
     // Refused whatever its fields, until it comes from the max-deliveries advisory.
     // Refused as data (22023), or with a plain RAISE (P0001, which we class as a bug): neither may
     // hold up anything else.
-    await sql`CREATE FUNCTION refuse_hard() RETURNS trigger LANGUAGE plpgsql AS $$
-      BEGIN
-        IF position('dl-hard'::bytea in NEW.payload) > 0 AND NEW.reason <> 'max_deliveries' THEN RAISE EXCEPTION 'refused letter' USING ERRCODE = '22023'; END IF;
-        IF position('dl-plain'::bytea in NEW.payload) > 0 AND NEW.reason <> 'max_deliveries' THEN RAISE EXCEPTION 'refused plainly'; END IF;
-        IF NEW.event_id = 'dl-id' THEN RAISE EXCEPTION 'refused id' USING ERRCODE = '22023'; END IF;
-        IF NEW.event_id = 'dl-pid' THEN RAISE EXCEPTION 'refused id plainly'; END IF;
-        RETURN NEW;
-      END $$`.execute(h.db.db);
-    await sql`CREATE TRIGGER refuse_hard BEFORE INSERT ON dead_letters FOR EACH ROW EXECUTE FUNCTION refuse_hard()`.execute(h.db.db);
-    try {
+    await refusing("dead_letters", "refuse_hard", `
+      IF position('dl-hard'::bytea in NEW.payload) > 0 AND NEW.reason <> 'max_deliveries' THEN RAISE EXCEPTION 'refused letter' USING ERRCODE = '22023'; END IF;
+      IF position('dl-plain'::bytea in NEW.payload) > 0 AND NEW.reason <> 'max_deliveries' THEN RAISE EXCEPTION 'refused plainly'; END IF;
+      IF NEW.event_id = 'dl-id' THEN RAISE EXCEPTION 'refused id' USING ERRCODE = '22023'; END IF;
+      IF NEW.event_id = 'dl-pid' THEN RAISE EXCEPTION 'refused id plainly'; END IF;
+    `, async () => {
       await h.publish("subscribers", "viettel", make.subscribers("dl-hard", "mobile", 1));
       await h.publish("subscribers", "viettel", make.subscribers("dl-id", "mobile", 1));
       await h.publish("subscribers", "viettel", make.subscribers("dl-pid", "mobile", 1));
@@ -230,8 +227,6 @@ describe("bad input", () => {
         { reason: "max_deliveries", subject: "feeds.egov.dvc" },
         { reason: "max_deliveries", subject: "feeds.egov.dvc" },
       ]);
-    } finally {
-      await sql`DROP TRIGGER refuse_hard ON dead_letters`.execute(h.db.db);
-    }
+    });
   });
 });

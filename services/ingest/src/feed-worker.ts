@@ -188,47 +188,37 @@ export class FeedWorker {
       if (kind === "retry" && attempt < 5) return this.commit(items, stored, attempt + 1, bare);
       this.o.metrics.dbErrors.inc({ kind: kind === "bug" ? "bug" : "data" });
       // A data error, or any refusal of the dead letters, is split until its message is alone; a
-      // bug in our own statements is not the data's fault and fails the batch whole.
-      const splittable = kind === "data" || letters;
+      // bug in our own statements is not the data's fault and fails the batch whole. Dead letters
+      // alone are always split: a dead letter must never hold up anything else.
       const good = items.filter((x) => x.event);
-      if (good.length === 0) {
-        // Only dead letters, and the database refused them (for whatever reason: a dead letter
-        // must never hold up anything else). Split until the one it refuses is alone; store
-        // that one once more without what was read from its payload (the payload itself is
-        // kept as bytes); if even that is refused, leave it unsettled: it comes back and is
-        // dead-lettered from the advisory after its max deliveries. Its neighbours are stored.
-        if (items.length > 1) {
-          const mid = Math.ceil(items.length / 2);
-          return this.commitApart(items, [items.slice(0, mid), items.slice(mid)], stored);
-        }
-        const only = items[0]!;
-        if (!bare) {
-          this.o.log.warn("database refused a dead letter; storing it without its id", { seq: only.streamSeq, error: (err as Error).message });
-          return this.commit(items, stored, 0, true);
-        }
-        this.o.log.error("database will not store this dead letter; leaving it unsettled", { seq: only.streamSeq, error: (err as Error).message });
-        return { results: [{ outcome: "dead_letter", reason: only.reject!.reason, detail: only.reject!.detail, unsettled: true }], changes: 0 };
-      }
-      if (!splittable) throw err;
-      if (good.length < items.length) {
+      if (good.length > 0 && !(kind === "data" || letters)) throw err;
+      if (good.length > 0 && good.length < items.length) {
         // Refused messages beside good ones: apart first, so that a dead letter the database
         // refuses can never get a good message blamed for it. The good ones first: if they fail
         // for good, nothing of the batch has been committed yet.
         return this.commitApart(items, [good, items.filter((x) => !x.event)], stored);
       }
-      if (good.length === 1) {
-        const bad = good[0]!;
-        // It may be the dead letter this message earned (an id reused across feeds) that was
-        // refused: try it once with bare dead letters before blaming the message itself.
-        if (!bare) return this.commit(items, stored, 0, true);
-        this.o.log.warn("database refused one message; dead-lettering it", { subject: bad.subject, seq: bad.streamSeq, error: (err as Error).message });
-        const isolated = items.map((x) =>
-          x === bad ? { ...x, event: null, reject: { reason: "db_rejected" as const, detail: `database error: ${(err as Error).message}`, id: bad.event!.id, revision: bad.event!.revision } } : x,
-        );
-        return this.commit(isolated, stored);
+      if (items.length > 1) {
+        const mid = Math.ceil(items.length / 2);
+        return this.commitApart(items, [items.slice(0, mid), items.slice(mid)], stored);
       }
-      const mid = Math.ceil(items.length / 2);
-      return this.commitApart(items, [items.slice(0, mid), items.slice(mid)], stored);
+      // One message left. It may be its dead letter (a refusal, or an id reused across feeds)
+      // that the database refused: once more without what was read from the payload (which is
+      // kept as bytes) before anything else.
+      const only = items[0]!;
+      if (!bare) {
+        this.o.log.warn("database refused a message or its dead letter; once more without the dead letter's id", { seq: only.streamSeq, error: (err as Error).message });
+        return this.commit(items, stored, 0, true);
+      }
+      if (!only.event) {
+        // Even that refused: leave it unsettled; it comes back and is dead-lettered from the
+        // advisory after its max deliveries. Its neighbours have been stored.
+        this.o.log.error("database will not store this dead letter; leaving it unsettled", { seq: only.streamSeq, error: (err as Error).message });
+        return { results: [{ outcome: "dead_letter", reason: only.reject!.reason, detail: only.reject!.detail, unsettled: true }], changes: 0 };
+      }
+      this.o.log.warn("database refused one message; dead-lettering it", { subject: only.subject, seq: only.streamSeq, error: (err as Error).message });
+      const isolated = { ...only, event: null, reject: { reason: "db_rejected" as const, detail: `database error: ${(err as Error).message}`, id: only.event.id, revision: only.event.revision } };
+      return this.commit([isolated], stored);
     }
   }
 

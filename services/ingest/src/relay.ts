@@ -96,8 +96,10 @@ export class Relay {
    */
   private async pass(): Promise<number> {
     // Another relay may be ahead: never republish what it already did (LIVE's duplicate window
-    // is short, so a relay that stalled for longer would put old rows after newer ones).
-    const rows = await changesAfter(this.o.db.db, this.cursor, cursorName, this.o.chunk);
+    // is short, so a relay that stalled for longer would put old rows after newer ones). Its lag
+    // and pruning follow the same cursor.
+    this.cursor = Math.max(this.cursor, await sharedRelayCursor(this.o.db.db, cursorName));
+    const rows = await changesAfter(this.o.db.db, this.cursor, this.o.chunk);
     if (rows.length === 0) return 0;
     let acked = 0;
     let failure: { error: unknown } | null = null;
@@ -126,9 +128,6 @@ export class Relay {
   }
 
   private async maintain(): Promise<void> {
-    // Another relay may have published what this one has not: its lag and pruning follow the
-    // shared cursor, not only its own passes.
-    this.cursor = Math.max(this.cursor, await sharedRelayCursor(this.o.db.db, cursorName));
     const committed = await lastChangeId(this.o.db.db);
     this.o.metrics.relayLag.set(Math.max(0, committed - this.cursor));
     if (Date.now() - this.lastPrune > 60_000) {

@@ -45,15 +45,9 @@ export interface ChangeRow {
   created_at: Date;
 }
 
-/**
- * Change rows after `afterId` and after the shared cursor `cursorName` (whichever is further:
- * another relay may have moved on while this one stalled), in order.
- */
-export async function changesAfter(db: Kysely<Database>, afterId: number, cursorName: string, limit: number): Promise<ChangeRow[]> {
-  const r = await sql<ChangeRow>`
-    SELECT id, metric, entries::text AS entries, created_at FROM changes
-    WHERE id > GREATEST(${afterId}::bigint, (SELECT last_id FROM relay_cursor WHERE name = ${cursorName}))
-    ORDER BY id LIMIT ${limit}`.execute(db);
+/** Change rows after `afterId`, in order. */
+export async function changesAfter(db: Kysely<Database>, afterId: number, limit: number): Promise<ChangeRow[]> {
+  const r = await sql<ChangeRow>`SELECT id, metric, entries::text AS entries, created_at FROM changes WHERE id > ${afterId} ORDER BY id LIMIT ${limit}`.execute(db);
   return r.rows;
 }
 
