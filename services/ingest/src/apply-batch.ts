@@ -9,9 +9,7 @@ import {
 import {
   classifyDbError,
   extendStationRuns,
-  insertChanges,
   insertDeadLetters,
-  lockFeed,
   receivedPerMinute,
   recomputeBtsStations,
   recomputeSubscriberGauges,
@@ -24,6 +22,7 @@ import {
   upsertEvents,
   upsertFeedStatus,
   upsertSubscriberGauges,
+  type ChangeInput,
   type Executor,
   type EgovContribution,
   type EsignContribution,
@@ -70,6 +69,12 @@ export interface BatchResult {
   changes: number;
 }
 
+/** What `applyBatch` did, and the change-log rows for its caller to write with COMMIT. */
+export interface AppliedBatch {
+  results: ItemResult[];
+  log: ChangeInput[];
+}
+
 /**
  * The database refused to store the batch's dead letters (whatever the SQLSTATE): never the
  * fault of the good messages beside them. The caller splits them out and settles them alone.
@@ -84,14 +89,14 @@ const key = (source: string, id: string) => `${source}\u0000${id}`;
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 /**
- * Applies one batch of one feed inside the caller's transaction: raw rows, then the aggregates
- * by exactly what those rows changed, then the change log. Statement count is fixed per batch
+ * Applies one batch of one feed inside the caller's transaction (which holds the feed's lock:
+ * `inFeedTransaction`): raw rows, then the aggregates by exactly what those rows changed; returns
+ * the change-log rows for the caller to write with COMMIT. Statement count is fixed per batch
  * (no query per message); each statement carries one row per key in sorted key order.
  * `bareDeadLetters` stores the dead letters it finds without the id and revision read from their
  * payloads (for a retry after the database refused one).
  */
-export async function applyBatch(trx: Executor, feedIndex: number, items: readonly BatchItem[], options: { bareDeadLetters?: boolean } = {}): Promise<BatchResult> {
-  await lockFeed(trx, feedIndex);
+export async function applyBatch(trx: Executor, items: readonly BatchItem[], options: { bareDeadLetters?: boolean } = {}): Promise<AppliedBatch> {
   const results: ItemResult[] = new Array(items.length);
   const deadLetters: { i: number; reason: Reason; detail: string; id: string | null; revision: number | null }[] = [];
 
@@ -242,8 +247,7 @@ export async function applyBatch(trx: Executor, feedIndex: number, items: readon
     results[d.i] = { outcome: "dead_letter", reason: d.reason, detail: d.detail, newDeadLetter: stored2.has(`${items[d.i]!.stream}:${items[d.i]!.streamSeq}`) };
   }
 
-  const ids = await insertChanges(trx, log.filter((l) => l.entries.length > 0));
-  return { results, changes: ids.length };
+  return { results, log };
 }
 
 type Applied = { item: BatchItem; change: EventChange }[];

@@ -1,6 +1,6 @@
 import type { Logger } from "@pulse/config";
 import { consumerName, decode, feeds, subjects, type Feed, type Reject } from "@pulse/contracts";
-import { classifyDbError, type Db } from "@pulse/db";
+import { classifyDbError, inFeedTransaction, type Db } from "@pulse/db";
 import { feedStream, Puller, withoutPrefix, withPrefix, type NatsConnection, type PulledMsg, type StreamNames } from "@pulse/nats";
 import { applyBatch, DeadLetterRefused, type BatchItem, type BatchResult, type ItemResult } from "./apply-batch";
 import type { DbGate } from "./db-gate";
@@ -175,7 +175,7 @@ export class FeedWorker {
    */
   private async commit(items: BatchItem[], stored: Set<number>, attempt = 0, bare = false): Promise<BatchResult> {
     try {
-      const done = await this.o.db.db.transaction().execute((trx) => applyBatch(trx, this.feedIndex, items, { bareDeadLetters: bare }));
+      const done = await inFeedTransaction(this.o.db.db, this.feedIndex, (trx) => applyBatch(trx, items, { bareDeadLetters: bare }));
       done.results.forEach((r, i) => r.newDeadLetter && stored.add(items[i]!.streamSeq));
       return done;
     } catch (err) {

@@ -3,17 +3,8 @@ import type { Database } from "../database";
 
 /** Advisory lock keys (first int of the pair) Pulse takes inside transactions. */
 export const lockSpace = 0x50554c; // "PUL"
-/** Second key of the change-log lock; feed locks use their index in the feeds list. */
+/** Second key of the change-log lock; feed locks use their index in the feeds list (0–3). */
 export const changeLogLock = 1_000;
-
-/**
- * Serializes writers of one feed: batches of a feed apply one at a time across all ingest
- * processes, so every read-then-write inside a batch (gauge order, station counts) sees the
- * latest committed state. Different feeds still run side by side.
- */
-export async function lockFeed(db: Kysely<Database>, feedIndex: number): Promise<void> {
-  await sql`SELECT pg_advisory_xact_lock(${lockSpace}::int, ${feedIndex}::int)`.execute(db);
-}
 
 export interface ChangeInput {
   metric: string;
@@ -21,20 +12,69 @@ export interface ChangeInput {
 }
 
 /**
- * Appends change-log rows. Takes the change-log lock first and holds it to commit, so change ids
- * are handed out in commit order: the relay, reading `id > cursor`, can never pass over a row
- * that commits later with a smaller id. Their time is `clock_timestamp()`, read under that lock,
- * so times follow ids (the transaction's `now()` would not). Returns the ids, in input order.
+ * A string literal: quotes doubled, and the E'' form with backslashes doubled when there are any,
+ * so that it reads the same whatever standard_conforming_strings says. (pg's escapeLiteral does
+ * the same a character at a time; this runs on every batch's change log, some 100 KB.)
  */
+function literal(s: string): string {
+  const q = s.replaceAll("'", "''");
+  return s.includes("\\") ? `E'${q.replaceAll("\\", "\\\\")}'` : `'${q}'`;
+}
+
+/**
+ * The statement that appends change-log rows, with its rows written in as literals (no
+ * parameters, so that it can share a round trip with COMMIT). It takes the change-log lock
+ * first and the lock holds to commit, so change ids are handed out in commit order: the relay,
+ * reading `id > cursor`, can never pass over a row that commits later with a smaller id. The
+ * lock is a one-row CTE joined to the rows, so it is taken before any row is made; each row's
+ * time is `clock_timestamp()`, read after it, so times follow ids (the transaction's `now()`
+ * would not). Returns the ids, in input order.
+ */
+function changeLogInsert(rows: readonly ChangeInput[]): string {
+  const values = rows.map((x, n) => `(${n}, ${literal(x.metric)}, ${literal(JSON.stringify(x.entries))})`).join(",\n");
+  return `WITH lock AS MATERIALIZED (SELECT pg_advisory_xact_lock(${lockSpace}, ${changeLogLock}))
+    INSERT INTO changes (metric, entries, created_at)
+    SELECT v.metric, v.entries::json, clock_timestamp() FROM lock, (VALUES ${values}) AS v(n, metric, entries)
+    ORDER BY v.n
+    RETURNING id`;
+}
+
+/** Appends change-log rows (see `changeLogInsert`); returns their ids, in input order. */
 export async function insertChanges(db: Kysely<Database>, rows: readonly ChangeInput[]): Promise<number[]> {
   if (rows.length === 0) return [];
-  await sql`SELECT pg_advisory_xact_lock(${lockSpace}::int, ${changeLogLock}::int)`.execute(db);
-  const r = await sql<{ id: number }>`
-    INSERT INTO changes (metric, entries, created_at)
-    SELECT metric, entries, clock_timestamp() FROM unnest(${rows.map((x) => x.metric)}::text[], ${rows.map((x) => JSON.stringify(x.entries))}::json[]) WITH ORDINALITY AS c(metric, entries, n)
-    ORDER BY n
-    RETURNING id`.execute(db);
-  return r.rows.map((x) => x.id);
+  const r = await sql.raw<{ id: number }>(changeLogInsert(rows)).execute(db);
+  return r.rows.map((x) => Number(x.id));
+}
+
+/**
+ * Runs `fn` in one transaction on one connection, for one feed's batch, with the fewest round
+ * trips: BEGIN and the feed's lock go in one, the change-log rows `fn` returns and COMMIT in
+ * another (`fn` returns them as `log`). The feed lock serializes writers of one feed across all ingest processes, so every
+ * read-then-write inside a batch (gauge order, station counts) sees the latest committed state;
+ * different feeds still run side by side. The change-log lock is shared by every feed and held
+ * to commit: sent with COMMIT, it is held for the server's own work only, never across a round
+ * trip to this process. Returns what `fn` returned, with how many change-log rows were written.
+ */
+export async function inFeedTransaction<R extends { log: readonly ChangeInput[] }>(
+  db: Kysely<Database>,
+  feedIndex: number,
+  fn: (trx: Kysely<Database>) => Promise<R>,
+): Promise<R & { changes: number }> {
+  return db.connection().execute(async (conn) => {
+    try {
+      await sql.raw(`BEGIN; SELECT pg_advisory_xact_lock(${lockSpace}, ${Math.trunc(feedIndex)})`).execute(conn);
+      const done = await fn(conn);
+      const rows = done.log.filter((c) => c.entries.length > 0);
+      await sql.raw(rows.length > 0 ? `${changeLogInsert(rows)};\nCOMMIT` : "COMMIT").execute(conn);
+      return { ...done, changes: rows.length };
+    } catch (err) {
+      // After a failed statement (COMMIT included) the transaction is aborted, or the connection
+      // is gone: either way nothing was committed. The connection goes back to the pool with no
+      // transaction open (ROLLBACK without one only warns).
+      await sql.raw("ROLLBACK").execute(conn).catch(() => {});
+      throw err;
+    }
+  });
 }
 
 export interface ChangeRow {
@@ -45,10 +85,30 @@ export interface ChangeRow {
   created_at: Date;
 }
 
-/** Change rows after `afterId`, in order. */
-export async function changesAfter(db: Kysely<Database>, afterId: number, limit: number): Promise<ChangeRow[]> {
-  const r = await sql<ChangeRow>`SELECT id, metric, entries::text AS entries, created_at FROM changes WHERE id > ${afterId} ORDER BY id LIMIT ${limit}`.execute(db);
-  return r.rows;
+/** What a relay pass reads: where to start, the rows after it, and the newest id committed. */
+export interface ChangesToRelay {
+  /** The larger of the caller's cursor and the shared one (another relay may be ahead). */
+  after: number;
+  /** Change rows after `after`, in id order, at most `limit`. */
+  rows: ChangeRow[];
+  /** Highest change id committed (0 when none): the lag is `last` less what gets published. */
+  last: number;
+}
+
+/** One read per relay pass: the shared cursor, the rows after it and the newest id, together. */
+export async function changesToRelay(db: Kysely<Database>, cursorName: string, afterId: number, limit: number): Promise<ChangesToRelay> {
+  const r = await sql<{ after: number; last: number; id: number | null; metric: string; entries: string; created_at: Date }>`
+    SELECT b.after, b.last, c.id, c.metric, c.entries::text AS entries, c.created_at
+    FROM (SELECT GREATEST(${afterId}::bigint, COALESCE((SELECT last_id FROM relay_cursor WHERE name = ${cursorName}), 0)) AS after,
+                 COALESCE((SELECT max(id) FROM changes), 0) AS last) b
+    LEFT JOIN LATERAL (SELECT id, metric, entries, created_at FROM changes WHERE id > b.after ORDER BY id LIMIT ${limit}) c ON true
+    ORDER BY c.id`.execute(db);
+  const head = r.rows[0]!;
+  return {
+    after: head.after,
+    last: head.last,
+    rows: r.rows.filter((x) => x.id !== null).map((x) => ({ id: x.id!, metric: x.metric, entries: x.entries, created_at: x.created_at })),
+  };
 }
 
 export async function readRelayCursor(db: Kysely<Database>, name: string): Promise<number> {
@@ -59,21 +119,9 @@ export async function readRelayCursor(db: Kysely<Database>, name: string): Promi
   return r.rows[0]!.last_id;
 }
 
-/** Where the shared cursor stands (0 before any relay ran), without writing. */
-export async function sharedRelayCursor(db: Kysely<Database>, name: string): Promise<number> {
-  const r = await sql<{ last_id: number }>`SELECT last_id FROM relay_cursor WHERE name = ${name}`.execute(db);
-  return Number(r.rows[0]?.last_id ?? 0);
-}
-
 /** Moves the cursor forward only (several relays may race; the furthest wins). */
 export async function advanceRelayCursor(db: Kysely<Database>, name: string, lastId: number): Promise<void> {
   await sql`UPDATE relay_cursor SET last_id = GREATEST(last_id, ${lastId}) WHERE name = ${name}`.execute(db);
-}
-
-/** Highest change id committed (0 when none). */
-export async function lastChangeId(db: Kysely<Database>): Promise<number> {
-  const r = await sql<{ id: number | null }>`SELECT max(id) AS id FROM changes`.execute(db);
-  return r.rows[0]?.id ?? 0;
 }
 
 /** Deletes relayed change rows older than `olderThanMs`; returns how many. */

@@ -1,0 +1,87 @@
+import { createTestDatabase, type TestDatabase } from "@pulse/testkit";
+import { sql } from "kysely";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { createDb, type Db } from "./create-db";
+import { changeLogLock, changesToRelay, inFeedTransaction, insertChanges, lockSpace } from "./sql/changes";
+
+let database: TestDatabase;
+let db: Db;
+beforeAll(async () => {
+  database = await createTestDatabase("changes");
+  db = createDb({ url: database.url, poolMax: 4 });
+});
+afterAll(async () => {
+  await db?.close();
+  await database?.drop();
+});
+
+const count = async () => (await sql<{ n: number }>`SELECT count(*)::int AS n FROM changes`.execute(db.db)).rows[0]!.n;
+
+it("writes entries as they are, whatever they hold, with ids in input order", async () => {
+  const awkward = ["it's", "back\\slash", "\\'both\\''", "dấu tiếng Việt", "\u0000 and \u2028", "$$ $tag$ E'x'", "'; DROP TABLE changes; --"];
+  const rows = awkward.map((agency, n) => ({ metric: "esign_day", entries: [{ key: { agency }, value: n }] }));
+  const ids = await insertChanges(db.db, rows);
+  expect(ids).toHaveLength(rows.length);
+  expect([...ids].sort((a, b) => a - b)).toEqual(ids);
+  const stored = (await changesToRelay(db.db, "test", ids[0]! - 1, 100)).rows;
+  expect(stored.map((r) => [r.id, r.metric, JSON.parse(r.entries)])).toEqual(rows.map((r, i) => [ids[i], r.metric, r.entries]));
+  // And in time order: each row's time is read after the one before it got its id.
+  const times = stored.map((r) => r.created_at.getTime());
+  expect([...times].sort((a, b) => a - b)).toEqual(times);
+});
+
+it("commits a batch's change-log rows with it, and none when the batch fails", async () => {
+  const before = await count();
+  const done = await inFeedTransaction(db.db, 2, async () => ({ results: "ok", log: [{ metric: "feed", entries: [{ key: { source: "edoc" }, value: 1 }] }, { metric: "feed", entries: [] }] }));
+  expect(done).toMatchObject({ results: "ok", changes: 1 });
+  expect(await count()).toBe(before + 1);
+
+  await expect(
+    inFeedTransaction(db.db, 2, async (trx) => {
+      await sql`INSERT INTO feed_status (source, feed, last_received_at) VALUES ('edoc', 'esign', now())`.execute(trx);
+      throw new Error("the batch failed");
+    }),
+  ).rejects.toThrow("the batch failed");
+  expect((await sql<{ n: number }>`SELECT count(*)::int AS n FROM feed_status`.execute(db.db)).rows[0]!.n).toBe(0);
+
+  // A change-log row the database refuses (json it cannot read is impossible from here, so a
+  // trigger stands for it): the batch's other writes are rolled back too, and the pooled
+  // connection comes back usable, with no transaction left open.
+  await sql`CREATE FUNCTION refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused' USING ERRCODE = '22023'; END $$`.execute(db.db);
+  await sql`CREATE TRIGGER refuse_change BEFORE INSERT ON changes FOR EACH ROW EXECUTE FUNCTION refuse_change()`.execute(db.db);
+  try {
+    await expect(
+      inFeedTransaction(db.db, 2, async (trx) => {
+        await sql`INSERT INTO feed_status (source, feed, last_received_at) VALUES ('edoc', 'esign', now())`.execute(trx);
+        return { log: [{ metric: "feed", entries: [1] }] };
+      }),
+    ).rejects.toThrow("refused");
+  } finally {
+    await sql`DROP TRIGGER refuse_change ON changes`.execute(db.db);
+  }
+  expect((await sql<{ n: number }>`SELECT count(*)::int AS n FROM feed_status`.execute(db.db)).rows[0]!.n).toBe(0);
+  const open = await Promise.all([1, 2, 3, 4].map(() => db.db.connection().execute(async (c) => (await sql<{ s: string }>`SELECT pg_current_xact_id_if_assigned()::text AS s`.execute(c)).rows[0]!.s)));
+  expect(open).toEqual([null, null, null, null]);
+});
+
+it("hands out change ids in commit order: the change-log lock is taken before any id is drawn", async () => {
+  // Another writer holds the change-log lock (as a batch of another feed would, from its lock to
+  // its COMMIT). A batch committing meanwhile must wait for it, and must not draw its ids before
+  // it: the holder's rows, written after, would get larger ids yet commit first, and the relay
+  // (reading `id > cursor`) would pass over the waiting batch's rows for good.
+  const before = await count();
+  const holder = db.db.transaction().execute(async (trx) => {
+    await sql`SELECT pg_advisory_xact_lock(${lockSpace}::int, ${changeLogLock}::int)`.execute(trx);
+    await new Promise((r) => setTimeout(r, 50));
+    waiting = inFeedTransaction(db.db, 1, async () => ({ log: [{ metric: "feed", entries: ["waiting"] }] }));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await count()).toBe(before); // it waits
+    return (await insertChanges(trx, [{ metric: "feed", entries: ["holder"] }]))[0]!;
+  });
+  let waiting: Promise<{ changes: number }> | undefined;
+  const holderId = await holder;
+  await waiting;
+  const { rows } = await changesToRelay(db.db, "test", 0, 1_000);
+  const waitingId = rows.find((r) => r.entries === '["waiting"]')!.id;
+  expect(waitingId).toBeGreaterThan(holderId);
+});
