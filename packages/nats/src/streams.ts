@@ -199,7 +199,9 @@ export async function ensureStreams(nc: NatsConnection, options: StreamSetupOpti
 
 /** Pending (undelivered) and ack-pending counts of one feed's consumer. */
 export async function consumerBacklog(nc: NatsConnection, names: StreamNames, feed: Feed): Promise<{ pending: number; ackPending: number; redelivered: number }> {
-  const jsm = await jetstreamManager(nc);
+  // No account-info check first: that is one more round trip on every poll, and the consumer
+  // lookup below fails just as clearly when JetStream is not there.
+  const jsm = await jetstreamManager(nc, { checkAPI: false });
   const info = await jsm.consumers.info(feedStream(names, feed), consumerName(feed, names.consumerPrefix));
   return { pending: info.num_pending, ackPending: info.num_ack_pending, redelivered: info.num_redelivered };
 }

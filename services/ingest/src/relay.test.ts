@@ -74,3 +74,21 @@ it("never republishes what another relay already published, however long it stal
   expect(stale.published).toBe(ids.at(-1));
   expect((await metrics.relayLag.get()).values[0]?.value).toBe(0);
 });
+
+it("reports its lag on every pass, a backlog included", async () => {
+  const ids = await insertChanges(h.db.db, Array.from({ length: 25 }, (_, n) => ({ metric: "esign_day", entries: [{ key: { day: "2026-11-27", source: "edoc", agency: `c${n}` }, value: n }] })));
+  const metrics = createIngestMetrics();
+  const relay = new Relay({ nc: h.nc, db: h.db, names: h.names, metrics, log: createLogger("relay", "silent"), chunk: 10 });
+  const pass = () => (relay as unknown as { pass(): Promise<number> }).pass();
+  const lag = async () => (await metrics.relayLag.get()).values[0]?.value;
+  // Earlier tests published everything before these rows: the backlog is these 25.
+  expect(await pass()).toBe(10);
+  expect(relay.published).toBe(ids[9]);
+  expect(await lag()).toBe(15);
+  expect(await pass()).toBe(10);
+  expect(await lag()).toBe(5);
+  expect(await pass()).toBe(5);
+  expect(await lag()).toBe(0);
+  expect(await pass()).toBe(0);
+  expect(relay.published).toBe(ids.at(-1));
+});

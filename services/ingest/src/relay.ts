@@ -1,6 +1,6 @@
 import type { Logger } from "@pulse/config";
 import { changeIdHeader, subjects, type LiveChange, type LiveMetric } from "@pulse/contracts";
-import { advanceRelayCursor, changesAfter, lastChangeId, pruneChanges, readRelayCursor, sharedRelayCursor, type Db } from "@pulse/db";
+import { advanceRelayCursor, changesToRelay, pruneChanges, readRelayCursor, type Db } from "@pulse/db";
 import { headers, jetstream, withPrefix, type NatsConnection, type StreamNames } from "@pulse/nats";
 import type { IngestMetrics } from "./ingest-metrics";
 
@@ -98,8 +98,10 @@ export class Relay {
     // Another relay may be ahead: never republish what it already did (LIVE's duplicate window
     // is short, so a relay that stalled for longer would put old rows after newer ones). Its lag
     // and pruning follow the same cursor.
-    this.cursor = Math.max(this.cursor, await sharedRelayCursor(this.o.db.db, cursorName));
-    const rows = await changesAfter(this.o.db.db, this.cursor, this.o.chunk);
+    const { after, rows, last: newest } = await changesToRelay(this.o.db.db, cursorName, this.cursor, this.o.chunk);
+    this.cursor = after;
+    // Committed and not yet published, as of this read: set on every pass, a backlog included.
+    this.o.metrics.relayLag.set(Math.max(0, newest - this.cursor));
     if (rows.length === 0) return 0;
     let acked = 0;
     let failure: { error: unknown } | null = null;
@@ -122,14 +124,13 @@ export class Relay {
       await advanceRelayCursor(this.o.db.db, cursorName, last);
       this.cursor = last;
       this.o.metrics.relayed.inc(acked);
+      this.o.metrics.relayLag.set(Math.max(0, newest - this.cursor));
     }
     if (failure) throw failure.error;
     return rows.length;
   }
 
   private async maintain(): Promise<void> {
-    const committed = await lastChangeId(this.o.db.db);
-    this.o.metrics.relayLag.set(Math.max(0, committed - this.cursor));
     if (Date.now() - this.lastPrune > 60_000) {
       this.lastPrune = Date.now();
       await pruneChanges(this.o.db.db, this.cursor, this.o.keepMs);
