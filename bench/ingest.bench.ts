@@ -11,13 +11,16 @@
  * 2. Latency. A steady BENCH_RATE events/s (default 1,000) for BENCH_SECONDS (default 30) with
  *    ingest running; publish-to-commit p50/p99 (target p99 < 100 ms), from the broker's receipt
  *    time of each message to the commit that applied it.
+ * BENCH_PARTS=throughput or =latency runs one part only.
+ * BENCH_PROFILE=<file> writes a V8 CPU profile of the drain (ingest runs in this process).
  * Runs on the machine's Postgres (PULSE_TEST_PG_URL) and NATS (PULSE_TEST_NATS_URL), in a fresh
  * database and fresh streams, removed afterwards. Never on the embedded Postgres.
  */
-import { feeds, msgId } from "@pulse/contracts";
+import { writeFileSync } from "node:fs";
+import { feeds, msgId, type Feed } from "@pulse/contracts";
 import { sql } from "@pulse/db";
 import { loadConfig, startIngest, type Ingest } from "@pulse/ingest";
-import { AckPolicy, allStreams, unsettledTotal, connectNats, feedStream, ensureStreams, headers, jetstream, jetstreamManager, Puller, testStreamNames, withPrefix, type StreamNames } from "@pulse/nats";
+import { AckPolicy, allStreams, consumerBacklog, unsettledTotal, connectNats, feedStream, ensureStreams, headers, jetstream, jetstreamManager, Puller, testStreamNames, withPrefix, type StreamNames } from "@pulse/nats";
 import { createTestDatabase, sharedNatsUrl, uniqueTag } from "@pulse/testkit";
 import { cpuMeter } from "./support/cpu-usage";
 
@@ -112,6 +115,37 @@ async function drained(nc: Awaited<ReturnType<typeof connectNats>>, names: Strea
   }
 }
 
+/** Waits until every feed's consumer has settled all; returns when each feed got there (ms after `t0`). */
+async function drainedPerFeed(nc: Awaited<ReturnType<typeof connectNats>>, names: StreamNames, t0: number): Promise<Map<Feed, number>> {
+  const done = new Map<Feed, number>();
+  while (done.size < feeds.length) {
+    for (const f of feeds) {
+      if (done.has(f)) continue;
+      const b = await consumerBacklog(nc, names, f);
+      if (b.pending + b.ackPending === 0) done.set(f, performance.now() - t0);
+    }
+    if (done.size < feeds.length) await new Promise((r) => setTimeout(r, 20));
+  }
+  return done;
+}
+
+/** BENCH_PROFILE=<file>: a V8 CPU profile of this process (ingest runs in it) while it drains. */
+async function startProfile(): Promise<() => Promise<void>> {
+  const file = process.env.BENCH_PROFILE;
+  if (!file) return async () => {};
+  const { Session } = await import("node:inspector/promises");
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.start");
+  return async () => {
+    const { profile } = await session.post("Profiler.stop");
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+    console.log(`  CPU profile of the drain written to ${file} (open it in Chrome DevTools or speedscope)`);
+  };
+}
+
 async function cleanup(s: Awaited<ReturnType<typeof setup>>) {
   const jsm = await jetstreamManager(s.nc);
   for (const n of allStreams(s.names)) await jsm.streams.delete(n).catch(() => {});
@@ -174,15 +208,19 @@ async function throughput() {
   const config = loadConfig({ ...process.env, DATABASE_URL: s.database.url, INGEST_PORT: "0", LOG_LEVEL: "warn", NATS_URL: natsUrl }, { names: s.names });
   t = performance.now();
   const meter = cpuMeter();
+  const stopProfile = await startProfile();
   const ingest = await startIngest(config);
-  await drained(s.nc, s.names);
+  const finished = await drainedPerFeed(s.nc, s.names, t);
   const ingestSec = (performance.now() - t) / 1000;
+  await stopProfile();
   const cpu = meter();
   const cpuTotal = Object.values(cpu).reduce((a, b) => a + b, 0);
   console.log(
     `  CPU while draining (2 cores = 200%): ${Object.entries(cpu).map(([k, v]) => `${k} ${((v / ingestSec) * 100).toFixed(0)}%`).join(", ")}; ` +
       `${((cpuTotal / stored) * 1e6).toFixed(0)} µs of CPU per event in all (${Object.entries(cpu).map(([k, v]) => `${k.split(" ")[0]} ${((v / stored) * 1e6).toFixed(0)}`).join(", ")})`,
   );
+  // Each feed is one serial chain of transactions: the last feed to finish is the critical path.
+  console.log(`  feeds drained after: ${feeds.map((f) => `${f} ${(finished.get(f)! / 1000).toFixed(1)} s`).join(", ")}`);
   const ingestRate = stored / ingestSec;
   const sizes = await ingest.metrics.batchSize.get();
   const secs = await ingest.metrics.batchSeconds.get();
@@ -233,6 +271,7 @@ async function latency() {
 }
 
 console.log(`bench:ingest — ${new Date().toISOString()}, Postgres + NATS on this machine`);
-await throughput();
-await latency();
+const parts = (process.env.BENCH_PARTS ?? "throughput,latency").split(",");
+if (parts.includes("throughput")) await throughput();
+if (parts.includes("latency")) await latency();
 process.exit(0);
