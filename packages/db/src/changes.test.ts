@@ -32,12 +32,12 @@ it("writes entries as they are, whatever they hold, with ids in input order", as
 
 it("commits a batch's change-log rows with it, and none when the batch fails", async () => {
   const before = await count();
-  const done = await inFeedTransaction(db.db, 2, async () => ({ results: "ok", log: [{ metric: "feed", entries: [{ key: { source: "edoc" }, value: 1 }] }, { metric: "feed", entries: [] }] }));
+  const done = await inFeedTransaction(db, 2, async () => ({ results: "ok", log: [{ metric: "feed", entries: [{ key: { source: "edoc" }, value: 1 }] }, { metric: "feed", entries: [] }] }));
   expect(done).toMatchObject({ results: "ok", changes: 1 });
   expect(await count()).toBe(before + 1);
 
   await expect(
-    inFeedTransaction(db.db, 2, async (trx) => {
+    inFeedTransaction(db, 2, async (trx) => {
       await sql`INSERT INTO feed_status (source, feed, last_received_at) VALUES ('edoc', 'esign', now())`.execute(trx);
       throw new Error("the batch failed");
     }),
@@ -51,7 +51,7 @@ it("commits a batch's change-log rows with it, and none when the batch fails", a
   await sql`CREATE TRIGGER refuse_change BEFORE INSERT ON changes FOR EACH ROW EXECUTE FUNCTION refuse_change()`.execute(db.db);
   try {
     await expect(
-      inFeedTransaction(db.db, 2, async (trx) => {
+      inFeedTransaction(db, 2, async (trx) => {
         await sql`INSERT INTO feed_status (source, feed, last_received_at) VALUES ('edoc', 'esign', now())`.execute(trx);
         return { log: [{ metric: "feed", entries: [1] }] };
       }),
@@ -73,7 +73,7 @@ it("hands out change ids in commit order: the change-log lock is taken before an
   const holder = db.db.transaction().execute(async (trx) => {
     await sql`SELECT pg_advisory_xact_lock(${lockSpace}::int, ${changeLogLock}::int)`.execute(trx);
     await new Promise((r) => setTimeout(r, 50));
-    waiting = inFeedTransaction(db.db, 1, async () => ({ log: [{ metric: "feed", entries: ["waiting"] }] }));
+    waiting = inFeedTransaction(db, 1, async () => ({ log: [{ metric: "feed", entries: ["waiting"] }] }));
     await new Promise((r) => setTimeout(r, 300));
     expect(await count()).toBe(before); // it waits
     return (await insertChanges(trx, [{ metric: "feed", entries: ["holder"] }]))[0]!;
@@ -84,4 +84,54 @@ it("hands out change ids in commit order: the change-log lock is taken before an
   const { rows } = await changesToRelay(db.db, "test", 0, 1_000);
   const waitingId = rows.find((r) => r.entries === '["waiting"]')!.id;
   expect(waitingId).toBeGreaterThan(holderId);
+});
+
+it("never lets a connection whose ROLLBACK failed serve again (the next COMMIT would commit half a batch)", async () => {
+  // A statement outlives the query timeout (a row lock held elsewhere); the ROLLBACK queued
+  // behind it times out too, so the server-side transaction is still open on that connection.
+  const slow = createDb({ url: database.url, poolMax: 1, queryTimeoutMs: 500 });
+  await sql`CREATE TABLE half (batch text)`.execute(db.db);
+  await sql`INSERT INTO feed_status (source, feed, last_received_at) VALUES ('dvc', 'egov', now())`.execute(db.db);
+  try {
+    await db.db.transaction().execute(async (holder) => {
+      await sql`SELECT * FROM feed_status WHERE source = 'dvc' FOR UPDATE`.execute(holder);
+      const failed = inFeedTransaction(slow, 3, async (trx) => {
+        await sql`INSERT INTO half VALUES ('A')`.execute(trx);
+        await sql`UPDATE feed_status SET events = events + 1 WHERE source = 'dvc'`.execute(trx);
+        return { log: [{ metric: "feed", entries: ["A"] }] };
+      });
+      await expect(failed).rejects.toThrow(/timeout/i);
+    });
+    // The next batch, on the same one-connection pool, commits only itself.
+    await inFeedTransaction(slow, 2, async (trx) => {
+      await sql`INSERT INTO half VALUES ('B')`.execute(trx);
+      return { log: [] };
+    });
+    expect((await sql<{ batch: string }>`SELECT batch FROM half`.execute(db.db)).rows).toEqual([{ batch: "B" }]);
+    expect((await sql<{ events: number }>`SELECT events FROM feed_status WHERE source = 'dvc'`.execute(db.db)).rows).toEqual([{ events: 0 }]);
+  } finally {
+    await slow.close();
+    await sql`DELETE FROM feed_status`.execute(db.db);
+  }
+});
+
+it("fails a batch whose transaction a swallowed error aborted, rather than report it committed", async () => {
+  await expect(
+    inFeedTransaction(db, 0, async (trx) => {
+      await sql`SELECT 1 / 0`.execute(trx).catch(() => {});
+      return { log: [] };
+    }),
+  ).rejects.toThrow(/aborted/);
+});
+
+it("survives the server ending the session of a batch in progress", async () => {
+  const failed = inFeedTransaction(db, 1, async (trx) => {
+    const pid = (await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(trx)).rows[0]!.pid;
+    await sql`SELECT pg_terminate_backend(${pid})`.execute(db.db);
+    await new Promise((r) => setTimeout(r, 200)); // the 'error' event arrives while the client is still out
+    await sql`SELECT 1`.execute(trx);
+    return { log: [] };
+  });
+  await expect(failed).rejects.toThrow();
+  expect((await sql<{ one: number }>`SELECT 1 AS one`.execute(db.db)).rows).toEqual([{ one: 1 }]);
 });

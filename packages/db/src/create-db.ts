@@ -9,6 +9,8 @@ export interface DbConfig {
   poolMax?: number;
   /** Name shown in pg_stat_activity. Default "pulse". */
   applicationName?: string;
+  /** How long a query may go unanswered before it fails (a silent connection). Default 30,000 ms. */
+  queryTimeoutMs?: number;
 }
 
 export interface Db {
@@ -23,6 +25,15 @@ const types = {
     oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
 };
 
+/**
+ * A Kysely whose every query runs on this one client, which it never releases (the caller owns
+ * it): a transaction that manages its own BEGIN and COMMIT, and may have to destroy the client.
+ */
+export function onClient(client: pg.PoolClient): Kysely<Database> {
+  const held = { query: client.query.bind(client), release() {} };
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: { connect: async () => held, end: async () => {} } }) });
+}
+
 /** Opens a pool and a Kysely instance over it. `close()` ends the pool. */
 export function createDb(config: DbConfig): Db {
   const pool = new pg.Pool({
@@ -31,13 +42,16 @@ export function createDb(config: DbConfig): Db {
     application_name: config.applicationName ?? "pulse",
     connectionTimeoutMillis: 5_000,
     // A cut connection must not hang a batch forever; the batch is retried when it comes back.
-    query_timeout: 30_000,
+    query_timeout: config.queryTimeoutMs ?? 30_000,
     keepAlive: true,
     types,
   });
   // An idle client that loses its server emits 'error' on the pool; without a listener that
   // would crash the process. Ingest notices the outage on its next query instead.
   pool.on("error", () => {});
+  // The same for a client in use (a batch's transaction) whose server goes away: the query in
+  // flight fails with the error, and the pool drops the client when it is released.
+  pool.on("connect", (client) => client.on("error", () => {}));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,

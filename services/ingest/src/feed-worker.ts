@@ -175,7 +175,7 @@ export class FeedWorker {
    */
   private async commit(items: BatchItem[], stored: Set<number>, attempt = 0, bare = false): Promise<BatchResult> {
     try {
-      const done = await inFeedTransaction(this.o.db.db, this.feedIndex, (trx) => applyBatch(trx, items, { bareDeadLetters: bare }));
+      const done = await inFeedTransaction(this.o.db, this.feedIndex, (trx) => applyBatch(trx, items, { bareDeadLetters: bare }));
       done.results.forEach((r, i) => r.newDeadLetter && stored.add(items[i]!.streamSeq));
       return done;
     } catch (err) {

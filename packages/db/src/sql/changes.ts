@@ -1,4 +1,6 @@
 import { sql, type Kysely } from "kysely";
+import type { QueryResult } from "pg";
+import { onClient, type Db } from "../create-db";
 import type { Database } from "../database";
 
 /** Advisory lock keys (first int of the pair) Pulse takes inside transactions. */
@@ -17,6 +19,9 @@ export interface ChangeInput {
  * the same a character at a time; this runs on every batch's change log, some 100 KB.)
  */
 function literal(s: string): string {
+  // A NUL cannot travel in a query's text (the server would drop the session); JSON.stringify
+  // escapes it in entries, so only a bug could bring one here.
+  if (s.includes("\0")) throw new Error("a change-log literal holds a NUL character");
   const q = s.replaceAll("'", "''");
   return s.includes("\\") ? `E'${q.replaceAll("\\", "\\\\")}'` : `'${q}'`;
 }
@@ -48,33 +53,43 @@ export async function insertChanges(db: Kysely<Database>, rows: readonly ChangeI
 
 /**
  * Runs `fn` in one transaction on one connection, for one feed's batch, with the fewest round
- * trips: BEGIN and the feed's lock go in one, the change-log rows `fn` returns and COMMIT in
- * another (`fn` returns them as `log`). The feed lock serializes writers of one feed across all ingest processes, so every
- * read-then-write inside a batch (gauge order, station counts) sees the latest committed state;
- * different feeds still run side by side. The change-log lock is shared by every feed and held
- * to commit: sent with COMMIT, it is held for the server's own work only, never across a round
- * trip to this process. Returns what `fn` returned, with how many change-log rows were written.
+ * trips: BEGIN and the feed's lock go in one, the change-log rows `fn` returns (as `log`) and
+ * COMMIT in another. The feed lock serializes writers of one feed across all ingest processes, so
+ * every read-then-write inside a batch (gauge order, station counts) sees the latest committed
+ * state; different feeds still run side by side. The change-log lock is shared by every feed and
+ * held to commit: sent with COMMIT, it is held for the server's own work only, never across a
+ * round trip to this process. Returns what `fn` returned, with how many change-log rows were
+ * written.
  */
 export async function inFeedTransaction<R extends { log: readonly ChangeInput[] }>(
-  db: Kysely<Database>,
+  db: Db,
   feedIndex: number,
   fn: (trx: Kysely<Database>) => Promise<R>,
 ): Promise<R & { changes: number }> {
-  return db.connection().execute(async (conn) => {
+  const client = await db.pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${lockSpace}, ${Math.trunc(feedIndex)})`);
+    const done = await fn(onClient(client));
+    const rows = done.log.filter((c) => c.entries.length > 0);
+    const r: QueryResult | QueryResult[] = await client.query(rows.length > 0 ? `${changeLogInsert(rows)};\nCOMMIT` : "COMMIT");
+    // COMMIT of a transaction a failed statement aborted answers ROLLBACK: nothing was committed.
+    const answer = Array.isArray(r) ? r.at(-1)?.command : r.command;
+    if (answer !== "COMMIT") throw new Error(`transaction aborted: COMMIT answered ${answer}`);
+    return { ...done, changes: rows.length };
+  } catch (err) {
     try {
-      await sql.raw(`BEGIN; SELECT pg_advisory_xact_lock(${lockSpace}, ${Math.trunc(feedIndex)})`).execute(conn);
-      const done = await fn(conn);
-      const rows = done.log.filter((c) => c.entries.length > 0);
-      await sql.raw(rows.length > 0 ? `${changeLogInsert(rows)};\nCOMMIT` : "COMMIT").execute(conn);
-      return { ...done, changes: rows.length };
-    } catch (err) {
-      // After a failed statement (COMMIT included) the transaction is aborted, or the connection
-      // is gone: either way nothing was committed. The connection goes back to the pool with no
-      // transaction open (ROLLBACK without one only warns).
-      await sql.raw("ROLLBACK").execute(conn).catch(() => {});
-      throw err;
+      await client.query("ROLLBACK");
+    } catch (rollbackError) {
+      // The connection may still be inside the transaction (a statement outlived query_timeout
+      // and the ROLLBACK queued behind it never went out): it must never serve anyone again, or
+      // the next batch's COMMIT would commit this one's half.
+      broken = rollbackError as Error;
     }
-  });
+    throw err;
+  } finally {
+    client.release(broken);
+  }
 }
 
 export interface ChangeRow {
