@@ -10,7 +10,6 @@ import {
   classifyDbError,
   extendStationRuns,
   insertDeadLetters,
-  receivedPerMinute,
   recomputeBtsStations,
   recomputeSubscriberGauges,
   stationCounts,
@@ -371,8 +370,7 @@ async function applyEgov(trx: Executor, applied: Applied) {
     }
     c.push({ ts: e.ts, source: e.source, agency: e.data.agency, level: e.data.level, channel: e.data.channel, status: e.data.status, area: e.area, delta: 1 });
   }
-  const { days, receivedMinutes } = await upsertEgovCounts(trx, c);
-  const minutes = await receivedPerMinute(trx, receivedMinutes);
+  const { days, receivedMinutes: minutes } = await upsertEgovCounts(trx, c);
   return [
     {
       metric: "egov_day" as const,

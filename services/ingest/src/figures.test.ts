@@ -162,5 +162,38 @@ describe("figures", () => {
     expect(entries.find((e) => e.key.area === "412" && e.key.status === "down")!.value).toBe(0);
     expect(entries.find((e) => e.key.area === "415" && e.key.status === "down")!.value).toBe(1);
   });
+
+  it("tells the live log the province-wide received count of every minute a batch touched", async () => {
+    const minutes = async () => {
+      const rows = await h.db.db.selectFrom("changes").selectAll().where("metric", "=", "egov_minute").orderBy("id").execute();
+      const latest: Record<string, number> = {};
+      for (const r of rows) for (const e of r.entries as { key: { minute: string }; value: number }[]) latest[e.key.minute] = e.value;
+      // This test's two minutes only (others in this file receive steps too).
+      return Object.fromEntries(Object.entries(latest).filter(([m]) => /^2026-11-25T02:1[56]/.test(m)));
+    };
+    const at = (hm: string) => ({ ts: `2026-11-25T${hm}+07:00` });
+    // Two keys received in one minute, and a step that is not a receipt.
+    await h.publish("egov", "dvc", make.egov("m-1", "received", { ...at("09:15:10"), area: "412" }));
+    await h.publish("egov", "dvc", make.egov("m-2", "received", { ...at("09:15:40"), area: "413" }));
+    await h.publish("egov", "dvc", make.egov("m-3", "resolved_on_time", at("09:15:20")));
+    await h.settle();
+    expect(await minutes()).toEqual({ "2026-11-25T02:15:00.000Z": 2 });
+    // A later batch adds a third key: the figure counts the two it did not touch too.
+    await h.publish("egov", "dvc", make.egov("m-4", "received", { ...at("09:15:50"), area: "414", channel: "in_person" }));
+    await h.settle();
+    expect(await minutes()).toEqual({ "2026-11-25T02:15:00.000Z": 3 });
+    // Restated: m-1 was rejected, not received; m-2 was received a minute later.
+    await h.publish("egov", "dvc", make.egov("m-1", "rejected", { ...at("09:15:10"), area: "412", revision: 1 }));
+    await h.publish("egov", "dvc", make.egov("m-2", "received", { ...at("09:16:05"), area: "413", revision: 1 }));
+    await h.settle();
+    expect(await minutes()).toEqual({ "2026-11-25T02:15:00.000Z": 1, "2026-11-25T02:16:00.000Z": 1 });
+    // Two keys of one minute whose changes cancel out: the minute is still told (unchanged).
+    const told = async () => (await h.db.db.selectFrom("changes").selectAll().where("metric", "=", "egov_minute").execute()).filter((r) => JSON.stringify(r.entries).includes("2026-11-25T02:15")).length;
+    const before = await told();
+    await h.publish("egov", "dvc", make.egov("m-4", "received", { ...at("09:15:50"), area: "415", channel: "in_person", revision: 1 }));
+    await h.settle();
+    expect(await told()).toBe(before + 1);
+    expect(await minutes()).toEqual({ "2026-11-25T02:15:00.000Z": 1, "2026-11-25T02:16:00.000Z": 1 });
+  });
 });
 

@@ -55,16 +55,22 @@ export async function upsertEsignCounts(db: Kysely<Database>, c: readonly EsignC
   return r.rows;
 }
 
+/**
+ * Egov's buckets, as `upsertEsignCounts`; also returns the province-wide count of `received`
+ * steps in every minute bucket it changed, read in the same statement: the table as the
+ * statement found it (the feed's lock keeps every other writer of these rows out) plus this
+ * batch's deltas.
+ */
 export async function upsertEgovCounts(
   db: Kysely<Database>,
   c: readonly EgovContribution[],
-): Promise<{ days: DayCount<Omit<EgovContribution, "ts" | "delta">>[]; receivedMinutes: Date[] }> {
+): Promise<{ days: DayCount<Omit<EgovContribution, "ts" | "delta">>[]; receivedMinutes: { minute: Date; count: number }[] }> {
   if (c.length === 0) return { days: [], receivedMinutes: [] };
   const r = await sql<DayCount<Omit<EgovContribution, "ts" | "delta">> & { grain: string; bucket: Date }>`
     WITH c AS MATERIALIZED (
       SELECT * FROM json_to_recordset(${JSON.stringify(c)}::json)
         AS c(ts timestamptz, source text, agency text, level text, channel text, status text, area text, delta int)
-    ), g AS (
+    ), g AS MATERIALIZED (
       SELECT grain, date_trunc(grain, c.ts, 'Asia/Ho_Chi_Minh') AS bucket, source, agency, level, channel, status, area, sum(delta)::bigint AS delta
       FROM c CROSS JOIN unnest(ARRAY['minute', 'hour', 'day']) AS grain
       GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
@@ -73,23 +79,17 @@ export async function upsertEgovCounts(
       SELECT * FROM g WHERE delta <> 0 ORDER BY grain, bucket, source, agency, level, channel, status, area
       ON CONFLICT (grain, bucket, source, agency, level, channel, status, area) DO UPDATE SET count = t.count + excluded.count
       RETURNING t.*
+    ), m AS (
+      SELECT bucket, sum(delta) AS delta FROM g WHERE grain = 'minute' AND status = 'received' AND delta <> 0 GROUP BY bucket
     )
-    -- Day buckets for the change log; and the minutes that got received steps (once each).
+    -- Day buckets for the change log; and each minute that got received steps, once.
     SELECT grain, bucket, to_char(bucket AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM-DD') AS day, source, agency, level, channel, status, area, count
     FROM up WHERE grain = 'day'
     UNION ALL
-    SELECT DISTINCT 'minute', bucket, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL::bigint FROM up WHERE grain = 'minute' AND status = 'received'`.execute(db);
+    SELECT 'minute', m.bucket, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+      (m.delta + COALESCE((SELECT sum(e.count) FROM egov_counts e WHERE e.grain = 'minute' AND e.status = 'received' AND e.bucket = m.bucket), 0))::bigint
+    FROM m`.execute(db);
   const days = r.rows.filter((x) => x.grain === "day").map(({ grain: _g, bucket: _b, ...rest }) => rest);
-  const receivedMinutes = r.rows.filter((x) => x.grain === "minute").map((x) => x.bucket);
+  const receivedMinutes = r.rows.filter((x) => x.grain === "minute").map((x) => ({ minute: x.bucket, count: x.count }));
   return { days, receivedMinutes };
-}
-
-/** Province-wide `received` steps in the given minute buckets. */
-export async function receivedPerMinute(db: Kysely<Database>, minutes: readonly Date[]): Promise<{ minute: Date; count: number }[]> {
-  if (minutes.length === 0) return [];
-  const r = await sql<{ minute: Date; count: number }>`
-    SELECT bucket AS minute, sum(count)::bigint AS count FROM egov_counts
-    WHERE grain = 'minute' AND status = 'received' AND bucket = ANY(${minutes}::timestamptz[])
-    GROUP BY bucket ORDER BY bucket`.execute(db);
-  return r.rows;
 }
