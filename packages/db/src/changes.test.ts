@@ -101,13 +101,19 @@ it("never lets a connection whose ROLLBACK failed serve again (the next COMMIT w
         return { log: [{ metric: "feed", entries: ["A"] }] };
       });
       await expect(failed).rejects.toThrow(/timeout/i);
+      // The failed batch's backend is ended too: the row lock is still held elsewhere, yet the
+      // feed's next batch gets the feed lock at once (the backend would otherwise hold it).
+      await inFeedTransaction(slow, 3, async (trx) => {
+        await sql`INSERT INTO half VALUES ('B')`.execute(trx);
+        return { log: [] };
+      });
     });
-    // The next batch, on the same one-connection pool, commits only itself.
+    // And a batch of another feed, on the same one-connection pool, commits only itself.
     await inFeedTransaction(slow, 2, async (trx) => {
-      await sql`INSERT INTO half VALUES ('B')`.execute(trx);
+      await sql`INSERT INTO half VALUES ('C')`.execute(trx);
       return { log: [] };
     });
-    expect((await sql<{ batch: string }>`SELECT batch FROM half`.execute(db.db)).rows).toEqual([{ batch: "B" }]);
+    expect((await sql<{ batch: string }>`SELECT batch FROM half ORDER BY batch`.execute(db.db)).rows).toEqual([{ batch: "B" }, { batch: "C" }]);
     expect((await sql<{ events: number }>`SELECT events FROM feed_status WHERE source = 'dvc'`.execute(db.db)).rows).toEqual([{ events: 0 }]);
   } finally {
     await slow.close();

@@ -89,6 +89,11 @@ export async function inFeedTransaction<R extends { log: readonly ChangeInput[] 
     throw err;
   } finally {
     client.release(broken);
+    // Destroying the client only cuts its socket: a backend still waiting on a lock would not
+    // notice, and would keep the feed's lock (and its transaction) until that lock came free,
+    // holding up this feed's next batches. End it from the server side (pg's Client keeps the
+    // backend's pid, from the session's BackendKeyData, as `processID`; its types omit it).
+    if (broken) await db.pool.query("SELECT pg_terminate_backend($1)", [(client as unknown as { processID: number }).processID]).catch(() => {});
   }
 }
 

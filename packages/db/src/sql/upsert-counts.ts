@@ -90,6 +90,9 @@ export async function upsertEgovCounts(
       (m.delta + COALESCE((SELECT sum(e.count) FROM egov_counts e WHERE e.grain = 'minute' AND e.status = 'received' AND e.bucket = m.bucket), 0))::bigint
     FROM m`.execute(db);
   const days = r.rows.filter((x) => x.grain === "day").map(({ grain: _g, bucket: _b, ...rest }) => rest);
-  const receivedMinutes = r.rows.filter((x) => x.grain === "minute").map((x) => ({ minute: x.bucket, count: x.count }));
+  const receivedMinutes = r.rows
+    .filter((x) => x.grain === "minute")
+    .map((x) => ({ minute: x.bucket, count: x.count }))
+    .sort((a, b) => a.minute.getTime() - b.minute.getTime());
   return { days, receivedMinutes };
 }
