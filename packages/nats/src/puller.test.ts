@@ -1,26 +1,24 @@
-import { AckPolicy, jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
+import { AckPolicy, jetstream, type JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { sharedNatsUrl, uniqueTag } from "@pulse/testkit";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { connectNats } from "./connect-nats";
 import { Puller } from "./puller";
+import { openScratchStream, type ScratchStream } from "./scratch-stream";
 
-const tag = uniqueTag("puller");
-const stream = `PULLER_${tag}`;
-const subject = `puller_${tag}.x`;
 const consumer = "idle";
+let scratch: ScratchStream;
 let nc: NatsConnection;
 let jsm: JetStreamManager;
+let stream: string;
+let subject: string;
 
 beforeAll(async () => {
-  nc = await connectNats(sharedNatsUrl(), `test-${tag}`);
-  jsm = await jetstreamManager(nc);
-  await jsm.streams.add({ name: stream, subjects: [subject] });
+  scratch = await openScratchStream(sharedNatsUrl(), "puller", uniqueTag("puller"));
+  ({ nc, jsm, stream, subject } = scratch);
   await jsm.consumers.add(stream, { durable_name: consumer, ack_policy: AckPolicy.Explicit, max_waiting: 512 });
 });
 afterAll(async () => {
-  await jsm?.streams.delete(stream).catch(() => {});
-  await nc?.close();
+  await scratch?.close();
 });
 
 it("keeps one pull request open on an idle consumer across many expiries, and still delivers at once", async () => {

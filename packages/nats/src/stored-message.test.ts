@@ -2,27 +2,25 @@ import { JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager, type
 import type { NatsConnection } from "@nats-io/transport-node";
 import { sharedNatsUrl, uniqueTag } from "@pulse/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { connectNats } from "./connect-nats";
+import { openScratchStream, type ScratchStream } from "./scratch-stream";
 import { getStoredMessage, isNoMessageFound } from "./stored-message";
 
 const tag = uniqueTag("stored");
-const stream = `STORED_${tag}`;
-const subject = `stored_${tag}.x`;
+let scratch: ScratchStream;
 let nc: NatsConnection;
 let jsm: JetStreamManager;
+let stream: string;
 
 beforeAll(async () => {
-  nc = await connectNats(sharedNatsUrl(), `test-${tag}`);
-  jsm = await jetstreamManager(nc);
-  await jsm.streams.add({ name: stream, subjects: [subject] });
+  scratch = await openScratchStream(sharedNatsUrl(), "stored", tag);
+  ({ nc, jsm, stream } = scratch);
   const js = jetstream(nc);
-  await js.publish(subject, "one");
-  await js.publish(subject, "two");
+  await js.publish(scratch.subject, "one");
+  await js.publish(scratch.subject, "two");
   await jsm.streams.deleteMessage(stream, 1);
 });
 afterAll(async () => {
-  await jsm?.streams.delete(stream).catch(() => {});
-  await nc?.close();
+  await scratch?.close();
 });
 
 describe("getStoredMessage", () => {
