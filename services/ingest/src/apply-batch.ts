@@ -40,8 +40,8 @@ export interface BatchItem {
   /** The stream the message is in. */
   stream: string;
   streamSeq: number;
-  /** Broker receipt time. */
-  receivedAt: Date;
+  /** Broker receipt time, epoch ms. */
+  receivedMs: number;
   payload: Uint8Array;
   /** The event, or why it is refused. */
   event: FeedEvent | null;
@@ -125,12 +125,14 @@ export async function applyBatch(trx: Executor, items: readonly BatchItem[], opt
     return cmp(x.source, y.source) || cmp(x.id, y.id);
   });
 
+  const feed = items.find((x) => x.event)?.event?.feed;
   const changed = await upsertEvents(
     trx,
+    feed ?? "",
     chosen.map((i) => {
       const it = items[i]!;
       const e = it.event!;
-      return { source: e.source, id: e.id, feed: e.feed, revision: e.revision, ts: e.ts, area: e.area, data: e.data, receivedAt: it.receivedAt, streamSeq: it.streamSeq };
+      return { source: e.source, id: e.id, revision: e.revision, ts: e.ts, area: e.area, data: e.data, receivedMs: it.receivedMs, streamSeq: it.streamSeq };
     }),
   );
   const changedByKey = new Map<string, EventChange>(changed.map((c) => [key(c.source, c.id), c]));
@@ -184,7 +186,6 @@ export async function applyBatch(trx: Executor, items: readonly BatchItem[], opt
   }
 
   const log: { metric: LiveMetric; entries: LiveEntry[] }[] = [];
-  const feed = items.find((x) => x.event)?.event?.feed;
   if (applied.length > 0 && feed) {
     switch (feed) {
       case "subscribers":
@@ -203,12 +204,12 @@ export async function applyBatch(trx: Executor, items: readonly BatchItem[], opt
   }
 
   // Receipt per (source, feed): every valid message counts as a sign of life, duplicates too.
-  const receipts = new Map<string, { source: string; feed: string; receivedAt: Date; eventTs: string | null; eventMs: number; events: number }>();
+  const receipts = new Map<string, { source: string; feed: string; receivedMs: number; eventTs: string | null; eventMs: number; events: number }>();
   for (const it of items) {
     if (!it.event) continue;
     const k = `${it.event.source}\u0000${it.event.feed}`;
-    const r = receipts.get(k) ?? { source: it.event.source, feed: it.event.feed, receivedAt: it.receivedAt, eventTs: null, eventMs: -Infinity, events: 0 };
-    if (it.receivedAt > r.receivedAt) r.receivedAt = it.receivedAt;
+    const r = receipts.get(k) ?? { source: it.event.source, feed: it.event.feed, receivedMs: it.receivedMs, eventTs: null, eventMs: -Infinity, events: 0 };
+    if (it.receivedMs > r.receivedMs) r.receivedMs = it.receivedMs;
     receipts.set(k, r);
   }
   for (const { item } of applied) {
@@ -219,7 +220,10 @@ export async function applyBatch(trx: Executor, items: readonly BatchItem[], opt
       r.eventTs = item.event!.ts;
     }
   }
-  const status = await upsertFeedStatus(trx, [...receipts.values()].sort((a, b) => cmp(a.source, b.source)));
+  const status = await upsertFeedStatus(
+    trx,
+    [...receipts.values()].sort((a, b) => cmp(a.source, b.source)).map(({ receivedMs, ...r }) => ({ ...r, receivedAt: new Date(receivedMs) })),
+  );
   if (status.length > 0) {
     log.push({
       metric: "feed",
@@ -234,7 +238,7 @@ export async function applyBatch(trx: Executor, items: readonly BatchItem[], opt
     const it = items[d.i]!;
     const [, f, s] = it.subject.split(".");
     const bare = options.bareDeadLetters;
-    return { stream: it.stream, streamSeq: it.streamSeq, receivedAt: it.receivedAt, subject: it.subject, source: s ?? null, feed: f ?? null, eventId: bare ? null : d.id, revision: bare ? null : d.revision, reason: d.reason, detail: d.detail, payload: it.payload };
+    return { stream: it.stream, streamSeq: it.streamSeq, receivedAt: new Date(it.receivedMs), subject: it.subject, source: s ?? null, feed: f ?? null, eventId: bare ? null : d.id, revision: bare ? null : d.revision, reason: d.reason, detail: d.detail, payload: it.payload };
   });
   let stored2: Set<string>;
   try {

@@ -39,14 +39,18 @@ export class FeedWorker {
   private readonly o: FeedWorkerOptions;
   private readonly puller: Puller;
   private readonly feedIndex: number;
+  private readonly stream: string;
+  /** Delivered subject to canonical subject: a feed has a handful of sources. */
+  private readonly canonical = new Map<string, string>();
   private running = false;
   private loop: Promise<void> | null = null;
 
   constructor(options: FeedWorkerOptions) {
     this.o = options;
     this.feedIndex = feeds.indexOf(options.feed);
+    this.stream = feedStream(options.names, options.feed);
     this.puller = new Puller(options.nc, {
-      stream: feedStream(options.names, options.feed),
+      stream: this.stream,
       consumer: consumerName(options.feed, options.names.consumerPrefix),
       batchSize: options.batchSize,
       lingerMs: options.lingerMs,
@@ -154,13 +158,19 @@ export class FeedWorker {
   }
 
   private prepare(m: PulledMsg): BatchItem {
-    const subject = withoutPrefix(this.o.names, m.subject);
+    let subject = this.canonical.get(m.subject);
+    if (subject === undefined) {
+      // Bounded: the stream only takes `feeds.<feed>.*`, yet a stray source token is any string.
+      if (this.canonical.size >= 1_000) this.canonical.clear();
+      subject = withoutPrefix(this.o.names, m.subject);
+      this.canonical.set(m.subject, subject);
+    }
     const d = decode({ subject, payload: m.data, receivedMs: m.timestampMs }, { maxBytes: this.o.maxBytes, maxFutureMs: this.o.maxFutureMs });
     return {
       subject,
-      stream: feedStream(this.o.names, this.o.feed),
+      stream: this.stream,
       streamSeq: m.streamSeq,
-      receivedAt: new Date(m.timestampMs),
+      receivedMs: m.timestampMs,
       payload: m.data,
       event: d.ok ? d.value : null,
       reject: d.ok ? null : { reason: d.reason, detail: d.detail, id: d.id, revision: d.revision },
