@@ -193,8 +193,10 @@ async function throughput() {
     }
     await msgs.close();
   });
+  // The same batch size as ingest's (INGEST_BATCH_SIZE): the baseline at ingest's own settings.
+  const batchSize = loadConfig(process.env).batchSize;
   const puller = await bare("bench-bare", async (stream, want) => {
-    const p = new Puller(s.nc, { stream, consumer: "bench-bare", batchSize: 1_000 });
+    const p = new Puller(s.nc, { stream, consumer: "bench-bare", batchSize });
     p.start();
     for (let got = 0; got < want; ) {
       const b = await p.nextBatch(2_000);
