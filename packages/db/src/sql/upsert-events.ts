@@ -1,5 +1,6 @@
 import { sql, type Kysely } from "kysely";
 import type { Database } from "../database";
+import { numberArray, textArray } from "./array-literal";
 
 export interface EventInput {
   source: string;
@@ -30,23 +31,38 @@ export interface EventChange {
  * feed, returns nothing. The replaced version comes back as `prev`, read from the locked row
  * itself, so a concurrent writer can never make us miss it.
  *
- * The rows travel as one JSON parameter: a native JSON.stringify costs Node a third of what
- * pg's per-element escaping of nine text arrays does, and Node's CPU is what bounds ingest. What
- * changed comes back as one row of two JSON arrays (new records as [source, id]; replaced ones
- * with their previous version), not a result row per record: one JSON.parse instead of a
- * thousand rows for pg to build.
+ * The rows travel as one array per column, zipped by `unnest` (set-returning functions in one
+ * select list advance together), and the data objects as one JSON array whose elements become
+ * the `data` column as they are: Postgres neither builds a hash of field names per row (as
+ * `json_to_recordset` does) nor parses each `data` again to check it, about a fifth of the
+ * statement. What changed comes back as one row of two JSON arrays (new records as
+ * [source, id]; replaced ones with their previous version), not a result row per record.
  */
 export async function upsertEvents(db: Kysely<Database>, feed: string, rows: readonly EventInput[]): Promise<EventChange[]> {
   if (rows.length === 0) return [];
+  const n = rows.length;
+  const sources = new Array<string>(n), ids = new Array<string>(n), tss = new Array<string>(n), areas = new Array<string>(n);
+  const revisions = new Array<number>(n), received = new Array<number>(n), seqs = new Array<number>(n), data = new Array<unknown>(n);
+  for (let i = 0; i < n; i++) {
+    const x = rows[i]!;
+    sources[i] = x.source;
+    ids[i] = x.id;
+    revisions[i] = x.revision;
+    tss[i] = x.ts;
+    areas[i] = x.area;
+    data[i] = x.data;
+    received[i] = x.receivedMs;
+    seqs[i] = x.streamSeq;
+  }
   const r = await sql<{
     inserted: [string, string][] | null;
     restated: { source: string; id: string; prev_revision: number; prev_ts: string; prev_area: string; prev_data: Record<string, unknown> }[] | null;
   }>`
     WITH up AS (
       INSERT INTO events AS e (source, id, feed, revision, ts, area, data, received_at, stream_seq)
-      SELECT x.source, x.id, ${feed}, x.revision, x.ts, x.area, x.data, to_timestamp(x."receivedMs" / 1000), x."streamSeq"
-      FROM json_to_recordset(${JSON.stringify(rows)}::json)
-        AS x(source text, id text, revision int, ts timestamptz, area text, data json, "receivedMs" double precision, "streamSeq" bigint)
+      SELECT unnest(${textArray(sources)}::text[]), unnest(${textArray(ids)}::text[]), ${feed}, unnest(${numberArray(revisions)}::int[]),
+        unnest(${textArray(tss)}::timestamptz[]), unnest(${textArray(areas)}::text[]), json_array_elements(${JSON.stringify(data)}::json),
+        to_timestamp(unnest(${numberArray(received)}::float8[]) / 1000), unnest(${numberArray(seqs)}::bigint[])
       ON CONFLICT (source, id) DO UPDATE SET
         feed = excluded.feed, revision = excluded.revision, ts = excluded.ts, area = excluded.area, data = excluded.data,
         received_at = excluded.received_at, stream_seq = excluded.stream_seq,

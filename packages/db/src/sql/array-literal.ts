@@ -1,0 +1,24 @@
+/**
+ * Postgres array literals, written here rather than by pg: a statement's rows travel as one
+ * array per column (`unnest($1::text[], …)`), which Postgres reads with far less work than a JSON
+ * array of objects (no per-row hash of field names), and pg's own conversion escapes element by
+ * element through a slower general path.
+ */
+
+/** `{"a","b\"c"}`: every element quoted, so that no value (empty, `NULL`, spaces, braces) needs a rule of its own. */
+export function textArray(values: readonly string[]): string {
+  let out = "{";
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (v.includes("\0")) throw new Error("an array element holds a NUL character");
+    const q = v.includes("\\") || v.includes('"') ? v.replace(/[\\"]/g, "\\$&") : v;
+    out += i === 0 ? `"${q}"` : `,"${q}"`;
+  }
+  return out + "}";
+}
+
+/** `{1,2,3}` from finite numbers (integers, or floats Postgres reads back exactly). */
+export function numberArray(values: readonly number[]): string {
+  for (const v of values) if (!Number.isFinite(v)) throw new Error(`an array element is not a finite number: ${v}`);
+  return `{${values.join(",")}}`;
+}
