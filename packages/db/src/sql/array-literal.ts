@@ -22,3 +22,13 @@ export function numberArray(values: readonly number[]): string {
   for (const v of values) if (!Number.isFinite(v)) throw new Error(`an array element is not a finite number: ${v}`);
   return `{${values.join(",")}}`;
 }
+
+/** `{t,f}`. */
+export function booleanArray(values: readonly boolean[]): string {
+  return `{${values.map((v) => (v ? "t" : "f")).join(",")}}`;
+}
+
+/** Times as Postgres reads them: RFC 3339 text kept as it came (microseconds), a Date in ISO form. */
+export function timeArray(values: readonly (string | Date)[]): string {
+  return textArray(values.map((v) => (typeof v === "string" ? v : v.toISOString())));
+}

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from "kysely";
 import type { Database } from "../database";
+import { numberArray, textArray, timeArray } from "./array-literal";
 
 export interface StationReading {
   source: string;
@@ -42,7 +43,7 @@ export async function stationStates(db: Kysely<Database>, keys: readonly Station
   if (keys.length === 0) return [];
   const r = await sql<StoredStation>`
     SELECT s.source, s.station, s.tech, s.area, s.status, s.since, s.ts FROM bts_stations s
-    JOIN unnest(${keys.map((k) => k.source)}::text[], ${keys.map((k) => k.station)}::text[]) AS k(source, station)
+    JOIN unnest(${textArray(keys.map((k) => k.source))}::text[], ${textArray(keys.map((k) => k.station))}::text[]) AS k(source, station)
       ON s.source = k.source AND s.station = k.station`.execute(db);
   return r.rows;
 }
@@ -62,8 +63,9 @@ export async function upsertBtsStations(db: Kysely<Database>, rows: readonly Sta
   const r = await sql<StationState>`
     INSERT INTO bts_stations AS s (source, station, tech, area, status, since, ts, revision, event_id)
     SELECT DISTINCT ON (source, station) source, station, tech, area, status, ts, ts, revision, id
-    FROM json_to_recordset(${JSON.stringify(rows)}::json)
-      AS c(source text, station text, tech text, area text, status text, ts timestamptz, revision int, id text)
+    FROM unnest(${textArray(rows.map((x) => x.source))}::text[], ${textArray(rows.map((x) => x.station))}::text[], ${textArray(rows.map((x) => x.tech))}::text[],
+      ${textArray(rows.map((x) => x.area))}::text[], ${textArray(rows.map((x) => x.status))}::text[], ${timeArray(rows.map((x) => x.ts))}::timestamptz[],
+      ${numberArray(rows.map((x) => x.revision))}::int[], ${textArray(rows.map((x) => x.id))}::text[]) AS c(source, station, tech, area, status, ts, revision, id)
     ORDER BY source, station, ts DESC, revision DESC, id COLLATE "C" DESC
     ON CONFLICT (source, station) DO UPDATE SET
       tech = excluded.tech, area = excluded.area, status = excluded.status,
@@ -90,7 +92,9 @@ export async function extendStationRuns(
   // candidate's very time but after it in that order, or at the run's start time, breaks the run.
   const r = await sql<StationState>`
     WITH c AS (
-      SELECT * FROM json_to_recordset(${JSON.stringify(rows)}::json) AS c(source text, station text, status text, ts timestamptz, revision int, id text)
+      SELECT * FROM unnest(${textArray(rows.map((x) => x.source))}::text[], ${textArray(rows.map((x) => x.station))}::text[], ${textArray(rows.map((x) => x.status))}::text[],
+        ${timeArray(rows.map((x) => x.ts))}::timestamptz[], ${numberArray(rows.map((x) => x.revision))}::int[], ${textArray(rows.map((x) => x.id))}::text[])
+        AS c(source, station, status, ts, revision, id)
     ), earlier AS (
       SELECT c.source, c.station, min(c.ts) AS since
       FROM c JOIN bts_stations s ON s.source = c.source AND s.station = c.station AND c.status = s.status AND c.ts < s.since
@@ -125,7 +129,7 @@ export async function recomputeBtsStations(db: Kysely<Database>, keys: readonly 
   const set = await sql<StationState>`
     INSERT INTO bts_stations AS s (source, station, tech, area, status, since, ts, revision, event_id)
     SELECT k.source, k.station, e.data->>'tech', e.area, e.data->>'status', run.since, e.ts, e.revision, e.id
-    FROM unnest(${k.map((x) => x.source)}::text[], ${k.map((x) => x.station)}::text[]) AS k(source, station)
+    FROM unnest(${textArray(k.map((x) => x.source))}::text[], ${textArray(k.map((x) => x.station))}::text[]) AS k(source, station)
     CROSS JOIN LATERAL (
       SELECT * FROM events e WHERE e.feed = 'bts' AND e.source = k.source AND e.data->>'station' = k.station
       ORDER BY e.ts DESC, e.revision DESC, e.id COLLATE "C" DESC LIMIT 1
@@ -148,7 +152,7 @@ export async function recomputeBtsStations(db: Kysely<Database>, keys: readonly 
     RETURNING s.source, s.station, s.tech, s.area, s.status, s.since`.execute(db);
   const gone = await sql<StationKey>`
     DELETE FROM bts_stations s
-    USING unnest(${k.map((x) => x.source)}::text[], ${k.map((x) => x.station)}::text[]) AS k(source, station)
+    USING unnest(${textArray(k.map((x) => x.source))}::text[], ${textArray(k.map((x) => x.station))}::text[]) AS k(source, station)
     WHERE s.source = k.source AND s.station = k.station
       AND NOT EXISTS (SELECT 1 FROM events e WHERE e.feed = 'bts' AND e.source = k.source AND e.data->>'station' = k.station)
     RETURNING s.source, s.station`.execute(db);
@@ -169,8 +173,8 @@ export async function stationCounts(
   const r = await sql<StationGroup & { status: string; count: number }>`
     SELECT k.source, k.tech, k.area, st.status,
       (SELECT count(*) FROM bts_stations s WHERE s.source = k.source AND s.tech = k.tech AND s.area = k.area AND s.status = st.status)::bigint AS count
-    FROM unnest(${groups.map((g) => g.source)}::text[], ${groups.map((g) => g.tech)}::text[], ${groups.map((g) => g.area)}::text[]) AS k(source, tech, area)
-    CROSS JOIN unnest(${[...statuses]}::text[]) AS st(status)
+    FROM unnest(${textArray(groups.map((g) => g.source))}::text[], ${textArray(groups.map((g) => g.tech))}::text[], ${textArray(groups.map((g) => g.area))}::text[]) AS k(source, tech, area)
+    CROSS JOIN unnest(${textArray(statuses)}::text[]) AS st(status)
     ORDER BY 1, 2, 3, 4`.execute(db);
   return r.rows;
 }

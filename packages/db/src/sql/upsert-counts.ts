@@ -1,5 +1,6 @@
 import { sql, type Kysely } from "kysely";
 import type { Database } from "../database";
+import { booleanArray, numberArray, textArray, timeArray } from "./array-literal";
 
 /** One event's contribution to the counts: +1 for a new version, -1 to take a replaced one out. */
 export interface EsignContribution {
@@ -30,7 +31,8 @@ export type DayCount<K> = K & { day: string; count: number };
  * Adds contributions to the minute, hour and day buckets. Bucketing and grouping happen in SQL
  * (days in Asia/Ho_Chi_Minh, written out, never the session's zone), so one statement carries
  * one row per key, in key order. Returns the day buckets' new absolute counts. The contributions
- * are MATERIALIZED: inlined, their JSON would be parsed again for each of the three grains.
+ * travel as one array per column (see `upsertEvents`), MATERIALIZED: inlined, they would be read
+ * again for each of the three grains.
  */
 export async function upsertEsignCounts(db: Kysely<Database>, c: readonly EsignContribution[]): Promise<DayCount<Omit<EsignContribution, "ts" | "delta">>[]> {
   if (c.length === 0) return [];
@@ -38,8 +40,10 @@ export async function upsertEsignCounts(db: Kysely<Database>, c: readonly EsignC
   // rows too would cost more than the upsert itself.
   const r = await sql<DayCount<Omit<EsignContribution, "ts" | "delta">>>`
     WITH c AS MATERIALIZED (
-      SELECT * FROM json_to_recordset(${JSON.stringify(c)}::json)
-        AS c(ts timestamptz, source text, agency text, area text, signed boolean, signer text, delta int)
+      SELECT * FROM unnest(${timeArray(c.map((x) => x.ts))}::timestamptz[], ${textArray(c.map((x) => x.source))}::text[],
+        ${textArray(c.map((x) => x.agency))}::text[], ${textArray(c.map((x) => x.area))}::text[], ${booleanArray(c.map((x) => x.signed))}::boolean[],
+        ${textArray(c.map((x) => x.signer))}::text[], ${numberArray(c.map((x) => x.delta))}::int[])
+        AS c(ts, source, agency, area, signed, signer, delta)
     ), g AS (
       SELECT grain, date_trunc(grain, c.ts, 'Asia/Ho_Chi_Minh') AS bucket, source, agency, area, signed, signer, sum(delta)::bigint AS delta
       FROM c CROSS JOIN unnest(ARRAY['minute', 'hour', 'day']) AS grain
@@ -68,8 +72,10 @@ export async function upsertEgovCounts(
   if (c.length === 0) return { days: [], receivedMinutes: [] };
   const r = await sql<DayCount<Omit<EgovContribution, "ts" | "delta">> & { grain: string; bucket: Date }>`
     WITH c AS MATERIALIZED (
-      SELECT * FROM json_to_recordset(${JSON.stringify(c)}::json)
-        AS c(ts timestamptz, source text, agency text, level text, channel text, status text, area text, delta int)
+      SELECT * FROM unnest(${timeArray(c.map((x) => x.ts))}::timestamptz[], ${textArray(c.map((x) => x.source))}::text[],
+        ${textArray(c.map((x) => x.agency))}::text[], ${textArray(c.map((x) => x.level))}::text[], ${textArray(c.map((x) => x.channel))}::text[],
+        ${textArray(c.map((x) => x.status))}::text[], ${textArray(c.map((x) => x.area))}::text[], ${numberArray(c.map((x) => x.delta))}::int[])
+        AS c(ts, source, agency, level, channel, status, area, delta)
     ), g AS MATERIALIZED (
       SELECT grain, date_trunc(grain, c.ts, 'Asia/Ho_Chi_Minh') AS bucket, source, agency, level, channel, status, area, sum(delta)::bigint AS delta
       FROM c CROSS JOIN unnest(ARRAY['minute', 'hour', 'day']) AS grain

@@ -89,7 +89,7 @@ export async function storedVersions(db: Kysely<Database>, keys: readonly { sour
   if (keys.length === 0) return out;
   const r = await sql<{ source: string; id: string; feed: string; revision: number }>`
     SELECT e.source, e.id, e.feed, e.revision FROM events e
-    JOIN unnest(${keys.map((k) => k.source)}::text[], ${keys.map((k) => k.id)}::text[]) AS k(source, id)
+    JOIN unnest(${textArray(keys.map((k) => k.source))}::text[], ${textArray(keys.map((k) => k.id))}::text[]) AS k(source, id)
       ON e.source = k.source AND e.id = k.id`.execute(db);
   for (const x of r.rows) out.set(`${x.source}\u0000${x.id}`, { feed: x.feed, revision: x.revision });
   return out;

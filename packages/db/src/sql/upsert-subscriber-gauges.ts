@@ -1,5 +1,6 @@
 import { sql, type Kysely } from "kysely";
 import type { Database } from "../database";
+import { numberArray, textArray, timeArray } from "./array-literal";
 
 export interface SubscriberReading {
   source: string;
@@ -30,8 +31,9 @@ export async function upsertSubscriberGauges(db: Kysely<Database>, rows: readonl
   const r = await sql<GaugeValue>`
     INSERT INTO subscriber_gauges AS g (source, service, area, count, ts, revision, event_id)
     SELECT DISTINCT ON (source, service, area) source, service, area, count, ts, revision, id
-    FROM json_to_recordset(${JSON.stringify(rows)}::json)
-      AS c(source text, service text, area text, count bigint, ts timestamptz, revision int, id text)
+    FROM unnest(${textArray(rows.map((x) => x.source))}::text[], ${textArray(rows.map((x) => x.service))}::text[], ${textArray(rows.map((x) => x.area))}::text[],
+      ${numberArray(rows.map((x) => x.count))}::bigint[], ${timeArray(rows.map((x) => x.ts))}::timestamptz[], ${numberArray(rows.map((x) => x.revision))}::int[],
+      ${textArray(rows.map((x) => x.id))}::text[]) AS c(source, service, area, count, ts, revision, id)
     ORDER BY source, service, area, ts DESC, revision DESC, id COLLATE "C" DESC
     ON CONFLICT (source, service, area) DO UPDATE SET
       count = excluded.count, ts = excluded.ts, revision = excluded.revision, event_id = excluded.event_id, updated_at = now()
@@ -51,7 +53,7 @@ export async function recomputeSubscriberGauges(db: Kysely<Database>, keys: read
   const set = await sql<GaugeValue>`
     INSERT INTO subscriber_gauges AS g (source, service, area, count, ts, revision, event_id)
     SELECT k.source, k.service, k.area, (e.data->>'count')::bigint, e.ts, e.revision, e.id
-    FROM unnest(${k.map((x) => x.source)}::text[], ${k.map((x) => x.service)}::text[], ${k.map((x) => x.area)}::text[]) AS k(source, service, area)
+    FROM unnest(${textArray(k.map((x) => x.source))}::text[], ${textArray(k.map((x) => x.service))}::text[], ${textArray(k.map((x) => x.area))}::text[]) AS k(source, service, area)
     CROSS JOIN LATERAL (
       SELECT * FROM events e
       WHERE e.feed = 'subscribers' AND e.source = k.source AND e.data->>'service' = k.service AND e.area = k.area
@@ -63,7 +65,7 @@ export async function recomputeSubscriberGauges(db: Kysely<Database>, keys: read
     RETURNING g.source, g.service, g.area, g.count`.execute(db);
   const gone = await sql<GaugeValue>`
     DELETE FROM subscriber_gauges g
-    USING unnest(${k.map((x) => x.source)}::text[], ${k.map((x) => x.service)}::text[], ${k.map((x) => x.area)}::text[]) AS k(source, service, area)
+    USING unnest(${textArray(k.map((x) => x.source))}::text[], ${textArray(k.map((x) => x.service))}::text[], ${textArray(k.map((x) => x.area))}::text[]) AS k(source, service, area)
     WHERE g.source = k.source AND g.service = k.service AND g.area = k.area
       AND NOT EXISTS (SELECT 1 FROM events e WHERE e.feed = 'subscribers' AND e.source = k.source AND e.data->>'service' = k.service AND e.area = k.area)
     RETURNING g.source, g.service, g.area, NULL::bigint AS count`.execute(db);
