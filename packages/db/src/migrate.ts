@@ -1,10 +1,12 @@
 import { Migrator, type Kysely, type MigrationResultSet } from "kysely";
 import * as initial from "./migrations/2026-11-26T00-00-initial";
+import * as byteOrderKeys from "./migrations/2026-11-27T00-00-byte-order-keys";
 
 // Listed here rather than read from a folder, so the migrations travel with the code whatever
 // runs it (tsx, vitest, a bundle).
 const migrations = {
   "2026-11-26T00-00-initial": initial,
+  "2026-11-27T00-00-byte-order-keys": byteOrderKeys,
 };
 
 /** Brings the schema to the latest version. Returns kysely's result set; never throws. */
