@@ -1,8 +1,8 @@
 import { AckPolicy, jetstream, type JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { sharedNatsUrl, uniqueTag } from "@pulse/testkit";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { Puller } from "./puller";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseAckSubject, Puller } from "./puller";
 import { openScratchStream, type ScratchStream } from "./scratch-stream";
 
 const consumer = "idle";
@@ -46,4 +46,34 @@ it("keeps one pull request open on an idle consumer across many expiries, and st
   } finally {
     await p.close();
   }
+});
+
+describe("parseAckSubject", () => {
+  // The former reading, by splitting, kept as the reference.
+  const reference = (reply: string) => {
+    const t = reply.split(".");
+    const at = t.length === 9 ? 4 : t.length >= 12 ? 6 : -1;
+    if (t[0] !== "$JS" || t[1] !== "ACK" || at < 0) return null;
+    const ns = t[at + 3]!;
+    return { deliveryCount: Number(t[at]), streamSeq: Number(t[at + 1]), timestampMs: ns.length > 6 ? Number(ns.slice(0, -6)) : 0 };
+  };
+
+  it("reads both reply forms as splitting did, and refuses what is not an ack subject", () => {
+    const replies = [
+      "$JS.ACK.FEEDS_EGOV.ingest-egov.1.123456.654321.1764118500123456789.42",
+      "$JS.ACK.FEEDS_EGOV.ingest-egov.3.7.9.1764118500123456789.0",
+      "$JS.ACK.hub.ACCHASH.FEEDS_EGOV.ingest-egov.2.123456.654321.1764118500123456789.42.RANDOM",
+      "$JS.ACK.hub.ACCHASH.FEEDS_EGOV.ingest-egov.2.123456.654321.1764118500123456789.42",
+      "$JS.ACK.S.C.1.2.3.999.0",
+      "$JS.ACK.S.C.1.2.3.4",
+      "$JS.ACK.S.C.1.2.3.4.5.6",
+      "$JS.NAK.S.C.1.2.3.4.5",
+      "_INBOX.abc.1",
+      "",
+      "$JS.ACK.",
+    ];
+    for (const r of replies) expect(parseAckSubject(r), r).toEqual(reference(r));
+    expect(parseAckSubject(replies[0]!)).toEqual({ deliveryCount: 1, streamSeq: 123456, timestampMs: 1764118500123 });
+    expect(parseAckSubject(replies[2]!)).toEqual({ deliveryCount: 2, streamSeq: 123456, timestampMs: 1764118500123 });
+  });
 });

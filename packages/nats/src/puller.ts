@@ -35,15 +35,22 @@ export interface PullerOptions {
 }
 
 // $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<tm>.<pending> (9 tokens), or with
-// domain and account hash before the stream (12 tokens, newer servers).
-function parseAckSubject(reply: string): { deliveryCount: number; streamSeq: number; timestampMs: number } | null {
-  const t = reply.split(".");
-  const at = t.length === 9 ? 4 : t.length >= 12 ? 6 : -1;
-  if (t[0] !== "$JS" || t[1] !== "ACK" || at < 0) return null;
-  const ns = t[at + 3]!;
+// domain and account hash before the stream (12 tokens, newer servers). Read by finding the dots
+// rather than splitting: no array of nine strings per delivered message.
+export function parseAckSubject(reply: string): { deliveryCount: number; streamSeq: number; timestampMs: number } | null {
+  if (!reply.startsWith("$JS.ACK.")) return null;
+  let dots = 0;
+  for (let i = reply.indexOf("."); i >= 0; i = reply.indexOf(".", i + 1)) dots++;
+  const at = dots === 8 ? 4 : dots >= 11 ? 6 : -1;
+  if (at < 0) return null;
+  // The dot before token `at` (the delivery count), then the next three.
+  let d = -1;
+  for (let k = 0; k < at; k++) d = reply.indexOf(".", d + 1);
+  const d1 = reply.indexOf(".", d + 1), d2 = reply.indexOf(".", d1 + 1), d3 = reply.indexOf(".", d2 + 1), d4 = reply.indexOf(".", d3 + 1);
+  const ns = reply.slice(d3 + 1, d4 < 0 ? reply.length : d4);
   return {
-    deliveryCount: Number(t[at]),
-    streamSeq: Number(t[at + 1]),
+    deliveryCount: Number(reply.slice(d + 1, d1)),
+    streamSeq: Number(reply.slice(d1 + 1, d2)),
     // Nanoseconds to milliseconds by dropping six digits: exact, and no BigInt per message.
     timestampMs: ns.length > 6 ? Number(ns.slice(0, -6)) : 0,
   };
@@ -228,6 +235,7 @@ export class Puller {
   }
 
   private wakeAll(): void {
+    if (this.waiters.size === 0) return;
     for (const wake of [...this.waiters]) wake();
   }
 

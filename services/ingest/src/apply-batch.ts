@@ -308,7 +308,7 @@ async function applyBts(trx: Executor, applied: Applied) {
   const held = new Map<string, { ts: number; since: number; status: string }>();
   for (const s of await stationStates(trx, [...stations.values()])) {
     addGroup(s);
-    held.set(sk(s), { ts: s.ts.getTime(), since: s.since.getTime(), status: s.status });
+    held.set(sk(s), { ts: s.tsMs, since: s.sinceMs, status: s.status });
   }
   for (const { item } of applied) {
     const e = item.event as Extract<FeedEvent, { feed: "bts" }>;

@@ -26,8 +26,11 @@ export interface StationState extends StationKey {
   since: Date;
 }
 
-/** A station's state and the time of the reading that holds it. */
-export type StoredStation = StationState & { ts: Date };
+/**
+ * A station's state, with its `since` and the time of the reading that holds it in epoch ms,
+ * truncated (a number: a batch reads thousands, and pg's date parsing was a visible share).
+ */
+export type StoredStation = Omit<StationState, "since"> & { sinceMs: number; tsMs: number };
 
 /** A station after a change; null fields when the station no longer has any reading. */
 export type StationValue = StationKey & { state: Omit<StationState, "source" | "station"> | null };
@@ -42,7 +45,11 @@ export interface StationGroup {
 export async function stationStates(db: Kysely<Database>, keys: readonly StationKey[]): Promise<StoredStation[]> {
   if (keys.length === 0) return [];
   const r = await sql<StoredStation>`
-    SELECT s.source, s.station, s.tech, s.area, s.status, s.since, s.ts FROM bts_stations s
+    -- EXTRACT gives an exact numeric (microseconds included): floor() truncates to the millisecond
+    -- as a Date would, and an integer below 2^53 is exact as float8.
+    SELECT s.source, s.station, s.tech, s.area, s.status,
+      floor(extract(epoch FROM s.since) * 1000)::float8 AS "sinceMs", floor(extract(epoch FROM s.ts) * 1000)::float8 AS "tsMs"
+    FROM bts_stations s
     JOIN unnest(${textArray(keys.map((k) => k.source))}::text[], ${textArray(keys.map((k) => k.station))}::text[]) AS k(source, station)
       ON s.source = k.source AND s.station = k.station`.execute(db);
   return r.rows;
