@@ -117,3 +117,19 @@ describe("parseOffsetTime", () => {
     expect(accepted).toBeLessThan(190_000);
   });
 });
+
+describe("decode: printable text", () => {
+  it("refuses a control character in a text field, whether escaped or a raw DEL, and takes a plain backslash", () => {
+    for (const bad of ["a\u0000b", "line\nbreak", "tab\there", "bell\u0007", "del\u007f"]) {
+      const r = decodeText(JSON.stringify({ ...egov, data: { ...egov.data, agency: bad } }));
+      expect(r.ok, JSON.stringify(bad)).toBe(false);
+      if (!r.ok) expect([r.reason, r.detail], JSON.stringify(bad)).toEqual(["bad_shape", expect.stringContaining("agency")]);
+    }
+    // DEL written raw (JSON.stringify leaves it unescaped), in the id.
+    expect(JSON.stringify("x\u007f")).toBe('"x\u007f"');
+    expect(decodeText(JSON.stringify({ ...egov, id: "x\u007f" })).ok).toBe(false);
+    for (const good of ["back\\slash", 'say "hi"', "/slash", "ubnd-xã"]) {
+      expect(decodeText(JSON.stringify({ ...egov, data: { ...egov.data, agency: good } })).ok, good).toBe(true);
+    }
+  });
+});

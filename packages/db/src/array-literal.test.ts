@@ -19,6 +19,11 @@ it("reads back every text exactly, whatever it holds", async () => {
   const awkward = ["", "NULL", "null", " lead and trail ", "a,b", "{braces}", '"quoted"', "back\\slash", '\\"both\\\\"', "it's", "dấu tiếng Việt", "emoji 🚀", "\u2028\u00a0\t", "E'x' $$", "}", "{", ","];
   const r = await sql<{ v: string; n: string }>`SELECT v, n::text FROM unnest(${textArray(awkward)}::text[]) WITH ORDINALITY AS x(v, n)`.execute(db.db);
   expect(r.rows.map((x) => x.v)).toEqual(awkward);
+  // Without any quote or backslash (the path that joins without escaping), and a lone empty text.
+  for (const plain of [awkward.filter((v) => !v.includes('"') && !v.includes("\\")), [""], ["NULL"]]) {
+    const p = await sql<{ v: string }>`SELECT unnest(${textArray(plain)}::text[]) AS v`.execute(db.db);
+    expect(p.rows.map((x) => x.v)).toEqual(plain);
+  }
   expect(await sql`SELECT cardinality(${textArray([])}::text[]) AS n`.execute(db.db).then((x) => x.rows[0])).toEqual({ n: 0 });
 });
 

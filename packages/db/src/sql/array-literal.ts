@@ -7,14 +7,15 @@
 
 /** `{"a","b\"c"}`: every element quoted, so that no value (empty, `NULL`, spaces, braces) needs a rule of its own. */
 export function textArray(values: readonly string[]): string {
-  let out = "{";
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
+  let escapes = false;
+  for (const v of values) {
     if (v.includes("\0")) throw new Error("an array element holds a NUL character");
-    const q = v.includes("\\") || v.includes('"') ? v.replace(/[\\"]/g, "\\$&") : v;
-    out += i === 0 ? `"${q}"` : `,"${q}"`;
+    if (!escapes && (v.includes("\\") || v.includes('"'))) escapes = true;
   }
-  return out + "}";
+  if (values.length === 0) return "{}";
+  // One join: a string built by += is a chain of pieces, garbage for every element.
+  const parts = escapes ? values.map((v) => v.replace(/[\\"]/g, "\\$&")) : values;
+  return `{"${parts.join('","')}"}`;
 }
 
 /** `{1,2,3}` from finite numbers (integers, or floats Postgres reads back exactly). */
