@@ -2,7 +2,7 @@ import { createTestDatabase, type TestDatabase } from "@pulse/testkit";
 import { sql } from "kysely";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createDb, type Db } from "./create-db";
-import { changeLogLock, changesToRelay, inFeedTransaction, insertChanges, lockSpace } from "./sql/changes";
+import { changeLogLock, changesToRelay, inFeedTransaction, insertChanges, lockSpace, maxChangeBytes, splitChanges } from "./sql/changes";
 
 let database: TestDatabase;
 let db: Db;
@@ -140,4 +140,29 @@ it("survives the server ending the session of a batch in progress", async () => 
   });
   await expect(failed).rejects.toThrow();
   expect((await sql<{ one: number }>`SELECT 1 AS one`.execute(db.db)).rows).toEqual([{ one: 1 }]);
+});
+
+it("spreads a metric's entries over several rows when they would not fit one NATS message", async () => {
+  // A batch of 2,000 restatements that each move a record to another day and agency, with the
+  // longest agency names the contract allows, in Vietnamese: 4,000 day keys, about 1.2 MB of
+  // entries, past NATS's 1 MiB max_payload.
+  const agency = "Ủy ban nhân dân xã ".repeat(7).slice(0, 128);
+  const entries = Array.from({ length: 4_000 }, (_, n) => ({ key: { day: `2026-${String(1 + (n % 12)).padStart(2, "0")}-01`, source: "dvc", agency: `${n}${agency}`.slice(0, 128), level: "commune", channel: "online_full", status: "received", area: "412" }, value: n }));
+  expect(Buffer.byteLength(JSON.stringify(entries))).toBeGreaterThan(1_048_576);
+
+  const before = await count();
+  const done = await inFeedTransaction(db, 3, async () => ({ results: null, log: [{ metric: "egov_day", entries }, { metric: "egov_minute", entries: [{ key: { minute: "2026-11-27T01:00:00.000Z" }, value: 7 }] }] }));
+  expect(done.changes).toBeGreaterThan(5);
+  expect(await count()).toBe(before + done.changes);
+  const rows = (await changesToRelay(db.db, "split-test", 0, 10_000)).rows.slice(-done.changes);
+  for (const r of rows) expect(Buffer.byteLength(r.entries)).toBeLessThanOrEqual(maxChangeBytes);
+  // In order: the first metric's entries exactly, then the second metric's row.
+  expect(rows.slice(0, -1).every((r) => r.metric === "egov_day")).toBe(true);
+  expect(rows.slice(0, -1).flatMap((r) => JSON.parse(r.entries))).toEqual(entries);
+  expect(rows.at(-1)!.metric).toBe("egov_minute");
+
+  // Small rows stay whole; empty ones are not written; one entry larger than the cap goes alone.
+  expect(splitChanges([{ metric: "feed", entries: [1, 2] }, { metric: "feed", entries: [] }]).map((x) => x.json)).toEqual(["[1,2]"]);
+  expect(splitChanges([{ metric: "m", entries: ["a".repeat(30), "b", "c".repeat(30)] }], 40).map((x) => x.json)).toEqual([`["${"a".repeat(30)}","b"]`, `["${"c".repeat(30)}"]`]);
+  expect(splitChanges([{ metric: "m", entries: ["a".repeat(50), "b"] }], 40).map((x) => x.json)).toEqual([`["${"a".repeat(50)}"]`, `["b"]`]);
 });

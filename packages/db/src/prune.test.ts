@@ -19,8 +19,7 @@ afterAll(async () => {
 it("deletes raw events received before the retention horizon, in chunks, and nothing newer", async () => {
   const day = 86_400_000;
   const now = Date.now();
-  // Received 100 days ago to today, in receipt order as ingest writes them (the index is a BRIN
-  // over receipt time), a few pages' worth.
+  // Received 100 days ago to today, in receipt order as ingest writes them, a few pages' worth.
   const rows = Array.from({ length: 3_000 }, (_, i) => ({
     source: "dvc",
     id: `r${String(i).padStart(5, "0")}`,

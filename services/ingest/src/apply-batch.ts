@@ -125,7 +125,10 @@ export async function applyBatch(trx: Executor, items: readonly BatchItem[], opt
     return cmp(x.source, y.source) || cmp(x.id, y.id);
   });
 
+  // One feed per batch (a worker pulls one feed's stream, which takes only that feed's subjects):
+  // the raw rows are written with this one feed.
   const feed = items.find((x) => x.event)?.event?.feed;
+  if (items.some((x) => x.event && x.event.feed !== feed)) throw new Error(`a batch mixes feeds: ${[...new Set(items.map((x) => x.event?.feed))].join(", ")}`);
   const changed = await upsertEvents(
     trx,
     feed ?? "",

@@ -14,6 +14,44 @@ export interface ChangeInput {
 }
 
 /**
+ * Largest change-log row, in bytes of its entries' JSON. The relay sends each row to LIVE as one
+ * NATS message, and a message past the server's max_payload (1 MiB by default) is refused every
+ * time, holding up every row after it: a batch of 2,000 restatements with long agency names
+ * would write a 1.4 MB row. Entries are absolute values of distinct keys, so a metric's entries
+ * may be spread over several rows of one transaction.
+ */
+export const maxChangeBytes = 256 * 1024;
+
+/** One row per metric, or several when its entries' JSON is larger than `maxBytes`; each row's JSON text comes along. */
+export function splitChanges(rows: readonly ChangeInput[], maxBytes = maxChangeBytes): { metric: string; json: string }[] {
+  const out: { metric: string; json: string }[] = [];
+  for (const row of rows) {
+    if (row.entries.length === 0) continue;
+    const json = JSON.stringify(row.entries);
+    // Cheap test first: UTF-8 takes at most three bytes per UTF-16 code unit.
+    if (json.length * 3 <= maxBytes || Buffer.byteLength(json) <= maxBytes) {
+      out.push({ metric: row.metric, json });
+      continue;
+    }
+    let part: string[] = [];
+    let size = 2;
+    for (const entry of row.entries) {
+      const e = JSON.stringify(entry);
+      const b = Buffer.byteLength(e) + 1;
+      if (part.length > 0 && size + b > maxBytes) {
+        out.push({ metric: row.metric, json: `[${part.join(",")}]` });
+        part = [];
+        size = 2;
+      }
+      part.push(e);
+      size += b;
+    }
+    if (part.length > 0) out.push({ metric: row.metric, json: `[${part.join(",")}]` });
+  }
+  return out;
+}
+
+/**
  * A string literal: quotes doubled, and the E'' form with backslashes doubled when there are any,
  * so that it reads the same whatever standard_conforming_strings says. (pg's escapeLiteral does
  * the same a character at a time; this runs on every batch's change log, some 100 KB.)
@@ -35,8 +73,8 @@ function literal(s: string): string {
  * time is `clock_timestamp()`, read after it, so times follow ids (the transaction's `now()`
  * would not). Returns the ids, in input order.
  */
-function changeLogInsert(rows: readonly ChangeInput[]): string {
-  const values = rows.map((x, n) => `(${n}, ${literal(x.metric)}, ${literal(JSON.stringify(x.entries))})`).join(",\n");
+function changeLogInsert(rows: readonly { metric: string; json: string }[]): string {
+  const values = rows.map((x, n) => `(${n}, ${literal(x.metric)}, ${literal(x.json)})`).join(",\n");
   return `WITH lock AS MATERIALIZED (SELECT pg_advisory_xact_lock(${lockSpace}, ${changeLogLock}))
     INSERT INTO changes (metric, entries, created_at)
     SELECT v.metric, v.entries::json, clock_timestamp() FROM lock, (VALUES ${values}) AS v(n, metric, entries)
@@ -44,10 +82,11 @@ function changeLogInsert(rows: readonly ChangeInput[]): string {
     RETURNING id`;
 }
 
-/** Appends change-log rows (see `changeLogInsert`); returns their ids, in input order. */
+/** Appends change-log rows (see `changeLogInsert`, `splitChanges`); returns the ids written, in input order. */
 export async function insertChanges(db: Kysely<Database>, rows: readonly ChangeInput[]): Promise<number[]> {
-  if (rows.length === 0) return [];
-  const r = await sql.raw<{ id: number }>(changeLogInsert(rows)).execute(db);
+  const split = splitChanges(rows);
+  if (split.length === 0) return [];
+  const r = await sql.raw<{ id: number }>(changeLogInsert(split)).execute(db);
   return r.rows.map((x) => Number(x.id));
 }
 
@@ -71,7 +110,7 @@ export async function inFeedTransaction<R extends { log: readonly ChangeInput[] 
   try {
     await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${lockSpace}, ${Math.trunc(feedIndex)})`);
     const done = await fn(onClient(client));
-    const rows = done.log.filter((c) => c.entries.length > 0);
+    const rows = splitChanges(done.log);
     const r: QueryResult | QueryResult[] = await client.query(rows.length > 0 ? `${changeLogInsert(rows)};\nCOMMIT` : "COMMIT");
     // COMMIT of a transaction a failed statement aborted answers ROLLBACK: nothing was committed.
     const answer = Array.isArray(r) ? r.at(-1)?.command : r.command;
