@@ -1,20 +1,10 @@
-import { createTestDatabase, type TestDatabase } from "@pulse/testkit";
 import { sql } from "kysely";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { createDb, type Db } from "./create-db";
+import { expect, it } from "vitest";
+import { useScratchDb } from "./scratch-db";
 import { pruneEvents } from "./sql/changes";
 import { upsertEvents } from "./sql/upsert-events";
 
-let database: TestDatabase;
-let db: Db;
-beforeAll(async () => {
-  database = await createTestDatabase("prune");
-  db = createDb({ url: database.url, poolMax: 2 });
-});
-afterAll(async () => {
-  await db?.close();
-  await database?.drop();
-});
+const scratch = useScratchDb("prune");
 
 it("deletes raw events received before the retention horizon, in chunks, and nothing newer", async () => {
   const day = 86_400_000;
@@ -30,17 +20,17 @@ it("deletes raw events received before the retention horizon, in chunks, and not
     receivedMs: now - 100 * day + Math.round((i + 0.5) * (100 * day / 3_000)),
     streamSeq: i + 1,
   }));
-  await upsertEvents(db.db, "egov", rows);
+  await upsertEvents(scratch.db.db, "egov", rows);
   const old = rows.filter((r) => r.receivedMs < now - 90 * day).length;
   expect(old).toBeGreaterThan(200);
 
   let deleted = 0;
-  for (let k = await pruneEvents(db.db, 90 * day, 100); k > 0; k = await pruneEvents(db.db, 90 * day, 100)) {
+  for (let k = await pruneEvents(scratch.db.db, 90 * day, 100); k > 0; k = await pruneEvents(scratch.db.db, 90 * day, 100)) {
     expect(k).toBeLessThanOrEqual(100);
     deleted += k;
   }
   expect(deleted).toBe(old);
-  const left = await sql<{ n: number; oldest: Date }>`SELECT count(*)::int AS n, min(received_at) AS oldest FROM events`.execute(db.db);
+  const left = await sql<{ n: number; oldest: Date }>`SELECT count(*)::int AS n, min(received_at) AS oldest FROM events`.execute(scratch.db.db);
   expect(left.rows[0]!.n).toBe(rows.length - old);
   expect(left.rows[0]!.oldest.getTime()).toBeGreaterThanOrEqual(now - 90 * day - 1_000);
 });
