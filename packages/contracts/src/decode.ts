@@ -1,5 +1,6 @@
 import Validator from "fastest-validator";
 import { districts, provinceCode, sources } from "@pulse/seeds";
+import { boundedMemo } from "./bounded-memo";
 import type { FeedEvent } from "./envelope";
 import { btsStatuses, channels, egovStatuses, levels, maxCount, maxStringLength, services, signers, techs } from "./feeds";
 import type { Reason } from "./reasons";
@@ -161,17 +162,8 @@ export function parseOffsetTime(v: string): number | null {
 
 const textDecoder = new TextDecoder("utf-8", { fatal: true });
 
-/** Routes of recent subjects: a feed has a handful of sources (bounded: a stray token is any string). */
-const routes = new Map<string, ReturnType<typeof parseFeedSubject>>();
-function routeOf(subject: string): ReturnType<typeof parseFeedSubject> {
-  let route = routes.get(subject);
-  if (route === undefined) {
-    if (routes.size >= 1_000) routes.clear();
-    route = parseFeedSubject(subject);
-    routes.set(subject, route);
-  }
-  return route;
-}
+/** Routes of recent subjects: a feed has a handful of sources. */
+const routeOf = boundedMemo(parseFeedSubject);
 
 function fail(reason: Reason, detail: string, id: string | null = null, revision: number | null = null): DecodeResult {
   return { ok: false, reason, detail, id, revision };

@@ -8,3 +8,4 @@ export * from "./metrics";
 export * from "./freshness";
 export * from "./kpi";
 export * from "./domain-metrics";
+export * from "./bounded-memo";

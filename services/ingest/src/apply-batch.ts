@@ -328,8 +328,7 @@ async function applyBts(trx: Executor, applied: Applied) {
   const values = new Map<string, StationValue>();
   for (const v of await upsertBtsStations(trx, readings)) values.set(sk(v), v);
   for (const v of await recomputeBtsStations(trx, [...recompute.values()])) values.set(sk(v), v);
-  for (const v of await extendStationRuns(trx, readings.map((r) => ({ source: r.source, station: r.station, status: r.status, ts: r.ts, revision: r.revision, id: r.id }))))
-    values.set(sk(v), v);
+  for (const v of await extendStationRuns(trx, readings)) values.set(sk(v), v);
   for (const v of values.values()) if (v.state) addGroup({ source: v.source, ...v.state });
 
   const counts = await stationCounts(trx, [...groups.values()], btsStatuses);

@@ -1,5 +1,5 @@
 import type { Logger } from "@pulse/config";
-import { consumerName, decode, feeds, subjects, type Feed, type Reject } from "@pulse/contracts";
+import { boundedMemo, consumerName, decode, feeds, subjects, type Feed, type Reject } from "@pulse/contracts";
 import { classifyDbError, inFeedTransaction, type Db } from "@pulse/db";
 import { feedStream, Puller, withoutPrefix, withPrefix, type NatsConnection, type PulledMsg, type StreamNames } from "@pulse/nats";
 import { applyBatch, DeadLetterRefused, type BatchItem, type BatchResult, type ItemResult } from "./apply-batch";
@@ -41,7 +41,7 @@ export class FeedWorker {
   private readonly feedIndex: number;
   private readonly stream: string;
   /** Delivered subject to canonical subject: a feed has a handful of sources. */
-  private readonly canonical = new Map<string, string>();
+  private readonly canonical: (subject: string) => string;
   private running = false;
   private loop: Promise<void> | null = null;
 
@@ -49,6 +49,7 @@ export class FeedWorker {
     this.o = options;
     this.feedIndex = feeds.indexOf(options.feed);
     this.stream = feedStream(options.names, options.feed);
+    this.canonical = boundedMemo((subject) => withoutPrefix(options.names, subject));
     this.puller = new Puller(options.nc, {
       stream: this.stream,
       consumer: consumerName(options.feed, options.names.consumerPrefix),
@@ -158,13 +159,7 @@ export class FeedWorker {
   }
 
   private prepare(m: PulledMsg): BatchItem {
-    let subject = this.canonical.get(m.subject);
-    if (subject === undefined) {
-      // Bounded: the stream only takes `feeds.<feed>.*`, yet a stray source token is any string.
-      if (this.canonical.size >= 1_000) this.canonical.clear();
-      subject = withoutPrefix(this.o.names, m.subject);
-      this.canonical.set(m.subject, subject);
-    }
+    const subject = this.canonical(m.subject);
     const d = decode({ subject, payload: m.data, receivedMs: m.timestampMs }, { maxBytes: this.o.maxBytes, maxFutureMs: this.o.maxFutureMs });
     return {
       subject,
