@@ -31,8 +31,14 @@ export type DayCount<K> = K & { day: string; count: number };
  * Adds contributions to the minute, hour and day buckets. Bucketing and grouping happen in SQL
  * (days in Asia/Ho_Chi_Minh, written out, never the session's zone), so one statement carries
  * one row per key, in key order. Returns the day buckets' new absolute counts. The contributions
- * travel as one array per column (see `upsertEvents`), MATERIALIZED: inlined, they would be read
- * again for each of the three grains.
+ * travel as one array per column (see `upsertEvents`).
+ *
+ * Two steps: the contributions are summed per (minute, hour, day, key), each bucket truncated
+ * from the event's own time, then each grain sums those few hundred rows. Grouping the two
+ * thousand contributions once instead of once per grain makes the statement about a tenth
+ * cheaper. (Deriving the hour and day from the minute bucket would be cheaper still, but not
+ * exact: across the zone's 1911 change of offset by 6 min 30 s, a minute bucket's own hour is
+ * not its events' hour.)
  */
 export async function upsertEsignCounts(db: Kysely<Database>, c: readonly EsignContribution[]): Promise<DayCount<Omit<EsignContribution, "ts" | "delta">>[]> {
   if (c.length === 0) return [];
@@ -40,14 +46,19 @@ export async function upsertEsignCounts(db: Kysely<Database>, c: readonly EsignC
   // rows too would cost more than the upsert itself.
   const r = await sql<DayCount<Omit<EsignContribution, "ts" | "delta">>>`
     WITH c AS MATERIALIZED (
-      SELECT * FROM unnest(${timeArray(c.map((x) => x.ts))}::timestamptz[], ${textArray(c.map((x) => x.source))}::text[],
+      SELECT date_trunc('minute', c.ts, 'Asia/Ho_Chi_Minh') AS minute, date_trunc('hour', c.ts, 'Asia/Ho_Chi_Minh') AS hour, date_trunc('day', c.ts, 'Asia/Ho_Chi_Minh') AS day,
+        source, agency, area, signed, signer, sum(delta)::bigint AS delta
+      FROM unnest(${timeArray(c.map((x) => x.ts))}::timestamptz[], ${textArray(c.map((x) => x.source))}::text[],
         ${textArray(c.map((x) => x.agency))}::text[], ${textArray(c.map((x) => x.area))}::text[], ${booleanArray(c.map((x) => x.signed))}::boolean[],
         ${textArray(c.map((x) => x.signer))}::text[], ${numberArray(c.map((x) => x.delta))}::int[])
         AS c(ts, source, agency, area, signed, signer, delta)
+      GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
     ), g AS (
-      SELECT grain, date_trunc(grain, c.ts, 'Asia/Ho_Chi_Minh') AS bucket, source, agency, area, signed, signer, sum(delta)::bigint AS delta
-      FROM c CROSS JOIN unnest(ARRAY['minute', 'hour', 'day']) AS grain
-      GROUP BY 1, 2, 3, 4, 5, 6, 7
+      SELECT 'minute' AS grain, minute AS bucket, source, agency, area, signed, signer, sum(delta)::bigint AS delta FROM c GROUP BY 2, 3, 4, 5, 6, 7
+      UNION ALL
+      SELECT 'hour', hour, source, agency, area, signed, signer, sum(delta)::bigint FROM c GROUP BY 2, 3, 4, 5, 6, 7
+      UNION ALL
+      SELECT 'day', day, source, agency, area, signed, signer, sum(delta)::bigint FROM c GROUP BY 2, 3, 4, 5, 6, 7
     ), up AS (
       INSERT INTO esign_counts AS t (grain, bucket, source, agency, area, signed, signer, count)
       SELECT * FROM g WHERE delta <> 0 ORDER BY grain, bucket, source, agency, area, signed, signer
@@ -72,14 +83,19 @@ export async function upsertEgovCounts(
   if (c.length === 0) return { days: [], receivedMinutes: [] };
   const r = await sql<DayCount<Omit<EgovContribution, "ts" | "delta">> & { grain: string; bucket: Date }>`
     WITH c AS MATERIALIZED (
-      SELECT * FROM unnest(${timeArray(c.map((x) => x.ts))}::timestamptz[], ${textArray(c.map((x) => x.source))}::text[],
+      SELECT date_trunc('minute', c.ts, 'Asia/Ho_Chi_Minh') AS minute, date_trunc('hour', c.ts, 'Asia/Ho_Chi_Minh') AS hour, date_trunc('day', c.ts, 'Asia/Ho_Chi_Minh') AS day,
+        source, agency, level, channel, status, area, sum(delta)::bigint AS delta
+      FROM unnest(${timeArray(c.map((x) => x.ts))}::timestamptz[], ${textArray(c.map((x) => x.source))}::text[],
         ${textArray(c.map((x) => x.agency))}::text[], ${textArray(c.map((x) => x.level))}::text[], ${textArray(c.map((x) => x.channel))}::text[],
         ${textArray(c.map((x) => x.status))}::text[], ${textArray(c.map((x) => x.area))}::text[], ${numberArray(c.map((x) => x.delta))}::int[])
         AS c(ts, source, agency, level, channel, status, area, delta)
+      GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
     ), g AS MATERIALIZED (
-      SELECT grain, date_trunc(grain, c.ts, 'Asia/Ho_Chi_Minh') AS bucket, source, agency, level, channel, status, area, sum(delta)::bigint AS delta
-      FROM c CROSS JOIN unnest(ARRAY['minute', 'hour', 'day']) AS grain
-      GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+      SELECT 'minute' AS grain, minute AS bucket, source, agency, level, channel, status, area, sum(delta)::bigint AS delta FROM c GROUP BY 2, 3, 4, 5, 6, 7, 8
+      UNION ALL
+      SELECT 'hour', hour, source, agency, level, channel, status, area, sum(delta)::bigint FROM c GROUP BY 2, 3, 4, 5, 6, 7, 8
+      UNION ALL
+      SELECT 'day', day, source, agency, level, channel, status, area, sum(delta)::bigint FROM c GROUP BY 2, 3, 4, 5, 6, 7, 8
     ), up AS (
       INSERT INTO egov_counts AS t (grain, bucket, source, agency, level, channel, status, area, count)
       SELECT * FROM g WHERE delta <> 0 ORDER BY grain, bucket, source, agency, level, channel, status, area
