@@ -129,7 +129,7 @@ export async function applyBatch(trx: Executor, items: readonly BatchItem[], opt
   // the raw rows are written with this one feed.
   const feed = items.find((x) => x.event)?.event?.feed;
   if (items.some((x) => x.event && x.event.feed !== feed)) throw new Error(`a batch mixes feeds: ${[...new Set(items.map((x) => x.event?.feed))].join(", ")}`);
-  const changed = await upsertEvents(
+  const changes = await upsertEvents(
     trx,
     feed ?? "",
     chosen.map((i) => {
@@ -138,8 +138,14 @@ export async function applyBatch(trx: Executor, items: readonly BatchItem[], opt
       return { source: e.source, id: e.id, revision: e.revision, ts: e.ts, area: e.area, data: e.data, receivedMs: it.receivedMs, streamSeq: it.streamSeq };
     }),
   );
-  const changedByKey = new Map<string, EventChange>(changed.map((c) => [key(c.source, c.id), c]));
-  const unchanged = chosen.filter((i) => !changedByKey.has(key(items[i]!.event!.source, items[i]!.event!.id)));
+  // What the upsert did to each chosen item, by item index.
+  const changeOf = new Map<number, EventChange>();
+  const unchanged: number[] = [];
+  chosen.forEach((i, j) => {
+    const c = changes[j];
+    if (c) changeOf.set(i, c);
+    else unchanged.push(i);
+  });
   const stored = await storedVersions(trx, unchanged.map((i) => items[i]!.event!));
   for (const i of unchanged) {
     const e = items[i]!.event!;
@@ -153,8 +159,7 @@ export async function applyBatch(trx: Executor, items: readonly BatchItem[], opt
 
   const applied: { item: BatchItem; change: EventChange }[] = [];
   for (const i of chosen) {
-    const e = items[i]!.event!;
-    const c = changedByKey.get(key(e.source, e.id));
+    const c = changeOf.get(i);
     if (!c) continue;
     results[i] = { outcome: c.inserted ? "inserted" : "restated" };
     applied.push({ item: items[i]!, change: c });
@@ -172,7 +177,7 @@ export async function applyBatch(trx: Executor, items: readonly BatchItem[], opt
       continue;
     }
     const chosen = items[i]!.event!;
-    const change = changedByKey.get(key(chosen.source, chosen.id));
+    const change = changeOf.get(i);
     const before = change ? (change.inserted ? null : (change.prev?.revision ?? null)) : (stored.get(key(chosen.source, chosen.id))?.revision ?? null);
     let seen = before !== null;
     let high = before ?? 0;

@@ -15,10 +15,8 @@ export interface EventInput {
   streamSeq: number;
 }
 
-/** A row the upsert really changed: a new record, or a higher revision of a known one. */
+/** What the upsert did to a row it really changed: a new record, or a higher revision of a known one. */
 export interface EventChange {
-  source: string;
-  id: string;
   inserted: boolean;
   /** The replaced version; its `ts` as Postgres writes it (microseconds, an offset), to be read back exactly. */
   prev: { revision: number; ts: string; area: string; data: Record<string, unknown> } | null;
@@ -26,23 +24,27 @@ export interface EventChange {
 
 /**
  * Inserts new records of one feed and replaces known ones by a higher revision, in one
- * statement. Rows must be one per (source, id) and sorted by it (lock order). Returns only what
- * changed: a duplicate (same or lower revision), or an id the source already used in another
- * feed, returns nothing. The replaced version comes back as `prev`, read from the locked row
- * itself, so a concurrent writer can never make us miss it.
+ * statement. Rows must be one per (source, id) and sorted by it (lock order), each from its own
+ * message (distinct `streamSeq`). Answers per row, in input order: what changed, or undefined for
+ * a duplicate (same or lower revision) or an id the source already used in another feed. The
+ * replaced version comes back as `prev`, read from the locked row itself, so a concurrent writer
+ * can never make us miss it.
  *
  * The rows travel as one array per column, zipped by `unnest` (set-returning functions in one
  * select list advance together), and the data objects as one JSON array whose elements become
  * the `data` column as they are: Postgres neither builds a hash of field names per row (as
  * `json_to_recordset` does) nor parses each `data` again to check it, about a fifth of the
- * statement. What changed comes back as one row of two JSON arrays (new records as
- * [source, id]; replaced ones with their previous version), not a result row per record.
+ * statement. What changed comes back as one row of two JSON arrays, naming rows by their stream
+ * sequence (a number, cheaper both to write and to look up than (source, id) strings): the new
+ * records' sequences, and the replaced ones with their previous version.
  */
-export async function upsertEvents(db: Kysely<Database>, feed: string, rows: readonly EventInput[]): Promise<EventChange[]> {
-  if (rows.length === 0) return [];
+export async function upsertEvents(db: Kysely<Database>, feed: string, rows: readonly EventInput[]): Promise<(EventChange | undefined)[]> {
   const n = rows.length;
+  const out = new Array<EventChange | undefined>(n);
+  if (n === 0) return out;
   const sources = new Array<string>(n), ids = new Array<string>(n), tss = new Array<string>(n), areas = new Array<string>(n);
   const revisions = new Array<number>(n), received = new Array<number>(n), seqs = new Array<number>(n), data = new Array<unknown>(n);
+  const rowOf = new Map<number, number>();
   for (let i = 0; i < n; i++) {
     const x = rows[i]!;
     sources[i] = x.source;
@@ -53,10 +55,12 @@ export async function upsertEvents(db: Kysely<Database>, feed: string, rows: rea
     data[i] = x.data;
     received[i] = x.receivedMs;
     seqs[i] = x.streamSeq;
+    rowOf.set(x.streamSeq, i);
   }
+  if (rowOf.size !== n) throw new Error("upsertEvents: two rows share a stream sequence");
   const r = await sql<{
-    inserted: [string, string][] | null;
-    restated: { source: string; id: string; prev_revision: number; prev_ts: string; prev_area: string; prev_data: Record<string, unknown> }[] | null;
+    inserted: number[] | null;
+    restated: { seq: number; prev_revision: number; prev_ts: string; prev_area: string; prev_data: Record<string, unknown> }[] | null;
   }>`
     WITH up AS (
       INSERT INTO events AS e (source, id, feed, revision, ts, area, data, received_at, stream_seq)
@@ -68,17 +72,16 @@ export async function upsertEvents(db: Kysely<Database>, feed: string, rows: rea
         received_at = excluded.received_at, stream_seq = excluded.stream_seq,
         prev_revision = e.revision, prev_ts = e.ts, prev_area = e.area, prev_data = e.data
       WHERE e.revision < excluded.revision AND e.feed = excluded.feed
-      RETURNING e.source, e.id, (e.xmax = 0) AS inserted, e.prev_revision, e.prev_ts, e.prev_area, e.prev_data
+      RETURNING e.stream_seq, (e.xmax = 0) AS inserted, e.prev_revision, e.prev_ts, e.prev_area, e.prev_data
     )
-    SELECT json_agg(json_build_array(source, id)) FILTER (WHERE inserted) AS inserted,
-           json_agg(json_build_object('source', source, 'id', id, 'prev_revision', prev_revision, 'prev_ts', prev_ts, 'prev_area', prev_area, 'prev_data', prev_data))
+    SELECT json_agg(stream_seq) FILTER (WHERE inserted) AS inserted,
+           json_agg(json_build_object('seq', stream_seq, 'prev_revision', prev_revision, 'prev_ts', prev_ts, 'prev_area', prev_area, 'prev_data', prev_data))
              FILTER (WHERE NOT inserted) AS restated
     FROM up`.execute(db);
   const row = r.rows[0]!;
-  const out: EventChange[] = [];
-  for (const [source, id] of row.inserted ?? []) out.push({ source, id, inserted: true, prev: null });
+  for (const seq of row.inserted ?? []) out[rowOf.get(seq)!] = { inserted: true, prev: null };
   for (const x of row.restated ?? []) {
-    out.push({ source: x.source, id: x.id, inserted: false, prev: { revision: x.prev_revision, ts: x.prev_ts, area: x.prev_area, data: x.prev_data } });
+    out[rowOf.get(x.seq)!] = { inserted: false, prev: { revision: x.prev_revision, ts: x.prev_ts, area: x.prev_area, data: x.prev_data } };
   }
   return out;
 }
