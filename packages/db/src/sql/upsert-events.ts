@@ -79,9 +79,15 @@ export async function upsertEvents(db: Kysely<Database>, feed: string, rows: rea
              FILTER (WHERE NOT inserted) AS restated
     FROM up`.execute(db);
   const row = r.rows[0]!;
-  for (const seq of row.inserted ?? []) out[rowOf.get(seq)!] = { inserted: true, prev: null };
+  // A sequence we did not send would be a bug in the statement: never file a change under no row.
+  const at = (seq: number) => {
+    const i = rowOf.get(seq);
+    if (i === undefined) throw new Error(`upsertEvents: the database answered for stream sequence ${seq}, which was not sent`);
+    return i;
+  };
+  for (const seq of row.inserted ?? []) out[at(seq)] = { inserted: true, prev: null };
   for (const x of row.restated ?? []) {
-    out[rowOf.get(x.seq)!] = { inserted: false, prev: { revision: x.prev_revision, ts: x.prev_ts, area: x.prev_area, data: x.prev_data } };
+    out[at(x.seq)] = { inserted: false, prev: { revision: x.prev_revision, ts: x.prev_ts, area: x.prev_area, data: x.prev_data } };
   }
   return out;
 }
