@@ -48,6 +48,45 @@ it("keeps one pull request open on an idle consumer across many expiries, and st
   }
 });
 
+it("holds no more payload than its byte budget (plus one max payload), and still gets every message through", async () => {
+  const big = await openScratchStream(sharedNatsUrl(), "pullbytes", uniqueTag("pullbytes"));
+  try {
+    await big.jsm.consumers.add(big.stream, { durable_name: "c", ack_policy: AckPolicy.Explicit });
+    const js = jetstream(big.nc);
+    // 30 messages of 300 KB and one as large as the server allows, against a 1 MB budget: by
+    // count alone, one request of a batch of 100 would have taken them all (9 MB and more).
+    const maxPayload = big.nc.info!.max_payload;
+    const sizes = [...Array.from({ length: 15 }, () => 300_000), maxPayload - 1_000, ...Array.from({ length: 15 }, () => 300_000)];
+    await Promise.all(sizes.map((n, i) => js.publish(big.subject, new Uint8Array(n).fill(i))));
+    const budget = 1_000_000;
+    const p = new Puller(big.nc, { stream: big.stream, consumer: "c", batchSize: 100, maxHeldBytes: budget, lingerMs: 50 });
+    p.start();
+    try {
+      const got: number[] = [];
+      let most = 0;
+      while (got.length < sizes.length) {
+        const batch = await p.nextBatch(5_000);
+        expect(batch.length, `stuck after ${got.length} messages`).toBeGreaterThan(0);
+        most = Math.max(most, p.heldBytes);
+        got.push(...batch.map((m) => m.data.length));
+        // Settle slowly, as a database would: the puller must not fill up meanwhile.
+        await new Promise((r) => setTimeout(r, 100));
+        most = Math.max(most, p.heldBytes);
+        for (const m of batch) m.ack();
+        p.settled(batch);
+      }
+      expect(got).toEqual(sizes);
+      expect(most).toBeGreaterThan(0);
+      expect(most).toBeLessThanOrEqual(budget + maxPayload + 64 * 1024);
+      expect(p.heldBytes).toBe(0);
+    } finally {
+      await p.close();
+    }
+  } finally {
+    await big.close();
+  }
+});
+
 describe("parseAckSubject", () => {
   // The former reading, by splitting, kept as the reference.
   const reference = (reply: string) => {

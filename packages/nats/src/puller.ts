@@ -32,6 +32,12 @@ export interface PullerOptions {
   requestExpiresMs?: number;
   /** Ack wait of the consumer, in ms: held messages are marked in progress well before it. Default 30,000. */
   ackWaitMs?: number;
+  /**
+   * Payload bytes this puller may hold (queued and in a batch), whatever the messages' size.
+   * Default 64 MiB. A request may overshoot it by one server max payload, so that a message as
+   * large as the server allows always gets through.
+   */
+  maxHeldBytes?: number;
 }
 
 // $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<tm>.<pending> (9 tokens), or with
@@ -114,7 +120,8 @@ class Delivery implements PulledMsg {
 }
 
 /**
- * A pull consumer client that holds at most two batches in reserve, and can pause: while paused it
+ * A pull consumer client that holds at most two batches in reserve (and at most `maxHeldBytes` of
+ * payload: large messages make smaller batches, not a larger heap), and can pause: while paused it
  * asks for nothing more, and keeps every message it holds alive with "in progress" so that an
  * outage of the database burns no delivery attempt. (The library's `consume()` keeps pulling
  * whatever the caller does with the messages, which is what we must not do in an outage.)
@@ -130,6 +137,8 @@ export class Puller {
   private readonly queue: PulledMsg[] = [];
   /** Messages taken in a batch and not yet settled. */
   private readonly inFlight = new Set<PulledMsg>();
+  /** Payload bytes of the queued and in-flight messages. */
+  private bytes = 0;
   private requestOpen = false;
   private requestLeft = 0;
   private requestTimer: NodeJS.Timeout | null = null;
@@ -146,6 +155,7 @@ export class Puller {
       lingerMs: 20,
       requestExpiresMs: 1_000,
       ackWaitMs: 30_000,
+      maxHeldBytes: 64 * 1024 * 1024,
       ...options,
     };
   }
@@ -172,6 +182,11 @@ export class Puller {
     return this.queue.length + this.inFlight.size;
   }
 
+  /** Payload bytes of the messages this process holds. */
+  get heldBytes(): number {
+    return this.bytes;
+  }
+
   /**
    * The next batch: waits for a first message (at most `maxWaitMs`), then up to `lingerMs` for
    * more, and returns at most `batchSize`. Empty when nothing came or the puller closed.
@@ -195,7 +210,7 @@ export class Puller {
 
   /** Marks messages settled (acked or terminated): they need no more keep-alive. */
   settled(msgs: Iterable<PulledMsg>): void {
-    for (const m of msgs) this.inFlight.delete(m);
+    for (const m of msgs) if (this.inFlight.delete(m)) this.bytes -= m.data.length;
     this.request();
   }
 
@@ -205,7 +220,7 @@ export class Puller {
    */
   giveBack(msgs: Iterable<PulledMsg>): void {
     for (const m of msgs) {
-      this.inFlight.delete(m);
+      if (this.inFlight.delete(m)) this.bytes -= m.data.length;
       nakNow(m);
     }
   }
@@ -219,7 +234,10 @@ export class Puller {
     this.sub?.unsubscribe();
     this.sub = null;
     // Queued messages were never applied: hand them back now rather than after the ack wait.
-    for (const m of this.queue.splice(0)) nakNow(m);
+    for (const m of this.queue.splice(0)) {
+      this.bytes -= m.data.length;
+      nakNow(m);
+    }
   }
 
   private waitForMessages(ms: number): Promise<void> {
@@ -246,10 +264,16 @@ export class Puller {
     // round trip) — a request waits until half a batch of room is free.
     const want = 2 * this.opts.batchSize - this.queue.length;
     if (want < Math.ceil(this.opts.batchSize / 2)) return;
+    // The byte budget: the server stops a request at max_bytes (and answers 409 for a message
+    // that would pass it). A request always allows one message of the server's max payload, so
+    // that none can be stuck; when that much room is not left, wait for a batch to settle.
+    const largest = (this.nc.info?.max_payload ?? 1024 * 1024) + 64 * 1024;
+    const room = this.opts.maxHeldBytes - this.bytes;
+    if (this.bytes > 0 && room < largest) return;
     this.requestOpen = true;
     this.requestLeft = want;
     this.generation += 1;
-    const body = JSON.stringify({ batch: want, expires: this.opts.requestExpiresMs * 1_000_000 });
+    const body = JSON.stringify({ batch: want, max_bytes: Math.max(room, largest), expires: this.opts.requestExpiresMs * 1_000_000 });
     try {
       this.nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${this.opts.stream}.${this.opts.consumer}`, body, { reply: this.replySubject(this.generation) });
     } catch {
@@ -290,6 +314,7 @@ export class Puller {
     }
     const pulled = new Delivery(this.nc, msg, msg.reply!, info);
     this.queue.push(pulled);
+    this.bytes += pulled.data.length;
     this.requestLeft -= 1;
     if (this.requestLeft <= 0) this.endRequest();
     this.wakeAll();
