@@ -12,7 +12,7 @@ export interface IngestConfig {
   poolMax: number;
   /** INGEST_PORT for /healthz and /metrics. Default 9465. */
   port: number;
-  /** INGEST_BATCH_SIZE: largest batch per transaction. Default 2,000. */
+  /** INGEST_BATCH_SIZE: largest batch per transaction. Default 4,000. */
   batchSize: number;
   /** INGEST_LINGER_MS: how long a batch waits for more after its first message. Default 20. */
   lingerMs: number;
@@ -53,7 +53,7 @@ export function loadConfig(env: Env, overrides: Partial<IngestConfig> = {}): Rea
     dataDir: r.string("PULSE_DATA_DIR", ".data"),
     poolMax: r.int("DATABASE_POOL_MAX", databaseUrl ? 6 : 1, { min: 1, max: 100 }),
     port: r.int("INGEST_PORT", 9465, { min: 0, max: 65535 }),
-    batchSize: r.int("INGEST_BATCH_SIZE", 2_000, { min: 1, max: 10_000 }),
+    batchSize: r.int("INGEST_BATCH_SIZE", 4_000, { min: 1, max: 10_000 }),
     lingerMs: r.int("INGEST_LINGER_MS", 20, { min: 0, max: 5_000 }),
     maxBytes: r.int("INGEST_MAX_BYTES", 65_536, { min: 256, max: 1_048_576 }),
     maxFutureMs: r.int("INGEST_MAX_FUTURE_MS", 300_000, { min: 0 }),
