@@ -1,6 +1,10 @@
 import { AckPolicy, jetstream, type JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
-import { sharedNatsUrl, uniqueTag } from "@pulse/testkit";
+import { sharedNatsUrl, startNatsServer, uniqueTag } from "@pulse/testkit";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { connectNats } from "./connect-nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAckSubject, Puller } from "./puller";
 import { openScratchStream, type ScratchStream } from "./scratch-stream";
@@ -84,6 +88,83 @@ it("holds no more payload than its byte budget (plus one max payload), and still
     }
   } finally {
     await big.close();
+  }
+});
+
+it("asks again once messages are given back, even when the byte budget had held its requests back", async () => {
+  const big = await openScratchStream(sharedNatsUrl(), "pullgive", uniqueTag("pullgive"));
+  try {
+    await big.jsm.consumers.add(big.stream, { durable_name: "c", ack_policy: AckPolicy.Explicit });
+    const js = jetstream(big.nc);
+    await Promise.all(Array.from({ length: 40 }, (_, i) => js.publish(big.subject, new Uint8Array(200_000).fill(i))));
+    const p = new Puller(big.nc, { stream: big.stream, consumer: "c", batchSize: 10, maxHeldBytes: 3_000_000, lingerMs: 50 });
+    p.start();
+    try {
+      // Two batches take the whole budget; handing them back must free it and reopen the tap.
+      const taken = [...(await p.nextBatch(5_000)), ...(await p.nextBatch(5_000))];
+      expect(taken.length).toBeGreaterThan(0);
+      p.giveBack(taken);
+      let got = 0;
+      for (let i = 0; i < 4 && got === 0; i++) got += (await p.nextBatch(2_000)).length;
+      expect(got).toBeGreaterThan(0);
+    } finally {
+      await p.close();
+    }
+  } finally {
+    await big.close();
+  }
+});
+
+it("gets a stored message larger than the server's max payload of today through, without a storm of requests", async () => {
+  // Stored while the server allowed 8 MB, pulled after it was restarted with 1 MB: the room
+  // a request leaves for one message (today's max payload) is too small for it.
+  const conf = mkdtempSync(join(tmpdir(), "pulse-maxpayload-"));
+  const large = join(conf, "large.conf"), small = join(conf, "small.conf");
+  writeFileSync(large, "max_payload: 8388608\n");
+  writeFileSync(small, "max_payload: 1048576\n");
+  const store = join(conf, "store");
+  let server = await startNatsServer({ storeDir: store, args: ["-c", large] });
+  try {
+    let nc = await connectNats(server.url, "test-maxpayload");
+    const jsm0 = await (await import("@nats-io/jetstream")).jetstreamManager(nc);
+    await jsm0.streams.add({ name: "BIG", subjects: ["big.x"], max_msg_size: -1 });
+    await jsm0.consumers.add("BIG", { durable_name: "c", ack_policy: AckPolicy.Explicit });
+    const js = jetstream(nc);
+    await js.publish("big.x", new Uint8Array(1_000).fill(1));
+    await js.publish("big.x", new Uint8Array(3_000_000).fill(2));
+    await js.publish("big.x", new Uint8Array(1_000).fill(3));
+    await nc.close();
+    await server.stop();
+    server = await startNatsServer({ storeDir: store, args: ["-c", small] });
+    nc = await connectNats(server.url, "test-maxpayload");
+    expect(nc.info!.max_payload).toBe(1_048_576);
+    let requests = 0;
+    const publish = nc.publish.bind(nc);
+    nc.publish = (subject, ...rest) => {
+      if (subject.startsWith("$JS.API.CONSUMER.MSG.NEXT.")) requests++;
+      return publish(subject, ...rest);
+    };
+    const p = new Puller(nc, { stream: "BIG", consumer: "c", batchSize: 10, maxHeldBytes: 2_000_000, lingerMs: 50 });
+    p.start();
+    try {
+      const got: number[] = [];
+      for (let i = 0; i < 20 && got.length < 3; i++) {
+        const batch = await p.nextBatch(1_000);
+        // Held a while, as a batch at the database would be: the puller must wait, not hammer.
+        await new Promise((r) => setTimeout(r, 300));
+        got.push(...batch.map((m) => m.data[0]!));
+        for (const m of batch) m.ack();
+        p.settled(batch);
+      }
+      expect(got).toEqual([1, 2, 3]);
+      expect(requests).toBeLessThan(30);
+    } finally {
+      await p.close();
+      await nc.close();
+    }
+  } finally {
+    await server.stop();
+    rmSync(conf, { recursive: true, force: true });
   }
 });
 

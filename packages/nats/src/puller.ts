@@ -35,10 +35,15 @@ export interface PullerOptions {
   /**
    * Payload bytes this puller may hold (queued and in a batch), whatever the messages' size.
    * Default 64 MiB. A request may overshoot it by one server max payload, so that a message as
-   * large as the server allows always gets through.
+   * large as the server allows always gets through; and in the 50 ms in which a request overlaps
+   * its successor (see `request`), messages the broker frees in that window may fill both, so the
+   * worst case is about twice the budget, as for the count.
    */
   maxHeldBytes?: number;
 }
+
+/** The most a request may ever need to allow: nats-server's hard limit on max_payload, and room for a subject and headers. */
+const anyMessage = 64 * 1024 * 1024 + 64 * 1024;
 
 // $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<tm>.<pending> (9 tokens), or with
 // domain and account hash before the stream (12 tokens, newer servers). Read by finding the dots
@@ -139,6 +144,15 @@ export class Puller {
   private readonly inFlight = new Set<PulledMsg>();
   /** Payload bytes of the queued and in-flight messages. */
   private bytes = 0;
+  /** Messages the current request has delivered. */
+  private requestGot = 0;
+  /**
+   * The broker refused to deliver the next message within the last request's max_bytes, and that
+   * request got nothing: it is larger than the room left (a message stored under a larger
+   * max_payload than the server has now). Ask again only once something settles, and then, with
+   * nothing held, for as much as any message can be.
+   */
+  private tooBig = false;
   private requestOpen = false;
   private requestLeft = 0;
   private requestTimer: NodeJS.Timeout | null = null;
@@ -223,6 +237,8 @@ export class Puller {
       if (this.inFlight.delete(m)) this.bytes -= m.data.length;
       nakNow(m);
     }
+    // The room they took is free again: a request held back for want of it may go now.
+    this.request();
   }
 
   /** Stops asking; returns messages still queued (not yet handed out), unsettled. */
@@ -267,11 +283,12 @@ export class Puller {
     // The byte budget: the server stops a request at max_bytes (and answers 409 for a message
     // that would pass it). A request always allows one message of the server's max payload, so
     // that none can be stuck; when that much room is not left, wait for a batch to settle.
-    const largest = (this.nc.info?.max_payload ?? 1024 * 1024) + 64 * 1024;
+    const largest = this.tooBig ? anyMessage : (this.nc.info?.max_payload ?? 1024 * 1024) + 64 * 1024;
     const room = this.opts.maxHeldBytes - this.bytes;
-    if (this.bytes > 0 && room < largest) return;
+    if (this.bytes > 0 && (room < largest || this.tooBig)) return;
     this.requestOpen = true;
     this.requestLeft = want;
+    this.requestGot = 0;
     this.generation += 1;
     const body = JSON.stringify({ batch: want, max_bytes: Math.max(room, largest), expires: this.opts.requestExpiresMs * 1_000_000 });
     try {
@@ -309,12 +326,19 @@ export class Puller {
       // pile up on the server, each holding messages for this process.
       if (msg.subject !== this.replySubject(this.generation) || !this.requestOpen) return;
       const code = msg.headers?.code ?? 0;
-      if (code !== 100) this.endRequest();
+      if (code === 100) return;
+      // 409 "Message Size Exceeds MaxBytes" for a request that got nothing: the next message does
+      // not fit the room asked for. Asking again at once would get the same answer, thousands of
+      // times a second; wait for a batch to settle (see `tooBig`).
+      if (code === 409 && this.requestGot === 0 && /MaxBytes/i.test(msg.headers?.description ?? "")) this.tooBig = true;
+      this.endRequest();
       return;
     }
     const pulled = new Delivery(this.nc, msg, msg.reply!, info);
     this.queue.push(pulled);
     this.bytes += pulled.data.length;
+    this.tooBig = false;
+    this.requestGot += 1;
     this.requestLeft -= 1;
     if (this.requestLeft <= 0) this.endRequest();
     this.wakeAll();
