@@ -25,12 +25,31 @@ const types = {
     oid === 20 ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as "text")) as typeof pg.types.getTypeParser,
 };
 
+/** Statement texts that run as named prepared statements on a transaction's client, with their names. */
+const preparedNames = new Map<string, string>();
+
+/**
+ * Marks a statement's text (as Kysely compiles it, values as $n) to run as a named prepared
+ * statement on the clients of `onClient`: Postgres parses and plans it once per connection
+ * instead of once per batch, and after five runs may keep a generic plan. Only for statements
+ * whose plan cannot turn on the data (no join to choose); their texts are fixed, so the names
+ * stay few.
+ */
+export function prepareText(text: string): void {
+  if (!preparedNames.has(text)) preparedNames.set(text, `pulse_${preparedNames.size + 1}`);
+}
+
 /**
  * A Kysely whose every query runs on this one client, which it never releases (the caller owns
  * it): a transaction that manages its own BEGIN and COMMIT, and may have to destroy the client.
+ * Texts marked by `prepareText` go as named statements.
  */
 export function onClient(client: pg.PoolClient): Kysely<Database> {
-  const held = { query: client.query.bind(client), release() {} };
+  const query = (text: unknown, values?: unknown[]) => {
+    const name = typeof text === "string" ? preparedNames.get(text) : undefined;
+    return name ? client.query({ name, text: text as string, values }) : client.query(text as string, values);
+  };
+  const held = { query, release() {} } as unknown as pg.PoolClient;
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool: { connect: async () => held, end: async () => {} } }) });
 }
 

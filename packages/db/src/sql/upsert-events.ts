@@ -1,4 +1,5 @@
 import { sql, type Kysely } from "kysely";
+import { prepareText } from "../create-db";
 import type { Database } from "../database";
 import { numberArray, textArray } from "./array-literal";
 
@@ -58,7 +59,7 @@ export async function upsertEvents(db: Kysely<Database>, feed: string, rows: rea
     rowOf.set(x.streamSeq, i);
   }
   if (rowOf.size !== n) throw new Error("upsertEvents: two rows share a stream sequence");
-  const r = await sql<{
+  const q = sql<{
     inserted: number[] | null;
     restated: { seq: number; prev_revision: number; prev_ts: string; prev_area: string; prev_data: Record<string, unknown> }[] | null;
   }>`
@@ -77,8 +78,10 @@ export async function upsertEvents(db: Kysely<Database>, feed: string, rows: rea
     SELECT json_agg(stream_seq) FILTER (WHERE inserted) AS inserted,
            json_agg(json_build_object('seq', stream_seq, 'prev_revision', prev_revision, 'prev_ts', prev_ts, 'prev_area', prev_area, 'prev_data', prev_data))
              FILTER (WHERE NOT inserted) AS restated
-    FROM up`.execute(db);
-  const row = r.rows[0]!;
+    FROM up`.compile(db);
+  // One fixed text and no join: parsed and planned once per connection (`prepareText`).
+  prepareText(q.sql);
+  const row = (await db.executeQuery(q)).rows[0]!;
   // A sequence we did not send would be a bug in the statement: never file a change under no row.
   const at = (seq: number) => {
     const i = rowOf.get(seq);
