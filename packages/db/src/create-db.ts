@@ -36,7 +36,14 @@ const preparedNames = new Map<string, string>();
  * stay few.
  */
 export function prepareText(text: string): void {
-  if (!preparedNames.has(text)) preparedNames.set(text, `pulse_${preparedNames.size + 1}`);
+  // A cap, should a text ever vary from call to call: each name is a statement kept on every
+  // connection for its lifetime.
+  if (!preparedNames.has(text) && preparedNames.size < 16) preparedNames.set(text, `pulse_${preparedNames.size + 1}`);
+}
+
+/** How many statement texts run prepared (a test's check that the texts are fixed). */
+export function preparedCount(): number {
+  return preparedNames.size;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { expect, it } from "vitest";
+import { onClient, preparedCount } from "./create-db";
 import { useScratchDb } from "./scratch-db";
 import { upsertEvents, type EventInput } from "./sql/upsert-events";
 
@@ -38,4 +39,20 @@ it("answers per input row, in input order: new, restated with the replaced versi
 
 it("refuses two rows of one stream sequence, which could not be told apart in the answer", async () => {
   await expect(upsertEvents(scratch.db.db, "egov", [row("x", 0, 7), row("y", 0, 7)])).rejects.toThrow(/stream sequence/);
+});
+
+it("runs prepared on a transaction's client, one fixed text whatever the batch", async () => {
+  const client = await scratch.db.pool.connect();
+  try {
+    const db = onClient(client);
+    await upsertEvents(db, "egov", [row("p1", 0, 101)]);
+    const after = preparedCount();
+    await upsertEvents(db, "egov", [row("p2", 0, 102), row("p3", 0, 103), row("p4", 0, 104)]);
+    await upsertEvents(db, "subscribers", [row("p5", 0, 105)]);
+    expect(preparedCount()).toBe(after);
+    const prepared = await client.query<{ name: string }>("SELECT name FROM pg_prepared_statements WHERE statement LIKE '%INSERT INTO events%'");
+    expect(prepared.rows.map((r) => r.name)).toEqual([expect.stringMatching(/^pulse_\d+$/)]);
+  } finally {
+    client.release();
+  }
 });
