@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect } from "kysely";
+import { Kysely, PostgresDialect, type QueryResult, type RawBuilder } from "kysely";
 import pg from "pg";
 import type { Database } from "./database";
 
@@ -29,27 +29,23 @@ const types = {
 const preparedNames = new Map<string, string>();
 
 /**
- * Marks a statement's text (as Kysely compiles it, values as $n) to run as a named prepared
- * statement on the clients of `onClient`: Postgres parses and plans it once per connection
- * instead of once per batch, and after five runs may keep a generic plan. Only for statements
- * whose plan cannot turn on the data (no join to choose); their texts are fixed, so the names
- * stay few.
+ * Runs a statement as a named prepared statement on the clients of `onClient` (elsewhere, as any
+ * other): Postgres parses and plans it once per connection instead of once per batch, and after
+ * five runs may keep a generic plan. Only for statements whose plan cannot turn on the data (no
+ * join to choose) and whose text (as Kysely compiles it, values as $n) is fixed, so the names
+ * stay few; at most 16, should a text ever vary, as each is kept on every connection for its
+ * lifetime.
  */
-export function prepareText(text: string): void {
-  // A cap, should a text ever vary from call to call: each name is a statement kept on every
-  // connection for its lifetime.
-  if (!preparedNames.has(text) && preparedNames.size < 16) preparedNames.set(text, `pulse_${preparedNames.size + 1}`);
-}
-
-/** How many statement texts run prepared (a test's check that the texts are fixed). */
-export function preparedCount(): number {
-  return preparedNames.size;
+export function executePrepared<R>(db: Kysely<Database>, query: RawBuilder<R>): Promise<QueryResult<R>> {
+  const q = query.compile(db);
+  if (!preparedNames.has(q.sql) && preparedNames.size < 16) preparedNames.set(q.sql, `pulse_${preparedNames.size + 1}`);
+  return db.executeQuery(q);
 }
 
 /**
  * A Kysely whose every query runs on this one client, which it never releases (the caller owns
  * it): a transaction that manages its own BEGIN and COMMIT, and may have to destroy the client.
- * Texts marked by `prepareText` go as named statements.
+ * Statements run by `executePrepared` go as named statements.
  */
 export function onClient(client: pg.PoolClient): Kysely<Database> {
   const query = (text: unknown, values?: unknown[]) => {

@@ -1,4 +1,4 @@
-import { AckPolicy, jetstream, type JetStreamManager } from "@nats-io/jetstream";
+import { AckPolicy, jetstream, jetstreamManager, type JetStreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { sharedNatsUrl, startNatsServer, uniqueTag } from "@pulse/testkit";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connectNats } from "./connect-nats";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseAckSubject, Puller } from "./puller";
+import { parseAckSubject, Puller, type PullerOptions } from "./puller";
 import { openScratchStream, type ScratchStream } from "./scratch-stream";
 
 const consumer = "idle";
@@ -52,67 +52,70 @@ it("keeps one pull request open on an idle consumer across many expiries, and st
   }
 });
 
-it("holds no more payload than its byte budget (plus one max payload), and still gets every message through", async () => {
-  const big = await openScratchStream(sharedNatsUrl(), "pullbytes", uniqueTag("pullbytes"));
+/**
+ * A stream of its own holding one message per size (each filled with its index), a durable
+ * consumer `c` on it, and a started Puller with these options; all removed after `fn`.
+ */
+async function withLoadedPuller(prefix: string, sizes: (nc: NatsConnection) => number[], options: Omit<PullerOptions, "stream" | "consumer">, fn: (p: Puller) => Promise<void>): Promise<void> {
+  const big = await openScratchStream(sharedNatsUrl(), prefix, uniqueTag(prefix));
   try {
     await big.jsm.consumers.add(big.stream, { durable_name: "c", ack_policy: AckPolicy.Explicit });
     const js = jetstream(big.nc);
-    // 30 messages of 300 KB and one as large as the server allows, against a 1 MB budget: by
-    // count alone, one request of a batch of 100 would have taken them all (9 MB and more).
-    const maxPayload = big.nc.info!.max_payload;
-    const sizes = [...Array.from({ length: 15 }, () => 300_000), maxPayload - 1_000, ...Array.from({ length: 15 }, () => 300_000)];
-    await Promise.all(sizes.map((n, i) => js.publish(big.subject, new Uint8Array(n).fill(i))));
-    const budget = 1_000_000;
-    const p = new Puller(big.nc, { stream: big.stream, consumer: "c", batchSize: 100, maxHeldBytes: budget, lingerMs: 50 });
+    await Promise.all(sizes(big.nc).map((n, i) => js.publish(big.subject, new Uint8Array(n).fill(i))));
+    const p = new Puller(big.nc, { stream: big.stream, consumer: "c", ...options });
     p.start();
     try {
-      const got: number[] = [];
-      let most = 0;
-      while (got.length < sizes.length) {
-        const batch = await p.nextBatch(5_000);
-        expect(batch.length, `stuck after ${got.length} messages`).toBeGreaterThan(0);
-        most = Math.max(most, p.heldBytes);
-        got.push(...batch.map((m) => m.data.length));
-        // Settle slowly, as a database would: the puller must not fill up meanwhile.
-        await new Promise((r) => setTimeout(r, 100));
-        most = Math.max(most, p.heldBytes);
-        for (const m of batch) m.ack();
-        p.settled(batch);
-      }
-      expect(got).toEqual(sizes);
-      expect(most).toBeGreaterThan(0);
-      expect(most).toBeLessThanOrEqual(budget + maxPayload + 64 * 1024);
-      expect(p.heldBytes).toBe(0);
+      await fn(p);
     } finally {
       await p.close();
     }
   } finally {
     await big.close();
   }
+}
+
+it("holds no more payload than its byte budget (plus one max payload), and still gets every message through", async () => {
+  // 30 messages of 300 KB and one as large as the server allows, against a 1 MB budget: by
+  // count alone, one request of a batch of 100 would have taken them all (9 MB and more).
+  let sizes: number[] = [];
+  let maxPayload = 0;
+  const budget = 1_000_000;
+  const load = (nc: NatsConnection) => {
+    maxPayload = nc.info!.max_payload;
+    sizes = [...Array.from({ length: 15 }, () => 300_000), maxPayload - 1_000, ...Array.from({ length: 15 }, () => 300_000)];
+    return sizes;
+  };
+  await withLoadedPuller("pullbytes", load, { batchSize: 100, maxHeldBytes: budget, lingerMs: 50 }, async (p) => {
+    const got: number[] = [];
+    let most = 0;
+    while (got.length < sizes.length) {
+      const batch = await p.nextBatch(5_000);
+      expect(batch.length, `stuck after ${got.length} messages`).toBeGreaterThan(0);
+      most = Math.max(most, p.heldBytes);
+      got.push(...batch.map((m) => m.data.length));
+      // Settle slowly, as a database would: the puller must not fill up meanwhile.
+      await new Promise((r) => setTimeout(r, 100));
+      most = Math.max(most, p.heldBytes);
+      for (const m of batch) m.ack();
+      p.settled(batch);
+    }
+    expect(got).toEqual(sizes);
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(budget + maxPayload + 64 * 1024);
+    expect(p.heldBytes).toBe(0);
+  });
 });
 
 it("asks again once messages are given back, even when the byte budget had held its requests back", async () => {
-  const big = await openScratchStream(sharedNatsUrl(), "pullgive", uniqueTag("pullgive"));
-  try {
-    await big.jsm.consumers.add(big.stream, { durable_name: "c", ack_policy: AckPolicy.Explicit });
-    const js = jetstream(big.nc);
-    await Promise.all(Array.from({ length: 40 }, (_, i) => js.publish(big.subject, new Uint8Array(200_000).fill(i))));
-    const p = new Puller(big.nc, { stream: big.stream, consumer: "c", batchSize: 10, maxHeldBytes: 3_000_000, lingerMs: 50 });
-    p.start();
-    try {
-      // Two batches take the whole budget; handing them back must free it and reopen the tap.
-      const taken = [...(await p.nextBatch(5_000)), ...(await p.nextBatch(5_000))];
-      expect(taken.length).toBeGreaterThan(0);
-      p.giveBack(taken);
-      let got = 0;
-      for (let i = 0; i < 4 && got === 0; i++) got += (await p.nextBatch(2_000)).length;
-      expect(got).toBeGreaterThan(0);
-    } finally {
-      await p.close();
-    }
-  } finally {
-    await big.close();
-  }
+  await withLoadedPuller("pullgive", () => Array.from({ length: 40 }, () => 200_000), { batchSize: 10, maxHeldBytes: 3_000_000, lingerMs: 50 }, async (p) => {
+    // Two batches take the whole budget; handing them back must free it and reopen the tap.
+    const taken = [...(await p.nextBatch(5_000)), ...(await p.nextBatch(5_000))];
+    expect(taken.length).toBeGreaterThan(0);
+    p.giveBack(taken);
+    let got = 0;
+    for (let i = 0; i < 4 && got === 0; i++) got += (await p.nextBatch(2_000)).length;
+    expect(got).toBeGreaterThan(0);
+  });
 });
 
 it("gets a stored message larger than the server's max payload of today through, without a storm of requests", async () => {
@@ -126,7 +129,7 @@ it("gets a stored message larger than the server's max payload of today through,
   let server = await startNatsServer({ storeDir: store, args: ["-c", large] });
   try {
     let nc = await connectNats(server.url, "test-maxpayload");
-    const jsm0 = await (await import("@nats-io/jetstream")).jetstreamManager(nc);
+    const jsm0 = await jetstreamManager(nc);
     await jsm0.streams.add({ name: "BIG", subjects: ["big.x"], max_msg_size: -1 });
     await jsm0.consumers.add("BIG", { durable_name: "c", ack_policy: AckPolicy.Explicit });
     const js = jetstream(nc);

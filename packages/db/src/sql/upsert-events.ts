@@ -1,5 +1,5 @@
 import { sql, type Kysely } from "kysely";
-import { prepareText } from "../create-db";
+import { executePrepared } from "../create-db";
 import type { Database } from "../database";
 import { numberArray, textArray } from "./array-literal";
 
@@ -59,7 +59,7 @@ export async function upsertEvents(db: Kysely<Database>, feed: string, rows: rea
     rowOf.set(x.streamSeq, i);
   }
   if (rowOf.size !== n) throw new Error("upsertEvents: two rows share a stream sequence");
-  const q = sql<{
+  const r = await executePrepared(db, sql<{
     inserted: number[] | null;
     restated: { seq: number; prev_revision: number; prev_ts: string; prev_area: string; prev_data: Record<string, unknown> }[] | null;
   }>`
@@ -78,10 +78,8 @@ export async function upsertEvents(db: Kysely<Database>, feed: string, rows: rea
     SELECT json_agg(stream_seq) FILTER (WHERE inserted) AS inserted,
            json_agg(json_build_object('seq', stream_seq, 'prev_revision', prev_revision, 'prev_ts', prev_ts, 'prev_area', prev_area, 'prev_data', prev_data))
              FILTER (WHERE NOT inserted) AS restated
-    FROM up`.compile(db);
-  // One fixed text and no join: parsed and planned once per connection (`prepareText`).
-  prepareText(q.sql);
-  const row = (await db.executeQuery(q)).rows[0]!;
+    FROM up`);
+  const row = r.rows[0]!;
   // A sequence we did not send would be a bug in the statement: never file a change under no row.
   const at = (seq: number) => {
     const i = rowOf.get(seq);
