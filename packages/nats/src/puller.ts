@@ -1,10 +1,9 @@
-import { createInbox, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import { createInbox, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 
 /** One message delivered by a pull consumer, with what its ack subject tells. */
 export interface PulledMsg {
   subject: string;
   data: Uint8Array;
-  headers: MsgHdrs | undefined;
   /** Position in the stream. */
   streamSeq: number;
   /** 1 on first delivery. */
@@ -77,6 +76,10 @@ const NAK = encoder.encode("-NAK");
 /**
  * A delivered message. A class rather than an object of closures: ingest makes one per event,
  * and four closures each (named by the TypeScript loader) were a measurable share of its CPU.
+ * It keeps what it reads from the library's message, not the message itself (nor its headers,
+ * which ingest never reads): deliveries live for a batch's whole transaction, so every object
+ * one holds on to is copied by each young-generation collection meanwhile, about 5 % of
+ * ingest's throughput.
  */
 class Delivery implements PulledMsg {
   readonly subject: string;
@@ -88,7 +91,7 @@ class Delivery implements PulledMsg {
 
   constructor(
     private readonly nc: NatsConnection,
-    private readonly msg: Msg,
+    msg: Msg,
     private readonly reply: string,
     info: { deliveryCount: number; streamSeq: number; timestampMs: number },
   ) {
@@ -98,11 +101,6 @@ class Delivery implements PulledMsg {
     this.deliveryCount = info.deliveryCount;
     this.timestampMs = info.timestampMs;
     this.pulledAt = Date.now();
-  }
-
-  /** Decoded on demand: ingest never reads them. */
-  get headers(): MsgHdrs | undefined {
-    return this.msg.headers;
   }
 
   ack(): void {
