@@ -1,4 +1,5 @@
 import { createInbox, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import { AckWriter } from "./ack-writer";
 
 /** One message delivered by a pull consumer, with what its ack subject tells. */
 export interface PulledMsg {
@@ -66,12 +67,6 @@ export function parseAckSubject(reply: string): { deliveryCount: number; streamS
   };
 }
 
-// Acknowledgement bodies, encoded once (a string would be encoded again for every message).
-const encoder = new TextEncoder();
-const ACK = encoder.encode("+ACK");
-const TERM = encoder.encode("+TERM");
-const WPI = encoder.encode("+WPI");
-const NAK = encoder.encode("-NAK");
 
 /**
  * A delivered message. A class rather than an object of closures: ingest makes one per event,
@@ -90,7 +85,7 @@ class Delivery implements PulledMsg {
   pulledAt: number;
 
   constructor(
-    private readonly nc: NatsConnection,
+    private readonly acks: AckWriter,
     msg: Msg,
     private readonly reply: string,
     info: { deliveryCount: number; streamSeq: number; timestampMs: number },
@@ -104,21 +99,21 @@ class Delivery implements PulledMsg {
   }
 
   ack(): void {
-    this.nc.publish(this.reply, ACK);
+    this.acks.send(this.reply, "+ACK");
   }
 
   // Plain +TERM: nats-server 2.9 ignores "+TERM <reason>" (a 2.10 addition) and the message
   // would stay pending. The reason lives in our dead-letter row instead.
   term(): void {
-    this.nc.publish(this.reply, TERM);
+    this.acks.send(this.reply, "+TERM");
   }
 
   working(): void {
-    this.nc.publish(this.reply, WPI);
+    this.acks.send(this.reply, "+WPI");
   }
 
   nak(): void {
-    this.nc.publish(this.reply, NAK);
+    this.acks.send(this.reply, "-NAK");
   }
 }
 
@@ -131,6 +126,7 @@ class Delivery implements PulledMsg {
  */
 export class Puller {
   private readonly nc: NatsConnection;
+  private readonly acks: AckWriter;
   private readonly opts: Required<PullerOptions>;
   /** Each pull request gets its own reply subject under this prefix: `<prefix>.<generation>`. */
   private readonly inboxPrefix = createInbox();
@@ -162,6 +158,7 @@ export class Puller {
 
   constructor(nc: NatsConnection, options: PullerOptions) {
     this.nc = nc;
+    this.acks = new AckWriter(nc);
     this.opts = {
       batchSize: 1_000,
       lingerMs: 20,
@@ -222,6 +219,8 @@ export class Puller {
 
   /** Marks messages settled (acked or terminated): they need no more keep-alive. */
   settled(msgs: Iterable<PulledMsg>): void {
+    // Their acknowledgements go out now, in one write, ahead of the next pull request.
+    this.acks.flush();
     for (const m of msgs) if (this.inFlight.delete(m)) this.bytes -= m.data.length;
     this.request();
   }
@@ -235,6 +234,7 @@ export class Puller {
       if (this.inFlight.delete(m)) this.bytes -= m.data.length;
       nakNow(m);
     }
+    this.acks.flush();
     // The room they took is free again: a request held back for want of it may go now.
     this.request();
   }
@@ -252,6 +252,7 @@ export class Puller {
       this.bytes -= m.data.length;
       nakNow(m);
     }
+    this.acks.flush();
   }
 
   private waitForMessages(ms: number): Promise<void> {
@@ -332,7 +333,7 @@ export class Puller {
       this.endRequest();
       return;
     }
-    const pulled = new Delivery(this.nc, msg, msg.reply!, info);
+    const pulled = new Delivery(this.acks, msg, msg.reply!, info);
     this.queue.push(pulled);
     this.bytes += pulled.data.length;
     this.tooBig = false;
@@ -355,6 +356,7 @@ export class Puller {
         m.pulledAt = Date.now();
       }
     }
+    this.acks.flush();
   }
 }
 
