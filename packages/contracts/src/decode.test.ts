@@ -133,3 +133,23 @@ describe("decode: printable text", () => {
     }
   });
 });
+
+describe("decode: unknown fields", () => {
+  it("refuses a field the contract does not name, in the envelope or in data, and names every one", () => {
+    const detail = (text: string) => {
+      const r = decodeText(text);
+      return r.ok ? "accepted" : `${r.reason}: ${r.detail}`;
+    };
+    expect(detail(JSON.stringify({ ...egov, extra: 1, more: 2 }))).toBe("bad_shape: The envelope contains forbidden keys: 'extra, more'.");
+    expect(detail(JSON.stringify({ ...egov, data: { ...egov.data, note: "x" } }))).toBe("bad_shape: The object 'data' contains forbidden keys: 'note'.");
+    // Beside a wrong type, every problem is told at once: the field, then data's, then the envelope's.
+    expect(detail(JSON.stringify({ ...egov, extra: 1, data: { ...egov.data, agency: 5, note: "x" } }))).toBe(
+      "bad_shape: The 'data.agency' field must be a string.; The object 'data' contains forbidden keys: 'note'.; The envelope contains forbidden keys: 'extra'.",
+    );
+    // Names the validator treats as its own, or that JSON.parse makes an own field of.
+    expect(detail(JSON.stringify({ ...egov, data: { ...egov.data, $$type: "object" } }))).toBe("bad_shape: The object 'data' contains forbidden keys: '$$type'.");
+    expect(detail(JSON.stringify(egov).replace('{"v":1', '{"__proto__":{"x":1},"v":1'))).toBe("bad_shape: The envelope contains forbidden keys: '__proto__'.");
+    // `revision` is optional, not unknown.
+    expect(detail(JSON.stringify({ ...egov, revision: 2 }))).toBe("accepted");
+  });
+});

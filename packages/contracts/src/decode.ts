@@ -69,28 +69,42 @@ const validator = new Validator({ haltOnFirstError: false });
 
 type Check = (value: unknown) => true | { message?: string }[];
 
-// Compiled once at module load. Strict objects: an unknown field is an error a producer should
-// hear about, not something silently ignored.
+// Compiled once at module load. Unknown fields are refused by `unknownFields` below rather than
+// by the validator's own strict mode, which made three arrays per object per message (and let a
+// field named "$$type" through).
 function compileChecks(text: typeof printableText | typeof anyText): Record<Feed, Check> {
   const data = dataSchemas(text);
   return Object.fromEntries(
     feeds.map((feed) => [
       feed,
       validator.compile({
-        $$strict: true,
         v: { type: "equal", value: 1, strict: true },
         id: text,
         source: text,
         ts: { type: "string", max: 40 },
         area: { type: "string", max: 16 },
         revision: { type: "number", integer: true, min: 0, max: 2_147_483_647, optional: true },
-        data: { type: "object", strict: true, props: data[feed] },
+        data: { type: "object", props: data[feed] },
       }),
     ]),
   ) as unknown as Record<Feed, Check>;
 }
 const checks = compileChecks(printableText);
 const checksWithoutEscapes = compileChecks(anyText);
+
+// Strict objects: an unknown field is an error a producer should hear about, not something
+// silently ignored (or stored).
+const envelopeFields = new Set(["v", "id", "source", "ts", "area", "revision", "data"]);
+const dataFields = Object.fromEntries(
+  feeds.map((feed) => [feed, new Set(Object.keys(dataSchemas(printableText)[feed]).filter((k) => k !== "$$type"))]),
+) as Record<Feed, Set<string>>;
+
+/** The fields of `obj` not in `known`, or null: no array unless there is one. */
+function unknownFields(obj: object, known: Set<string>): string[] | null {
+  let out: string[] | null = null;
+  for (const k in obj) if (!known.has(k)) (out ??= []).push(k);
+  return out;
+}
 
 const districtCodes = new Set(districts.map((a) => a.code));
 const sourceFeeds = new Map(sources.map((s) => [s.id, new Set(Object.keys(s.feeds))]));
@@ -218,9 +232,14 @@ export function decode(input: DecodeInput, options: DecodeOptions = {}): DecodeR
     );
   }
   const checked = (text.includes("\\") || text.includes("\u007f") ? checks : checksWithoutEscapes)[route.feed](rec);
-  if (checked !== true) {
-    const detail = checked.map((e) => e.message ?? "invalid").join("; ");
-    return fail("bad_shape", detail, id, rev);
+  const data = rec.data;
+  const extraData = typeof data === "object" && data !== null && !Array.isArray(data) ? unknownFields(data, dataFields[route.feed]) : null;
+  const extra = unknownFields(rec, envelopeFields);
+  if (checked !== true || extraData || extra) {
+    const problems = checked === true ? [] : checked.map((e) => e.message ?? "invalid");
+    if (extraData) problems.push(`The object 'data' contains forbidden keys: '${extraData.join(", ")}'.`);
+    if (extra) problems.push(`The envelope contains forbidden keys: '${extra.join(", ")}'.`);
+    return fail("bad_shape", problems.join("; "), id, rev);
   }
   if (rec.source !== route.source) {
     return fail("source_mismatch", `envelope source ${JSON.stringify(rec.source)} but subject source ${JSON.stringify(route.source)}`, id, rev);
