@@ -1,12 +1,14 @@
 import { Migrator, type Kysely, type MigrationResultSet } from "kysely";
 import * as initial from "./migrations/2026-11-26T00-00-initial";
 import * as byteOrderKeys from "./migrations/2026-11-27T00-00-byte-order-keys";
+import * as roomForUpdates from "./migrations/2026-11-27T01-00-room-for-updates";
 
 // Listed here rather than read from a folder, so the migrations travel with the code whatever
 // runs it (tsx, vitest, a bundle).
 const migrations = {
   "2026-11-26T00-00-initial": initial,
   "2026-11-27T00-00-byte-order-keys": byteOrderKeys,
+  "2026-11-27T01-00-room-for-updates": roomForUpdates,
 };
 
 /** Brings the schema to the latest version. Returns kysely's result set; never throws. */
