@@ -86,11 +86,12 @@ class Delivery implements PulledMsg {
 
   constructor(
     private readonly acks: AckWriter,
+    subject: string,
     msg: Msg,
     private readonly reply: string,
     info: { deliveryCount: number; streamSeq: number; timestampMs: number },
   ) {
-    this.subject = msg.subject;
+    this.subject = subject;
     this.data = msg.data;
     this.streamSeq = info.streamSeq;
     this.deliveryCount = info.deliveryCount;
@@ -134,6 +135,7 @@ export class Puller {
   private generation = 0;
   private sub: Subscription | null = null;
   private readonly queue: PulledMsg[] = [];
+  private readonly subjects = new Map<string, string>();
   /** Messages taken in a batch and not yet settled. */
   private readonly inFlight = new Set<PulledMsg>();
   /** Payload bytes of the queued and in-flight messages. */
@@ -315,6 +317,19 @@ export class Puller {
     this.request();
   }
 
+  /**
+   * One string per distinct subject (a stream has a handful): the client decodes a new one for
+   * every message, and a held delivery would keep it alive through each collection. Forgotten all
+   * at once past 1,000, should a stream take many.
+   */
+  private sameSubject(subject: string): string {
+    const known = this.subjects.get(subject);
+    if (known !== undefined) return known;
+    if (this.subjects.size >= 1_000) this.subjects.clear();
+    this.subjects.set(subject, subject);
+    return subject;
+  }
+
   private onMsg(msg: Msg): void {
     const info = msg.reply ? parseAckSubject(msg.reply) : null;
     if (!info) {
@@ -333,7 +348,7 @@ export class Puller {
       this.endRequest();
       return;
     }
-    const pulled = new Delivery(this.acks, msg, msg.reply!, info);
+    const pulled = new Delivery(this.acks, this.sameSubject(msg.subject), msg, msg.reply!, info);
     this.queue.push(pulled);
     this.bytes += pulled.data.length;
     this.tooBig = false;
