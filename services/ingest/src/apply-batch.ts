@@ -310,13 +310,10 @@ async function applyBts(trx: Executor, applied: Applied) {
       recompute.set(sk(before), before);
     }
   }
-  // Counts follow from station states: note the groups each touched station leaves and joins.
-  const groups = new Map<string, StationGroup>();
-  const addGroup = (g: StationGroup) => groups.set(`${g.source}\u0000${g.tech}\u0000${g.area}`, { source: g.source, tech: g.tech, area: g.area });
-  const held = new Map<string, { ts: number; since: number; status: string }>();
+  // Each touched station's state before this batch: what the readings change is told against it.
+  const held = new Map<string, { ts: number; since: number; tech: string; area: string; status: string }>();
   for (const s of await stationStates(trx, [...stations.values()])) {
-    addGroup(s);
-    held.set(sk(s), { ts: s.tsMs, since: s.sinceMs, status: s.status });
+    held.set(sk(s), { ts: s.tsMs, since: s.sinceMs, tech: s.tech, area: s.area, status: s.status });
   }
   for (const { item } of applied) {
     const e = item.event as Extract<FeedEvent, { feed: "bts" }>;
@@ -334,13 +331,32 @@ async function applyBts(trx: Executor, applied: Applied) {
   for (const v of await upsertBtsStations(trx, readings)) values.set(sk(v), v);
   for (const v of await recomputeBtsStations(trx, [...recompute.values()])) values.set(sk(v), v);
   for (const v of await extendStationRuns(trx, readings)) values.set(sk(v), v);
-  for (const v of values.values()) if (v.state) addGroup({ source: v.source, ...v.state });
+
+  // Only what really changed goes to the live log: a reading that moves a station's time on but
+  // not its state (tech, area, status, since, to the millisecond the log carries) changes no
+  // figure. Counts follow from station states: only the groups a station left or joined (by
+  // tech, area or status) are counted again.
+  const groups = new Map<string, StationGroup>();
+  const addGroup = (g: StationGroup) => groups.set(`${g.source}\u0000${g.tech}\u0000${g.area}`, { source: g.source, tech: g.tech, area: g.area });
+  const changed: StationValue[] = [];
+  for (const v of values.values()) {
+    const h = held.get(sk(v));
+    const now = v.state;
+    const moved = !h || !now || h.tech !== now.tech || h.area !== now.area || h.status !== now.status;
+    if (!h && !now) continue;
+    if (!moved && h!.since === now!.since.getTime()) continue;
+    changed.push(v);
+    if (moved) {
+      if (h) addGroup({ source: v.source, tech: h.tech, area: h.area });
+      if (now) addGroup({ source: v.source, ...now });
+    }
+  }
 
   const counts = await stationCounts(trx, [...groups.values()], btsStatuses);
   return [
     {
       metric: "bts_station" as const,
-      entries: [...values.values()].map((v) => ({
+      entries: changed.map((v) => ({
         key: { source: v.source, station: v.station },
         value: v.state ? { tech: v.state.tech, area: v.state.area, status: v.state.status, since: v.state.since.toISOString() } : null,
       })),

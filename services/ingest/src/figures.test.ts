@@ -163,6 +163,40 @@ describe("figures", () => {
     expect(entries.find((e) => e.key.area === "415" && e.key.status === "down")!.value).toBe(1);
   });
 
+  it("tells the live log only the stations and station counts a batch really changed", async () => {
+    const changesSince = async (id: number) =>
+      (await h.db.db.selectFrom("changes").selectAll().where("id", ">", id).where("metric", "in", ["bts_station", "bts_stations"]).orderBy("id").execute()).map((r) => ({
+        metric: r.metric,
+        entries: (r.entries as { key: Record<string, string>; value: unknown }[]).filter((e) => e.key.station === "NA-700" || e.key.area === "420"),
+      })).filter((r) => r.entries.length > 0);
+    const lastId = async () => Number((await sql<{ id: string | null }>`SELECT max(id) AS id FROM changes`.execute(h.db.db)).rows[0]?.id ?? 0);
+    const at = (t: string) => `2026-11-26T${t}+07:00`;
+    await h.publish("bts", "vinaphone", make.bts("live-1", "NA-700", "up", { ts: at("08:00:00"), area: "420" }));
+    await h.settle();
+    // The same status again, later: the station's time moves on, its state does not.
+    let from = await lastId();
+    await h.publish("bts", "vinaphone", make.bts("live-2", "NA-700", "up", { ts: at("08:05:00"), area: "420" }));
+    await h.settle();
+    expect(await changesSince(from)).toEqual([]);
+    // A late reading of the same status moves `since` back: the station changes, its group's counts do not.
+    from = await lastId();
+    await h.publish("bts", "vinaphone", make.bts("live-0", "NA-700", "up", { ts: at("07:55:00"), area: "420" }));
+    await h.settle();
+    expect(await changesSince(from)).toEqual([
+      { metric: "bts_station", entries: [{ key: { source: "vinaphone", station: "NA-700" }, value: { tech: "4G", area: "420", status: "up", since: "2026-11-26T00:55:00.000Z" } }] },
+    ]);
+    // Down: the station and both counts of its group.
+    from = await lastId();
+    await h.publish("bts", "vinaphone", make.bts("live-3", "NA-700", "down", { ts: at("08:10:00"), area: "420" }));
+    await h.settle();
+    const down = await changesSince(from);
+    expect(down.find((r) => r.metric === "bts_station")?.entries).toEqual([
+      { key: { source: "vinaphone", station: "NA-700" }, value: { tech: "4G", area: "420", status: "down", since: "2026-11-26T01:10:00.000Z" } },
+    ]);
+    const counts = Object.fromEntries(down.find((r) => r.metric === "bts_stations")!.entries.map((e) => [e.key.status, e.value]));
+    expect(counts).toMatchObject({ up: 0, down: 1 });
+  });
+
   it("tells the live log the province-wide received count of every minute a batch touched", async () => {
     const minutes = async () => {
       const rows = await h.db.db.selectFrom("changes").selectAll().where("metric", "=", "egov_minute").orderBy("id").execute();

@@ -55,10 +55,17 @@ export async function stationStates(db: Kysely<Database>, keys: readonly Station
   return r.rows;
 }
 
-const toValue = (x: StationState): StationValue => ({
+/** A station as the statements below return it: `since` in epoch ms, truncated (see `stationStates`). */
+type ReturnedStation = Omit<StationState, "since"> & { sinceMs: number };
+
+// What the statements below return: `since` as epoch ms, read exactly as `stationStates` reads it,
+// so that a caller can tell whether a station's state changed by comparing the two.
+const returned = sql.raw(`s.source, s.station, s.tech, s.area, s.status, floor(extract(epoch FROM s.since) * 1000)::float8 AS "sinceMs"`);
+
+const toValue = (x: ReturnedStation): StationValue => ({
   source: x.source,
   station: x.station,
-  state: { tech: x.tech, area: x.area, status: x.status, since: x.since },
+  state: { tech: x.tech, area: x.area, status: x.status, since: new Date(x.sinceMs) },
 });
 
 /**
@@ -67,7 +74,7 @@ const toValue = (x: StationState): StationValue => ({
  */
 export async function upsertBtsStations(db: Kysely<Database>, rows: readonly StationReading[]): Promise<StationValue[]> {
   if (rows.length === 0) return [];
-  const r = await sql<StationState>`
+  const r = await sql<ReturnedStation>`
     INSERT INTO bts_stations AS s (source, station, tech, area, status, since, ts, revision, event_id)
     SELECT DISTINCT ON (source, station) source, station, tech, area, status, ts, ts, revision, id
     FROM unnest(${textArray(rows.map((x) => x.source))}::text[], ${textArray(rows.map((x) => x.station))}::text[], ${textArray(rows.map((x) => x.tech))}::text[],
@@ -80,7 +87,7 @@ export async function upsertBtsStations(db: Kysely<Database>, rows: readonly Sta
       ts = excluded.ts, revision = excluded.revision, event_id = excluded.event_id, updated_at = now()
     WHERE (excluded.ts, excluded.revision, excluded.event_id COLLATE "C") > (s.ts, s.revision, s.event_id COLLATE "C")
        OR excluded.event_id = s.event_id
-    RETURNING s.source, s.station, s.tech, s.area, s.status, s.since`.execute(db);
+    RETURNING ${returned}`.execute(db);
   return r.rows.map(toValue);
 }
 
@@ -97,7 +104,7 @@ export async function extendStationRuns(
   if (rows.length === 0) return [];
   // Readings are ordered by (ts, revision, id), as everywhere: a reading of another status at the
   // candidate's very time but after it in that order, or at the run's start time, breaks the run.
-  const r = await sql<StationState>`
+  const r = await sql<ReturnedStation>`
     WITH c AS (
       SELECT * FROM unnest(${textArray(rows.map((x) => x.source))}::text[], ${textArray(rows.map((x) => x.station))}::text[], ${textArray(rows.map((x) => x.status))}::text[],
         ${timeArray(rows.map((x) => x.ts))}::timestamptz[], ${numberArray(rows.map((x) => x.revision))}::int[], ${textArray(rows.map((x) => x.id))}::text[])
@@ -119,7 +126,7 @@ export async function extendStationRuns(
     UPDATE bts_stations s SET since = earlier.since, updated_at = now()
     FROM (SELECT * FROM earlier ORDER BY source, station) earlier
     WHERE s.source = earlier.source AND s.station = earlier.station
-    RETURNING s.source, s.station, s.tech, s.area, s.status, s.since`.execute(db);
+    RETURNING ${returned}`.execute(db);
   return r.rows.map(toValue);
 }
 
@@ -133,7 +140,7 @@ export async function extendStationRuns(
 export async function recomputeBtsStations(db: Kysely<Database>, keys: readonly StationKey[]): Promise<StationValue[]> {
   if (keys.length === 0) return [];
   const k = [...keys].sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : a.station < b.station ? -1 : a.station > b.station ? 1 : 0));
-  const set = await sql<StationState>`
+  const set = await sql<ReturnedStation>`
     INSERT INTO bts_stations AS s (source, station, tech, area, status, since, ts, revision, event_id)
     SELECT k.source, k.station, e.data->>'tech', e.area, e.data->>'status', run.since, e.ts, e.revision, e.id
     FROM unnest(${textArray(k.map((x) => x.source))}::text[], ${textArray(k.map((x) => x.station))}::text[]) AS k(source, station)
@@ -156,7 +163,7 @@ export async function recomputeBtsStations(db: Kysely<Database>, keys: readonly 
       ts = excluded.ts, revision = excluded.revision, event_id = excluded.event_id, updated_at = now()
     WHERE (s.tech, s.area, s.status, s.since, s.ts, s.revision, s.event_id) IS DISTINCT FROM
           (excluded.tech, excluded.area, excluded.status, excluded.since, excluded.ts, excluded.revision, excluded.event_id)
-    RETURNING s.source, s.station, s.tech, s.area, s.status, s.since`.execute(db);
+    RETURNING ${returned}`.execute(db);
   const gone = await sql<StationKey>`
     DELETE FROM bts_stations s
     USING unnest(${textArray(k.map((x) => x.source))}::text[], ${textArray(k.map((x) => x.station))}::text[]) AS k(source, station)
