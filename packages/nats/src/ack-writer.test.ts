@@ -70,6 +70,27 @@ it("leaves a subject that is not plain ASCII to the library, which encodes it", 
   expect(nc.stats().outMsgs).toBe(published + 1);
 });
 
+it("goes through publish on a client without the protocol handler it writes to", async () => {
+  const prefix = uniqueTag("acks");
+  // The same real connection, seen without `protocol` (as a client that keeps none would be).
+  const bare = new Proxy(nc, {
+    get: (target, key) => {
+      if (key === "protocol") return undefined;
+      const v = Reflect.get(target, key, target);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
+  const w = new AckWriter(bare);
+  const published = nc.stats().outMsgs;
+  const got = await collect(prefix, 2, () => {
+    w.send(`${prefix}.a`, "+ACK");
+    w.send(`${prefix}.b`, "-NAK");
+    w.flush();
+  });
+  expect(got).toEqual([[`${prefix}.a`, "+ACK"], [`${prefix}.b`, "-NAK"]]);
+  expect(nc.stats().outMsgs).toBe(published + 2);
+});
+
 it("refuses on a closed connection, as publish does", async () => {
   const own = await connectNats(sharedNatsUrl(), "ack-writer-closed");
   const w = new AckWriter(own);
