@@ -1,4 +1,5 @@
 import { createInbox, type Msg, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import { boundedMemo } from "@pulse/contracts";
 import { AckWriter } from "./ack-writer";
 
 /** One message delivered by a pull consumer, with what its ack subject tells. */
@@ -135,7 +136,11 @@ export class Puller {
   private generation = 0;
   private sub: Subscription | null = null;
   private readonly queue: PulledMsg[] = [];
-  private readonly subjects = new Map<string, string>();
+  /**
+   * One string per distinct subject (a stream has a handful): the client decodes a new one for
+   * every message, and a held delivery would keep it alive through each collection.
+   */
+  private readonly sameSubject = boundedMemo((subject: string) => subject);
   /** Messages taken in a batch and not yet settled. */
   private readonly inFlight = new Set<PulledMsg>();
   /** Payload bytes of the queued and in-flight messages. */
@@ -315,19 +320,6 @@ export class Puller {
     this.requestTimer = null;
     this.requestOpen = false;
     this.request();
-  }
-
-  /**
-   * One string per distinct subject (a stream has a handful): the client decodes a new one for
-   * every message, and a held delivery would keep it alive through each collection. Forgotten all
-   * at once past 1,000, should a stream take many.
-   */
-  private sameSubject(subject: string): string {
-    const known = this.subjects.get(subject);
-    if (known !== undefined) return known;
-    if (this.subjects.size >= 1_000) this.subjects.clear();
-    this.subjects.set(subject, subject);
-    return subject;
   }
 
   private onMsg(msg: Msg): void {

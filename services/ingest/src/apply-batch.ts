@@ -342,8 +342,8 @@ async function applyBts(trx: Executor, applied: Applied) {
   for (const v of values.values()) {
     const h = held.get(sk(v));
     const now = v.state;
-    const moved = !h || !now || h.tech !== now.tech || h.area !== now.area || h.status !== now.status;
     if (!h && !now) continue;
+    const moved = !h || !now || h.tech !== now.tech || h.area !== now.area || h.status !== now.status;
     if (!moved && h!.since === now!.since.getTime()) continue;
     changed.push(v);
     if (moved) {

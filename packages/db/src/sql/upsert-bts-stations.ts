@@ -41,14 +41,17 @@ export interface StationGroup {
   area: string;
 }
 
+// Epoch ms of a station's times, truncated: EXTRACT gives an exact numeric (microseconds
+// included), floor() truncates to the millisecond as a Date would, and an integer below 2^53 is
+// exact as float8. One expression for every statement here, so that a station's `since` before
+// and after a batch compare exactly.
+const epochMs = (column: string) => sql.raw(`floor(extract(epoch FROM s.${column}) * 1000)::float8`);
+
 /** Current state of the given stations (before a batch changes them). */
 export async function stationStates(db: Kysely<Database>, keys: readonly StationKey[]): Promise<StoredStation[]> {
   if (keys.length === 0) return [];
   const r = await sql<StoredStation>`
-    -- EXTRACT gives an exact numeric (microseconds included): floor() truncates to the millisecond
-    -- as a Date would, and an integer below 2^53 is exact as float8.
-    SELECT s.source, s.station, s.tech, s.area, s.status,
-      floor(extract(epoch FROM s.since) * 1000)::float8 AS "sinceMs", floor(extract(epoch FROM s.ts) * 1000)::float8 AS "tsMs"
+    SELECT s.source, s.station, s.tech, s.area, s.status, ${epochMs("since")} AS "sinceMs", ${epochMs("ts")} AS "tsMs"
     FROM bts_stations s
     JOIN unnest(${textArray(keys.map((k) => k.source))}::text[], ${textArray(keys.map((k) => k.station))}::text[]) AS k(source, station)
       ON s.source = k.source AND s.station = k.station`.execute(db);
@@ -60,7 +63,7 @@ type ReturnedStation = Omit<StationState, "since"> & { sinceMs: number };
 
 // What the statements below return: `since` as epoch ms, read exactly as `stationStates` reads it,
 // so that a caller can tell whether a station's state changed by comparing the two.
-const returned = sql.raw(`s.source, s.station, s.tech, s.area, s.status, floor(extract(epoch FROM s.since) * 1000)::float8 AS "sinceMs"`);
+const returned = sql`s.source, s.station, s.tech, s.area, s.status, ${epochMs("since")} AS "sinceMs"`;
 
 const toValue = (x: ReturnedStation): StationValue => ({
   source: x.source,
