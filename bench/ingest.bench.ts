@@ -4,15 +4,19 @@
  * 1. Throughput. N events (BENCH_EVENTS, default 500,000: the four feeds mixed, 1% duplicates
  *    sent again without Msg-Id so only ingest can tell, 0.1% restatements, 5% of events hours
  *    late, the rest within two minutes of now) are loaded into the
- *    stream with ingest stopped. Baselines: bare consumers that only fetch and ack the same
- *    messages, with the official client's consume() and with ingest's own Puller (this
- *    machine's client-side limit), each three times, counted at the median. Then ingest drains them to committed aggregates. Prints the
- *    rates, the ratios (target ≥ 0.5) and where the CPU went (Postgres, nats-server, Node).
+ *    stream with ingest stopped. Then, in BENCH_ROUNDS rounds (default 3): bare consumers that
+ *    only fetch and ack the same messages, with the official client's consume() and with
+ *    ingest's own Puller (this machine's client-side limit), then ingest draining them to
+ *    committed aggregates (a fresh database and fresh consumers each round). Prints each round's
+ *    rates, ratios and where the CPU went (Postgres, nats-server, Node), then the medians: of
+ *    the rates, and of the ratios taken within each round (target ≥ 0.5).
  * 2. Latency. A steady BENCH_RATE events/s (default 1,000) for BENCH_SECONDS (default 30) with
  *    ingest running; publish-to-commit p50/p99 (target p99 < 100 ms), from the broker's receipt
  *    time of each message to the commit that applied it.
  * BENCH_PARTS=throughput or =latency runs one part only.
- * BENCH_PROFILE=<file> writes a V8 CPU profile of the drain (ingest runs in this process).
+ * BENCH_PROFILE=<file> writes a V8 CPU profile of the first round's drain (ingest runs in this
+ * process), BENCH_HEAP_PROFILE=<file> a sampling profile of what it allocates. BENCH_BASELINES=0
+ * times ingest alone.
  * Runs on the machine's Postgres (PULSE_TEST_PG_URL) and NATS (PULSE_TEST_NATS_URL), in a fresh
  * database and fresh streams, removed afterwards. Never on the embedded Postgres.
  */
@@ -22,7 +26,7 @@ import { sql } from "@pulse/db";
 import { loadConfig, startIngest, type Ingest } from "@pulse/ingest";
 import { AckPolicy, allStreams, consumerBacklog, unsettledTotal, connectNats, feedStream, ensureStreams, headers, jetstream, jetstreamManager, Puller, testStreamNames, withPrefix, type StreamNames } from "@pulse/nats";
 import { createTestDatabase, sharedNatsUrl, uniqueTag } from "@pulse/testkit";
-import { cpuMeter } from "./support/cpu-usage";
+import { cpuMeter, machineBusy } from "./support/cpu-usage";
 
 const N = Number(process.env.BENCH_EVENTS ?? 500_000);
 const RATE = Number(process.env.BENCH_RATE ?? 1_000);
@@ -84,9 +88,10 @@ function* events(n: number, names: StreamNames, tag: string): Generator<Msg> {
   }
 }
 
-async function setup(tag: string) {
+/** Fresh streams, and a fresh database unless the caller makes its own. */
+async function setup(tag: string, options: { database?: boolean } = {}) {
   const names = testStreamNames(tag);
-  const database = await createTestDatabase(tag);
+  const database = options.database === false ? null : await createTestDatabase(tag);
   const nc = await connectNats(natsUrl, `bench-${tag}`);
   await ensureStreams(nc, { names });
   return { names, database, nc, js: jetstream(nc) };
@@ -146,111 +151,176 @@ async function startProfile(): Promise<() => Promise<void>> {
   };
 }
 
+/** BENCH_HEAP_PROFILE=<file>: a sampling allocation profile of this process while it drains. */
+async function startHeapProfile(): Promise<() => Promise<void>> {
+  const file = process.env.BENCH_HEAP_PROFILE;
+  if (!file) return async () => {};
+  const { Session } = await import("node:inspector/promises");
+  const session = new Session();
+  session.connect();
+  await session.post("HeapProfiler.enable");
+  // Keep what GC took too: the allocation rate, not what survived, is what costs here.
+  await session.post("HeapProfiler.startSampling", { samplingInterval: 16_384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  return async () => {
+    const { profile } = await session.post("HeapProfiler.stopSampling");
+    writeFileSync(file, JSON.stringify(profile));
+    session.disconnect();
+    console.log(`  allocation profile of the drain written to ${file} (open it in Chrome DevTools)`);
+  };
+}
+
 async function cleanup(s: Awaited<ReturnType<typeof setup>>) {
   const jsm = await jetstreamManager(s.nc);
   for (const n of allStreams(s.names)) await jsm.streams.delete(n).catch(() => {});
   await s.nc.close();
-  await s.database.drop();
+  await s.database?.drop();
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 
+/** The median of three or more numbers (the middle one, or the mean of the two middle ones). */
+const median = (xs: readonly number[]) => {
+  const v = [...xs].sort((a, b) => a - b);
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
+};
+
+const cpuLine = (cpu: Record<string, number>, sec: number) =>
+  Object.entries(cpu)
+    .map(([k, v]) => `${k.split(" ")[0]} ${((v / sec) * 100).toFixed(0)}%`)
+    .join(", ");
+
 async function throughput() {
   const tag = uniqueTag("bthru");
-  const s = await setup(tag);
+  const s = await setup(tag, { database: false });
   let t = performance.now();
   const published = await publishAll(s.js, events(N, s.names, tag));
   const jsm = await jetstreamManager(s.nc);
-  let stored = 0;
-  for (const f of feeds) stored += (await jsm.streams.info(feedStream(s.names, f))).state.messages;
+  const perFeed = new Map<Feed, number>();
+  for (const f of feeds) perFeed.set(f, (await jsm.streams.info(feedStream(s.names, f))).state.messages);
+  const stored = [...perFeed.values()].reduce((a, b) => a + b, 0);
   console.log(`loaded ${fmt(published)} events (${fmt(stored)} stored) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
   // Baselines: bare durable consumers over the same messages (one per feed stream, side by side,
-  // as ingest reads them), fetch + ack only. First with the official client's consume() (what a
-  // plain nats.js service gets), then with ingest's own Puller (the fastest this client goes).
-  // Each baseline runs three times over the same messages (a fresh durable consumer each time)
-  // and counts at its median: one run of a few seconds moved by a tenth from run to run.
-  const bare = async (name: string, consume: (stream: string, want: number, consumer: string) => Promise<void>) => {
-    const runs: { rate: number; sec: number; cpu: Record<string, number> }[] = [];
-    for (let round = 1; round <= 3; round++) {
-      const consumer = `${name}-${round}`;
-      const t0 = performance.now();
-      const meter = cpuMeter();
-      await Promise.all(
-        feeds.map(async (f) => {
-          const stream = feedStream(s.names, f);
-          const want = (await jsm.streams.info(stream)).state.messages;
-          await jsm.consumers.add(stream, { durable_name: consumer, ack_policy: AckPolicy.Explicit, max_ack_pending: 20_000 });
-          await consume(stream, want, consumer);
-        }),
-      );
-      const sec = (performance.now() - t0) / 1000;
-      runs.push({ rate: stored / sec, sec, cpu: meter() });
-    }
-    const sorted = [...runs].sort((a, b) => a.rate - b.rate);
-    const mid = sorted[1]!;
-    return {
-      rate: mid.rate,
-      line:
-        `${fmt(mid.rate)} msg/s, the median of ${sorted.map((r) => fmt(r.rate)).join(" / ")} ` +
-        `(CPU ${Object.entries(mid.cpu).map(([k, v]) => `${k.split(" ")[0]} ${((v / mid.sec) * 100).toFixed(0)}%`).join(", ")})`,
-    };
+  // as ingest reads them), fetch + ack only: the official client's consume() (what a plain
+  // nats.js service gets) and ingest's own Puller (the fastest this client goes).
+  const bare = async (consumer: string, consume: (stream: string, want: number, consumer: string) => Promise<void>) => {
+    const t0 = performance.now();
+    const meter = cpuMeter();
+    await Promise.all(
+      feeds.map(async (f) => {
+        const stream = feedStream(s.names, f);
+        await jsm.consumers.add(stream, { durable_name: consumer, ack_policy: AckPolicy.Explicit, max_ack_pending: 20_000 });
+        await consume(stream, perFeed.get(f)!, consumer);
+      }),
+    );
+    const sec = (performance.now() - t0) / 1000;
+    return { rate: stored / sec, sec, cpu: meter() };
   };
-  const library = await bare("bench-lib", async (stream, want, consumer) => {
-    const c = await s.js.consumers.get(stream, consumer);
-    const msgs = await c.consume({ max_messages: 1_000 });
-    let got = 0;
-    for await (const m of msgs) {
-      m.ack();
-      if (++got >= want) break;
-    }
-    await msgs.close();
-  });
+  const library = (round: number) =>
+    bare(`bench-lib-${round}`, async (stream, want, consumer) => {
+      const c = await s.js.consumers.get(stream, consumer);
+      const msgs = await c.consume({ max_messages: 1_000 });
+      let got = 0;
+      for await (const m of msgs) {
+        m.ack();
+        if (++got >= want) break;
+      }
+      await msgs.close();
+    });
   // The same batch size as ingest's (INGEST_BATCH_SIZE): the baseline at ingest's own settings.
   const batchSize = loadConfig(process.env).batchSize;
-  const puller = await bare("bench-bare", async (stream, want, consumer) => {
-    const p = new Puller(s.nc, { stream, consumer, batchSize });
-    p.start();
-    for (let got = 0; got < want; ) {
-      const b = await p.nextBatch(2_000);
-      for (const m of b) m.ack();
-      p.settled(b);
-      got += b.length;
-    }
-    await p.close();
-  });
+  const puller = (round: number) =>
+    bare(`bench-bare-${round}`, async (stream, want, consumer) => {
+      const p = new Puller(s.nc, { stream, consumer, batchSize });
+      p.start();
+      for (let got = 0; got < want; ) {
+        const b = await p.nextBatch(2_000);
+        for (const m of b) m.ack();
+        p.settled(b);
+        got += b.length;
+      }
+      await p.close();
+    });
 
-  const config = loadConfig({ ...process.env, DATABASE_URL: s.database.url, INGEST_PORT: "0", LOG_LEVEL: "warn", NATS_URL: natsUrl }, { names: s.names });
-  t = performance.now();
-  const meter = cpuMeter();
-  const stopProfile = await startProfile();
-  const ingest = await startIngest(config);
-  const finished = await drainedPerFeed(s.nc, s.names, t);
-  const ingestSec = (performance.now() - t) / 1000;
-  await stopProfile();
-  const cpu = meter();
-  const cpuTotal = Object.values(cpu).reduce((a, b) => a + b, 0);
-  console.log(
-    `  CPU while draining (2 cores = 200%): ${Object.entries(cpu).map(([k, v]) => `${k} ${((v / ingestSec) * 100).toFixed(0)}%`).join(", ")}; ` +
-      `${((cpuTotal / stored) * 1e6).toFixed(0)} µs of CPU per event in all (${Object.entries(cpu).map(([k, v]) => `${k.split(" ")[0]} ${((v / stored) * 1e6).toFixed(0)}`).join(", ")})`,
-  );
-  // Each feed is one serial chain of transactions: the last feed to finish is the critical path.
-  console.log(`  feeds drained after: ${feeds.map((f) => `${f} ${(finished.get(f)! / 1000).toFixed(1)} s`).join(", ")}`);
-  const ingestRate = stored / ingestSec;
-  const sizes = await ingest.metrics.batchSize.get();
-  const secs = await ingest.metrics.batchSeconds.get();
-  const sum = (vs: typeof sizes.values, suffix: string) => vs.filter((v) => v.metricName?.endsWith(suffix)).reduce((a, v) => a + v.value, 0);
-  const batches = sum(sizes.values, "_count");
-  console.log(`  ${fmt(batches)} batches, ${fmt(sum(sizes.values, "_sum") / batches)} messages and ${((sum(secs.values, "_sum") / batches) * 1000).toFixed(0)} ms each on average (fetch to commit)`);
-  const outcome = await ingest.metrics.events.get();
-  const by = (o: string) => outcome.values.filter((v) => v.labels.outcome === o).reduce((a, v) => a + v.value, 0);
-  const rows = (await sql<{ n: number }>`SELECT count(*)::int AS n FROM events`.execute((await import("@pulse/db")).createDb({ url: s.database.url }).db)).rows[0]!.n;
-  await ingest.close();
-  console.log(`bare consume + ack, nats.js consume(): ${library.line}`);
-  console.log(`bare consume + ack, ingest's Puller:   ${puller.line}`);
-  console.log(`ingest to committed aggregates: ${fmt(ingestRate)} events/s (${ingestSec.toFixed(1)} s)`);
-  console.log(`  outcomes: inserted ${fmt(by("inserted"))}, restated ${fmt(by("restated"))}, duplicate ${fmt(by("duplicate"))}, dead_letter ${fmt(by("dead_letter"))}; raw rows ${fmt(rows)}`);
-  console.log(`ratio ingest / bare: ${(ingestRate / library.rate).toFixed(2)} against consume(), ${(ingestRate / puller.rate).toFixed(2)} against the Puller (target >= 0.5)`);
+  // Ingest over the same messages: a fresh database and fresh durable consumers each round.
+  const ingestRound = async (round: number) => {
+    const database = await createTestDatabase(`${tag}-r${round}`);
+    const names = { ...s.names, consumerPrefix: `ingest-r${round}` };
+    const config = loadConfig({ ...process.env, DATABASE_URL: database.url, INGEST_PORT: "0", LOG_LEVEL: "warn", NATS_URL: natsUrl }, { names });
+    const t0 = performance.now();
+    const meter = cpuMeter();
+    const busy = machineBusy();
+    const stopProfile = round === 1 ? await startProfile() : async () => {};
+    const stopHeapProfile = round === 1 ? await startHeapProfile() : async () => {};
+    const ingest = await startIngest(config);
+    const finished = await drainedPerFeed(s.nc, names, t0);
+    const sec = (performance.now() - t0) / 1000;
+    await stopProfile();
+    await stopHeapProfile();
+    const cpu = meter();
+    const machine = busy();
+    const sizes = await ingest.metrics.batchSize.get();
+    const secs = await ingest.metrics.batchSeconds.get();
+    const sum = (vs: typeof sizes.values, suffix: string) => vs.filter((v) => v.metricName?.endsWith(suffix)).reduce((a, v) => a + v.value, 0);
+    const batches = sum(sizes.values, "_count");
+    const outcome = await ingest.metrics.events.get();
+    const by = (o: string) => outcome.values.filter((v) => v.labels.outcome === o).reduce((a, v) => a + v.value, 0);
+    await ingest.close();
+    const { createDb } = await import("@pulse/db");
+    const db = createDb({ url: database.url });
+    const rows = (await sql<{ n: number }>`SELECT count(*)::int AS n FROM events`.execute(db.db)).rows[0]!.n;
+    await db.close();
+    await database.drop();
+    const cpuTotal = Object.values(cpu).reduce((a, b) => a + b, 0);
+    return {
+      rate: stored / sec,
+      sec,
+      detail: [
+        `CPU ${cpuLine(cpu, sec)}, the machine busy ${(machine * 100).toFixed(0)}%; ${((cpuTotal / stored) * 1e6).toFixed(0)} µs of CPU per event ` +
+          `(${Object.entries(cpu).map(([k, v]) => `${k.split(" ")[0]} ${((v / stored) * 1e6).toFixed(0)}`).join(", ")})`,
+        // Each feed is one serial chain of transactions: the last feed to finish is the critical path.
+        `feeds drained after ${feeds.map((f) => `${f} ${(finished.get(f)! / 1000).toFixed(1)} s`).join(", ")}; ` +
+          `${fmt(batches)} batches of ${fmt(sum(sizes.values, "_sum") / batches)} messages, ${((sum(secs.values, "_sum") / batches) * 1000).toFixed(0)} ms each (fetch to commit)`,
+        `outcomes: inserted ${fmt(by("inserted"))}, restated ${fmt(by("restated"))}, duplicate ${fmt(by("duplicate"))}, dead_letter ${fmt(by("dead_letter"))}; raw rows ${fmt(rows)}`,
+      ],
+    };
+  };
+
+  // Rounds of the three side by side, so that the machine's speed, which drifts by a tenth or
+  // more over a minute here, moves all three alike; each ratio is taken within its round, and
+  // the run counts at the medians. BENCH_BASELINES=0 times ingest alone (comparing two builds).
+  const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
+  const skip = process.env.BENCH_BASELINES === "0";
+  const results: { lib: number; pull: number; ingest: number }[] = [];
+  for (let round = 1; round <= rounds; round++) {
+    const lib = skip ? null : await library(round);
+    const pull = skip ? null : await puller(round);
+    const ing = await ingestRound(round);
+    results.push({ lib: lib?.rate ?? NaN, pull: pull?.rate ?? NaN, ingest: ing.rate });
+    console.log(`round ${round}:`);
+    if (lib) console.log(`  bare consume + ack, nats.js consume(): ${fmt(lib.rate)} msg/s (CPU ${cpuLine(lib.cpu, lib.sec)})`);
+    if (pull) console.log(`  bare consume + ack, ingest's Puller:   ${fmt(pull.rate)} msg/s (CPU ${cpuLine(pull.cpu, pull.sec)})`);
+    console.log(`  ingest to committed aggregates:       ${fmt(ing.rate)} events/s (${ing.sec.toFixed(1)} s)`);
+    for (const line of ing.detail) console.log(`    ${line}`);
+    if (lib && pull) console.log(`  ratio ingest / bare: ${(ing.rate / lib.rate).toFixed(2)} against consume(), ${(ing.rate / pull.rate).toFixed(2)} against the Puller`);
+  }
+  const col = (k: "lib" | "pull" | "ingest") => results.map((r) => r[k]);
+  const list = (xs: number[], d = 0) => xs.map((x) => (d ? x.toFixed(d) : fmt(x))).join(" / ");
+  console.log(`over ${rounds} round${rounds > 1 ? "s" : ""}, medians:`);
+  if (!skip) {
+    console.log(`  bare consume + ack, nats.js consume(): ${fmt(median(col("lib")))} msg/s (${list(col("lib"))})`);
+    console.log(`  bare consume + ack, ingest's Puller:   ${fmt(median(col("pull")))} msg/s (${list(col("pull"))})`);
+  }
+  console.log(`  ingest to committed aggregates:       ${fmt(median(col("ingest")))} events/s (${list(col("ingest"))})`);
+  if (!skip) {
+    const rLib = results.map((r) => r.ingest / r.lib);
+    const rPull = results.map((r) => r.ingest / r.pull);
+    console.log(
+      `ratio ingest / bare: ${median(rLib).toFixed(2)} against consume() (${list(rLib, 2)}), ` +
+        `${median(rPull).toFixed(2)} against the Puller (${list(rPull, 2)}) (target >= 0.5)`,
+    );
+  }
   await cleanup(s);
 }
 
@@ -258,7 +328,7 @@ async function latency() {
   const tag = uniqueTag("blat");
   const s = await setup(tag);
   const lags: number[] = [];
-  const config = loadConfig({ ...process.env, DATABASE_URL: s.database.url, INGEST_PORT: "0", LOG_LEVEL: "warn", NATS_URL: natsUrl }, { names: s.names });
+  const config = loadConfig({ ...process.env, DATABASE_URL: s.database!.url, INGEST_PORT: "0", LOG_LEVEL: "warn", NATS_URL: natsUrl }, { names: s.names });
   const ingest: Ingest = await startIngest(config, { onCommit: (_f, received, committed) => received.forEach((r) => lags.push(committed - r)) });
   const gen = events(RATE * SECONDS, s.names, tag);
   const start = performance.now();
