@@ -1,9 +1,9 @@
 import { readdirSync, readFileSync } from "node:fs";
 
-/** CPU seconds used so far by every process whose command name matches, from /proc (Linux). */
-function cpuSeconds(match: (comm: string) => boolean): number {
+/** CPU seconds used so far by each process whose command name matches, by pid, from /proc (Linux). */
+function cpuByPid(match: (comm: string) => boolean): Map<string, number> {
   const tick = 100; // USER_HZ: 100 on every Linux this runs on
-  let total = 0;
+  const out = new Map<string, number>();
   for (const pid of readdirSync("/proc")) {
     if (!/^\d+$/.test(pid)) continue;
     try {
@@ -11,11 +11,23 @@ function cpuSeconds(match: (comm: string) => boolean): number {
       const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
       if (!match(comm)) continue;
       const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      total += (Number(f[11]) + Number(f[12])) / tick; // utime, stime
+      out.set(pid, (Number(f[11]) + Number(f[12])) / tick); // utime, stime
     } catch {
       /* the process ended meanwhile */
     }
   }
+  return out;
+}
+
+/**
+ * CPU a group's processes used between two readings: of the processes alive at the second, from
+ * the first reading (or from their start, for those started since). A process that ended in
+ * between is not counted (its use is gone from /proc): a short-lived backend at most, never a
+ * negative figure.
+ */
+function cpuSince(before: Map<string, number>, now: Map<string, number>): number {
+  let total = 0;
+  for (const [pid, s] of now) total += s - (before.get(pid) ?? 0);
   return total;
 }
 
@@ -29,11 +41,11 @@ const groups = {
  * process, between `start()` and the returned function's call: where an event's cost goes.
  */
 export function cpuMeter(): () => Record<string, number> {
-  const before = Object.fromEntries(Object.entries(groups).map(([k, m]) => [k, cpuSeconds(m)]));
+  const before = Object.fromEntries(Object.entries(groups).map(([k, m]) => [k, cpuByPid(m)]));
   const node0 = process.cpuUsage();
   return () => {
     const out: Record<string, number> = {};
-    for (const [k, m] of Object.entries(groups)) out[k] = cpuSeconds(m) - before[k]!;
+    for (const [k, m] of Object.entries(groups)) out[k] = cpuSince(before[k]!, cpuByPid(m));
     const n = process.cpuUsage(node0);
     out["node (this process)"] = (n.user + n.system) / 1e6;
     return out;
