@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { decode, parseOffsetTime } from "./decode";
+import { decode, explainBadTime, keepMicroseconds, parseOffsetTime } from "./decode";
 import { findIllFormedString } from "./well-formed";
 
 const receivedMs = Date.parse("2026-11-26T09:15:00+07:00");
@@ -115,6 +115,67 @@ describe("parseOffsetTime", () => {
     // The mutations must reach both answers often, or the comparison proves little.
     expect(accepted).toBeGreaterThan(10_000);
     expect(accepted).toBeLessThan(190_000);
+  });
+});
+
+describe("explainBadTime", () => {
+  it("names what is wrong with a refused time", () => {
+    const cases: [string, RegExp][] = [
+      ["2026-11-26T09:15:00", /no offset: add Z \(UTC\) or ±hh:mm \(\+07:00 in Vietnam\)/],
+      ["2026-11-26 09:15:00+07:00", /joined by "T", not " "/],
+      ["2026-11-26t09:15:00Z", /joined by "T", not "t"/],
+      ["2026-11-26T09:15+07:00", /no seconds/],
+      ["2026-11-26T09:15:00.+07:00", /decimal point with no digits/],
+      ["2026-11-26T09:15:00+0700", /offset "\+0700" is neither Z nor ±hh:mm/],
+      ["2026-11-26T09:15:00 Z", /offset " Z" is neither/],
+      ["2026-11-26T09:15:00+16:00", /offset \+16:00 is beyond ±15:59/],
+      ["1999-12-31T23:59:59Z", /year 1999 is outside 2000–2100/],
+      ["2026-13-01T00:00:00Z", /no month 13/],
+      ["2026-02-29T00:00:00Z", /no day 29 in February 2026, which has 28 days/],
+      ["2026-04-31T00:00:00Z", /no day 31 in April 2026, which has 30 days/],
+      ["2026-11-00T00:00:00Z", /no day 00 in November 2026/],
+      ["2026-11-26T24:00:00Z", /no hour 24/],
+      ["2026-11-26T09:60:00Z", /no minute 60/],
+      ["2026-12-31T23:59:60Z", /leap second \(:60\) is not accepted: send :59/],
+      ["2026-11-26T09:15:61Z", /no second 61/],
+      ["1764118500000", /not of the form YYYY-MM-DDTHH:MM:SS/],
+      ["", /not of the form/],
+    ];
+    for (const [t, want] of cases) {
+      expect(parseOffsetTime(keepMicroseconds(t)), t).toBeNull();
+      expect(explainBadTime(keepMicroseconds(t)), t).toMatch(want);
+    }
+  });
+
+  it("finds a reason for every time the fast reading refuses, on 200,000 near misses", () => {
+    const seeds = ["2026-11-26T09:15:00+07:00", "2000-02-29T23:59:59.9Z", "2100-02-28T00:00:00.123456789-15:59", "2024-12-31T12:30:45.12z", "2026-11-26T09:15:00.1234567+07:00"];
+    const alphabet = "0123456789-:T.Zz+ t\u0660";
+    let x = 11;
+    const rand = (n: number) => (x = (x * 1103515245 + 12345) % 2147483648) % n;
+    let refused = 0;
+    for (let n = 0; n < 200_000; n++) {
+      let t = seeds[rand(seeds.length)]!;
+      for (let k = rand(4); k >= 0; k--) {
+        const at = rand(t.length + 1);
+        const c = alphabet[rand(alphabet.length)]!;
+        const op = rand(3);
+        t = op === 0 ? t.slice(0, at) + c + t.slice(at + 1) : op === 1 ? t.slice(0, at) + c + t.slice(at) : t.slice(0, at) + t.slice(at + 1);
+      }
+      // As decode reads it.
+      const ts = keepMicroseconds(t);
+      if (parseOffsetTime(ts) !== null) continue;
+      refused++;
+      const why = explainBadTime(ts);
+      if (why === "it is not RFC 3339") expect(why, t).not.toBe("it is not RFC 3339");
+    }
+    expect(refused).toBeGreaterThan(10_000);
+  });
+
+  it("is what decode tells the producer; so are an empty payload and a bare null", () => {
+    expect(decodeText("")).toMatchObject({ ok: false, reason: "bad_json", detail: "the payload is empty: send one JSON object" });
+    expect(decodeText("null")).toMatchObject({ ok: false, reason: "bad_json", detail: "expected one JSON object, got null" });
+    const r = decodeText(JSON.stringify({ ...egov, ts: "2026-02-29T10:00:00+07:00" }));
+    expect(r).toMatchObject({ ok: false, reason: "bad_time", detail: expect.stringMatching(/^ts "2026-02-29T10:00:00\+07:00" is not an RFC 3339 time with an offset: there is no day 29 in February 2026, which has 28 days; e\.g\. /) });
   });
 });
 

@@ -174,6 +174,46 @@ export function parseOffsetTime(v: string): number | null {
   return Date.UTC(y, mo - 1, d, h, mi, sec, ms) - offsetMin * 60_000;
 }
 
+/**
+ * A time's fraction cut to six digits. Postgres keeps microseconds and rounds the rest, which
+ * could carry 23:59:59.9999996 into the next day while we read it as the last millisecond of this
+ * one: keep six digits, as stored. (Seven fraction digits need at least 28 characters.)
+ */
+export function keepMicroseconds(ts: string): string {
+  return ts.length >= 28 ? ts.replace(/(\.\d{6})\d+/, "$1") : ts;
+}
+
+const monthNames = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
+
+/**
+ * Why `parseOffsetTime` refused a time, in words a producer can act on. Only for a refusal: the
+ * accepting path stays the fast one above, and this must agree with it (a test holds the two
+ * together).
+ */
+export function explainBadTime(v: string): string {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(.)(\d{2}):(\d{2})(?::(\d{2}))?(\.\d*)?(.*)$/s.exec(v);
+  if (!m) return "it is not of the form YYYY-MM-DDTHH:MM:SS followed by Z or an offset";
+  const [, yy, mm, dd, sep, hh, mi, ss, frac, zone] = m as unknown as string[];
+  const y = Number(yy), mo = Number(mm), d = Number(dd);
+  if (sep !== "T") return `the date and the time must be joined by "T", not ${JSON.stringify(sep)}`;
+  if (ss === undefined) return "the time has no seconds: write HH:MM:SS";
+  if (frac === ".") return "a decimal point with no digits after it";
+  if (zone === "") return "it has no offset: add Z (UTC) or ±hh:mm (+07:00 in Vietnam), as a time without one could be any zone's";
+  const z = /^(?:[Zz]|([+-])(\d{2}):(\d{2}))$/.exec(zone!);
+  if (!z) return `the offset ${JSON.stringify(zone)} is neither Z nor ±hh:mm`;
+  if (z[2] !== undefined && (Number(z[2]) > 15 || Number(z[3]) > 59)) return `the offset ${zone} is beyond ±15:59`;
+  if (y < 2000 || y > 2100) return `the year ${y} is outside 2000–2100`;
+  if (mo < 1 || mo > 12) return `there is no month ${mm}`;
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  const days = mo === 2 && leap ? 29 : monthDays[mo - 1]!;
+  if (d < 1 || d > days) return `there is no day ${dd} in ${monthNames[mo - 1]} ${y}, which has ${days} days`;
+  if (Number(hh) > 23) return `there is no hour ${hh}`;
+  if (Number(mi) > 59) return `there is no minute ${mi}`;
+  if (Number(ss) === 60) return "a leap second (:60) is not accepted: send :59";
+  if (Number(ss) > 59) return `there is no second ${ss}`;
+  return "it is not RFC 3339";
+}
+
 const textDecoder = new TextDecoder("utf-8", { fatal: true });
 
 /** Routes of recent subjects: a feed has a handful of sources. */
@@ -201,6 +241,7 @@ export function decode(input: DecodeInput, options: DecodeOptions = {}): DecodeR
     return fail("feed_not_allowed", `source ${route.source} may publish ${[...allowed].join(", ")}, not ${route.feed}`);
   }
 
+  if (input.payload.byteLength === 0) return fail("bad_json", "the payload is empty: send one JSON object");
   let body: unknown;
   let text: string;
   try {
@@ -210,7 +251,7 @@ export function decode(input: DecodeInput, options: DecodeOptions = {}): DecodeR
     return fail("bad_json", `not valid UTF-8 JSON: ${(err as Error).message}`);
   }
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    return fail("bad_json", `expected one JSON object, got ${Array.isArray(body) ? "an array" : typeof body}`);
+    return fail("bad_json", `expected one JSON object, got ${body === null ? "null" : Array.isArray(body) ? "an array" : typeof body}`);
   }
   const rec = body as Record<string, unknown>;
   const id = typeof rec.id === "string" ? rec.id.slice(0, maxStringLength) : null;
@@ -244,13 +285,10 @@ export function decode(input: DecodeInput, options: DecodeOptions = {}): DecodeR
   if (rec.source !== route.source) {
     return fail("source_mismatch", `envelope source ${JSON.stringify(rec.source)} but subject source ${JSON.stringify(route.source)}`, id, rev);
   }
-  // Postgres keeps microseconds and rounds the rest, which could carry 23:59:59.9999996 into the
-  // next day while we read it as the last millisecond of this one: keep six digits, as stored.
-  // (Seven fraction digits need at least 28 characters.)
-  const ts = (rec.ts as string).length >= 28 ? (rec.ts as string).replace(/(\.\d{6})\d+/, "$1") : (rec.ts as string);
+  const ts = keepMicroseconds(rec.ts as string);
   const tsMs = parseOffsetTime(ts);
   if (tsMs === null) {
-    return fail("bad_time", `ts ${JSON.stringify(rec.ts)} is not RFC 3339 with an offset (at most ±15:59), e.g. 2026-11-26T09:15:00+07:00`, id, rev);
+    return fail("bad_time", `ts ${JSON.stringify(rec.ts)} is not an RFC 3339 time with an offset: ${explainBadTime(ts)}; e.g. 2026-11-26T09:15:00+07:00`, id, rev);
   }
   if (tsMs > input.receivedMs + maxFutureMs) {
     const ahead = Math.round((tsMs - input.receivedMs) / 1000);
