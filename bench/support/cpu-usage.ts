@@ -55,7 +55,8 @@ export function cpuMeter(): () => Record<string, number> {
 /** Share of the machine's CPU time that was busy (not idle or waiting on I/O) between `start()` and the returned function's call, 0–1. */
 export function machineBusy(): () => number {
   const read = () => {
-    const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+    // user nice system idle iowait irq softirq steal (guest and guest_nice are inside user and nice).
+    const f = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
     const idle = f[3]! + f[4]!;
     return { idle, total: f.reduce((a, b) => a + b, 0) };
   };
