@@ -134,38 +134,37 @@ async function drainedPerFeed(nc: Awaited<ReturnType<typeof connectNats>>, names
   return done;
 }
 
-/** BENCH_PROFILE=<file>: a V8 CPU profile of this process (ingest runs in it) while it drains. */
-async function startProfile(): Promise<() => Promise<void>> {
-  const file = process.env.BENCH_PROFILE;
-  if (!file) return async () => {};
+/**
+ * Profiles of this process (ingest runs in it) while it drains: BENCH_PROFILE=<file> a V8 CPU
+ * profile, BENCH_HEAP_PROFILE=<file> a sampling profile of what it allocates. Returns the stop,
+ * which writes them.
+ */
+async function startProfiles(): Promise<() => Promise<void>> {
+  const cpuFile = process.env.BENCH_PROFILE;
+  const heapFile = process.env.BENCH_HEAP_PROFILE;
+  if (!cpuFile && !heapFile) return async () => {};
   const { Session } = await import("node:inspector/promises");
   const session = new Session();
   session.connect();
-  await session.post("Profiler.enable");
-  await session.post("Profiler.start");
+  if (cpuFile) {
+    await session.post("Profiler.enable");
+    await session.post("Profiler.start");
+  }
+  if (heapFile) {
+    await session.post("HeapProfiler.enable");
+    // Keep what GC took too: the allocation rate, not what survived, is what costs here.
+    await session.post("HeapProfiler.startSampling", { samplingInterval: 16_384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+  }
   return async () => {
-    const { profile } = await session.post("Profiler.stop");
-    writeFileSync(file, JSON.stringify(profile));
+    if (cpuFile) {
+      writeFileSync(cpuFile, JSON.stringify((await session.post("Profiler.stop")).profile));
+      console.log(`  CPU profile of the drain written to ${cpuFile} (open it in Chrome DevTools or speedscope)`);
+    }
+    if (heapFile) {
+      writeFileSync(heapFile, JSON.stringify((await session.post("HeapProfiler.stopSampling")).profile));
+      console.log(`  allocation profile of the drain written to ${heapFile} (open it in Chrome DevTools)`);
+    }
     session.disconnect();
-    console.log(`  CPU profile of the drain written to ${file} (open it in Chrome DevTools or speedscope)`);
-  };
-}
-
-/** BENCH_HEAP_PROFILE=<file>: a sampling allocation profile of this process while it drains. */
-async function startHeapProfile(): Promise<() => Promise<void>> {
-  const file = process.env.BENCH_HEAP_PROFILE;
-  if (!file) return async () => {};
-  const { Session } = await import("node:inspector/promises");
-  const session = new Session();
-  session.connect();
-  await session.post("HeapProfiler.enable");
-  // Keep what GC took too: the allocation rate, not what survived, is what costs here.
-  await session.post("HeapProfiler.startSampling", { samplingInterval: 16_384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
-  return async () => {
-    const { profile } = await session.post("HeapProfiler.stopSampling");
-    writeFileSync(file, JSON.stringify(profile));
-    session.disconnect();
-    console.log(`  allocation profile of the drain written to ${file} (open it in Chrome DevTools)`);
   };
 }
 
@@ -255,15 +254,13 @@ async function throughput() {
       const t0 = performance.now();
       const meter = cpuMeter();
       const busy = machineBusy();
-      const stopProfile = round === 1 ? await startProfile() : async () => {};
-      const stopHeapProfile = round === 1 ? await startHeapProfile() : async () => {};
+      const stopProfiles = round === 1 ? await startProfiles() : async () => {};
       const ingest = await startIngest(config);
       const finished = await drainedPerFeed(s.nc, names, t0);
       const sec = (performance.now() - t0) / 1000;
       const cpu = meter();
       const machine = busy();
-      await stopProfile();
-      await stopHeapProfile();
+      await stopProfiles();
       const sizes = await ingest.metrics.batchSize.get();
       const secs = await ingest.metrics.batchSeconds.get();
       const sum = (vs: typeof sizes.values, suffix: string) => vs.filter((v) => v.metricName?.endsWith(suffix)).reduce((a, v) => a + v.value, 0);
