@@ -24,6 +24,14 @@ describe("decode: well-formed Unicode", () => {
     expect(decodeText(JSON.stringify(egov).replace("ubnd-xa", "ubnd-\\ud83d\\ude00")).ok).toBe(true);
   });
 
+  it("ignores a UTF-8 byte-order mark before the record (RFC 8259 lets a parser), and only there", () => {
+    const r = decodeText(`\uFEFF${JSON.stringify(egov)}`);
+    expect(r.ok).toBe(true);
+    if (r.ok) expect(r.value.id).toBe(egov.id);
+    expect(decodeText(`\uFEFF\uFEFF${JSON.stringify(egov)}`)).toMatchObject({ ok: false, reason: "bad_json" });
+    expect(decodeText(`${JSON.stringify(egov)}\uFEFF`)).toMatchObject({ ok: false, reason: "bad_json" });
+  });
+
   it("refuses an id with a lone surrogate as bad_shape, naming the field", () => {
     const text = JSON.stringify({ ...egov, id: "a\uD800" });
     expect(text).toContain('"a\\ud800"');
