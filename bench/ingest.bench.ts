@@ -22,7 +22,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { feeds, msgId, type Feed } from "@pulse/contracts";
-import { sql } from "@pulse/db";
+import { createDb, sql } from "@pulse/db";
 import { loadConfig, startIngest, type Ingest } from "@pulse/ingest";
 import { AckPolicy, allStreams, consumerBacklog, unsettledTotal, connectNats, feedStream, ensureStreams, headers, jetstream, jetstreamManager, Puller, testStreamNames, withPrefix, type StreamNames } from "@pulse/nats";
 import { createTestDatabase, sharedNatsUrl, uniqueTag } from "@pulse/testkit";
@@ -184,9 +184,10 @@ const median = (xs: readonly number[]) => {
   return v.length % 2 ? v[m]! : (v[m - 1]! + v[m]!) / 2;
 };
 
-const cpuLine = (cpu: Record<string, number>, sec: number) =>
+/** Each process group's CPU seconds over `per`, scaled: `postgres 72%` (of a core, per second) or `postgres 16` (µs per event). */
+const cpuLine = (cpu: Record<string, number>, per: number, scale: number, unit = "") =>
   Object.entries(cpu)
-    .map(([k, v]) => `${k.split(" ")[0]} ${((v / sec) * 100).toFixed(0)}%`)
+    .map(([k, v]) => `${k.split(" ")[0]} ${((v / per) * scale).toFixed(0)}${unit}`)
     .join(", ");
 
 async function throughput() {
@@ -268,7 +269,6 @@ async function throughput() {
       const outcome = await ingest.metrics.events.get();
       const by = (o: string) => outcome.values.filter((v) => v.labels.outcome === o).reduce((a, v) => a + v.value, 0);
       await ingest.close();
-      const { createDb } = await import("@pulse/db");
       const db = createDb({ url: database.url });
       const rows = (await sql<{ n: number }>`SELECT count(*)::int AS n FROM events`.execute(db.db)).rows[0]!.n;
       await db.close();
@@ -281,8 +281,8 @@ async function throughput() {
         rate: stored / sec,
         sec,
         detail: [
-          `CPU ${cpuLine(cpu, sec)}, the machine busy ${(machine * 100).toFixed(0)}%; ${((cpuTotal / stored) * 1e6).toFixed(0)} µs of CPU per event ` +
-            `(${Object.entries(cpu).map(([k, v]) => `${k.split(" ")[0]} ${((v / stored) * 1e6).toFixed(0)}`).join(", ")})`,
+          `CPU ${cpuLine(cpu, sec, 100, "%")}, the machine busy ${(machine * 100).toFixed(0)}%; ` +
+            `${((cpuTotal / stored) * 1e6).toFixed(0)} µs of CPU per event (${cpuLine(cpu, stored, 1e6)})`,
           // Each feed is one serial chain of transactions: the last feed to finish is the critical path.
           `feeds drained after ${feeds.map((f) => `${f} ${(finished.get(f)! / 1000).toFixed(1)} s`).join(", ")}; ` +
             `${fmt(batches)} batches of ${fmt(sum(sizes.values, "_sum") / batches)} messages, ${((sum(secs.values, "_sum") / batches) * 1000).toFixed(0)} ms each (fetch to commit)`,
@@ -303,8 +303,8 @@ async function throughput() {
       const ing = await ingestRound(round);
       results.push({ lib: lib?.rate ?? NaN, pull: pull?.rate ?? NaN, ingest: ing.rate });
       console.log(`round ${round}:`);
-      if (lib) console.log(`  bare consume + ack, nats.js consume(): ${fmt(lib.rate)} msg/s (CPU ${cpuLine(lib.cpu, lib.sec)})`);
-      if (pull) console.log(`  bare consume + ack, ingest's Puller:   ${fmt(pull.rate)} msg/s (CPU ${cpuLine(pull.cpu, pull.sec)})`);
+      if (lib) console.log(`  bare consume + ack, nats.js consume(): ${fmt(lib.rate)} msg/s (CPU ${cpuLine(lib.cpu, lib.sec, 100, "%")})`);
+      if (pull) console.log(`  bare consume + ack, ingest's Puller:   ${fmt(pull.rate)} msg/s (CPU ${cpuLine(pull.cpu, pull.sec, 100, "%")})`);
       console.log(`  ingest to committed aggregates:       ${fmt(ing.rate)} events/s (${ing.sec.toFixed(1)} s)`);
       for (const line of ing.detail) console.log(`    ${line}`);
       if (lib && pull) console.log(`  ratio ingest / bare: ${(ing.rate / lib.rate).toFixed(2)} against consume(), ${(ing.rate / pull.rate).toFixed(2)} against the Puller`);

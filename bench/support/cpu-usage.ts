@@ -38,7 +38,7 @@ const groups = {
 
 /**
  * CPU used by Postgres and nats-server (all their processes, machine-wide) and by this Node
- * process, between `start()` and the returned function's call: where an event's cost goes.
+ * process, between this call and the returned function's call: where an event's cost goes.
  */
 export function cpuMeter(): () => Record<string, number> {
   const before = Object.fromEntries(Object.entries(groups).map(([k, m]) => [k, cpuByPid(m)]));
@@ -52,7 +52,7 @@ export function cpuMeter(): () => Record<string, number> {
   };
 }
 
-/** Share of the machine's CPU time that was busy (not idle or waiting on I/O) between `start()` and the returned function's call, 0–1. */
+/** Share of the machine's CPU time that was busy (not idle or waiting on I/O) between this call and the returned function's call, 0–1. */
 export function machineBusy(): () => number {
   const read = () => {
     // user nice system idle iowait irq softirq steal (guest and guest_nice are inside user and nice).
