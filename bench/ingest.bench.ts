@@ -49,7 +49,7 @@ function* events(n: number, names: StreamNames, tag: string): Generator<Msg> {
     const late = rand() < 0.05;
     const ts = new Date(late ? base + Math.floor(rand() * 6 * 3_600_000) : Date.now() - Math.floor(rand() * 120_000)).toISOString();
     const r = rand();
-    let feed: string, source: string, data: object, id: string, env: object;
+    let feed: string, source: string, data: object, id: string;
     if (r < 0.01 && recent.length) {
       // 1%: the same record again, without Msg-Id.
       const again = recent[Math.floor(rand() * recent.length)]!;
@@ -80,7 +80,7 @@ function* events(n: number, names: StreamNames, tag: string): Generator<Msg> {
       data = { service: ["mobile", "mobile_broadband", "fixed_broadband", "ftth"][i % 4], count: Math.floor(rand() * 300_000) };
     }
     const revision = restate ? 1 : 0;
-    env = { v: 1, id, source, ts, area, revision, data };
+    const env = { v: 1, id, source, ts, area, revision, data };
     const m = { subject: withPrefix(names, `feeds.${feed}.${source}`), body: JSON.stringify(env), id: msgId(source, id, revision) };
     recent.push(m);
     if (recent.length > 1000) recent.shift();
@@ -196,7 +196,7 @@ async function throughput() {
   // Each round's database, dropped by the round itself, or here if a round fails.
   const databases: { drop(): Promise<void> }[] = [];
   try {
-    let t = performance.now();
+    const t = performance.now();
     const published = await publishAll(s.js, events(N, s.names, tag));
     const jsm = await jetstreamManager(s.nc);
     const perFeed = new Map<Feed, number>();

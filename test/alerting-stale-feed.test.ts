@@ -58,7 +58,7 @@ describe("stale feed alert reaches the webhook", () => {
     exporter = await startExporter(loadConfig({ DATABASE_URL: database.url, METRICS_PORT: "0", NATS_URL: "none", LOG_LEVEL: "silent", EXPORTER_CACHE_MS: "200" }), { clock: () => clock });
     // Only the exporter's targets are scraped here: ingest and live would be "down" and page too.
     const files = prometheusFiles({ exporterPort: exporter.port, alertmanagerPort: alertmanager.port });
-    files["prometheus.yml"] = files["prometheus.yml"]!.replace(/  - job_name: pulse-ingest[\s\S]*?(?=  - job_name: pulse-exporter)/, "").replace(/  - job_name: pulse-live[\s\S]*$/, "");
+    files["prometheus.yml"] = files["prometheus.yml"]!.replace(/ {2}- job_name: pulse-ingest[\s\S]*?(?= {2}- job_name: pulse-exporter)/, "").replace(/ {2}- job_name: pulse-live[\s\S]*$/, "");
     prometheus = await startPrometheus(files);
     await eventually(async () => ((await stateOf("viettel", "bts")) === "fresh" ? true : undefined), 30_000, "a first scrape");
   });

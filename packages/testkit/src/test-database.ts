@@ -136,6 +136,7 @@ async function dropStale(conn: AdminConn): Promise<void> {
 
 /** The slice of a pg client the admin work needs; pg itself belongs to @pulse/db. */
 interface AdminConn {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- rows of whatever the admin query selects
   query(text: string, values?: unknown[]): Promise<{ rows: any[] }>;
 }
 
