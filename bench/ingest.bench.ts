@@ -24,7 +24,22 @@ import { writeFileSync } from "node:fs";
 import { feeds, msgId, type Feed } from "@pulse/contracts";
 import { createDb, sql } from "@pulse/db";
 import { loadConfig, startIngest, type Ingest } from "@pulse/ingest";
-import { AckPolicy, allStreams, consumerBacklog, unsettledTotal, connectNats, feedStream, ensureStreams, headers, jetstream, jetstreamManager, Puller, testStreamNames, withPrefix, type StreamNames } from "@pulse/nats";
+import {
+  AckPolicy,
+  allStreams,
+  consumerBacklog,
+  unsettledTotal,
+  connectNats,
+  feedStream,
+  ensureStreams,
+  headers,
+  jetstream,
+  jetstreamManager,
+  Puller,
+  testStreamNames,
+  withPrefix,
+  type StreamNames,
+} from "@pulse/nats";
 import { createTestDatabase, sharedNatsUrl, uniqueTag } from "@pulse/testkit";
 import { cpuMeter, machineBusy } from "./support/cpu-usage";
 
@@ -40,7 +55,7 @@ function* events(n: number, names: StreamNames, tag: string): Generator<Msg> {
   const districts = Array.from({ length: 21 }, (_, i) => String(412 + i));
   const base = Date.now() - 6 * 3_600_000;
   let x = 42;
-  const rand = () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const rand = () => (x = (x * 1103515245 + 12345) % 2147483648) / 2147483648;
   const recent: Msg[] = [];
   for (let i = 0; i < n; i++) {
     const area = districts[i % 21]!;
@@ -62,7 +77,13 @@ function* events(n: number, names: StreamNames, tag: string): Generator<Msg> {
       source = "dvc";
       const k = restate ? Math.floor(rand() * (i - 1)) : i;
       id = `${tag}-d${k}`;
-      data = { procedure: `p${k % 50}`, agency: k % 3 ? "ubnd-xa" : "so-tn-mt", level: k % 3 ? "commune" : "province", channel: ["online_full", "online_partial", "in_person"][k % 3], status: ["received", "resolved_on_time", "resolved_late", "rejected"][(k + (restate ? 1 : 0)) % 4] };
+      data = {
+        procedure: `p${k % 50}`,
+        agency: k % 3 ? "ubnd-xa" : "so-tn-mt",
+        level: k % 3 ? "commune" : "province",
+        channel: ["online_full", "online_partial", "in_person"][k % 3],
+        status: ["received", "resolved_on_time", "resolved_late", "rejected"][(k + (restate ? 1 : 0)) % 4],
+      };
     } else if (r < 0.71) {
       feed = "esign";
       source = "edoc";
@@ -153,7 +174,11 @@ async function startProfiles(): Promise<() => Promise<void>> {
   if (heapFile) {
     await session.post("HeapProfiler.enable");
     // Keep what GC took too: the allocation rate, not what survived, is what costs here.
-    await session.post("HeapProfiler.startSampling", { samplingInterval: 16_384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+    await session.post("HeapProfiler.startSampling", {
+      samplingInterval: 16_384,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
   }
   return async () => {
     if (cpuFile) {
@@ -237,7 +262,7 @@ async function throughput() {
       bare(`bench-bare-${round}`, async (stream, want, consumer) => {
         const p = new Puller(s.nc, { stream, consumer, batchSize });
         p.start();
-        for (let got = 0; got < want; ) {
+        for (let got = 0; got < want;) {
           const b = await p.nextBatch(2_000);
           for (const m of b) m.ack();
           p.settled(b);
@@ -251,7 +276,10 @@ async function throughput() {
       const database = await createTestDatabase(`${tag}-r${round}`);
       databases.push(database);
       const names = { ...s.names, consumerPrefix: `ingest-r${round}` };
-      const config = loadConfig({ ...process.env, DATABASE_URL: database.url, INGEST_PORT: "0", LOG_LEVEL: "warn", NATS_URL: natsUrl }, { names });
+      const config = loadConfig(
+        { ...process.env, DATABASE_URL: database.url, INGEST_PORT: "0", LOG_LEVEL: "warn", NATS_URL: natsUrl },
+        { names },
+      );
       const t0 = performance.now();
       const meter = cpuMeter();
       const busy = machineBusy();
@@ -264,7 +292,8 @@ async function throughput() {
       await stopProfiles();
       const sizes = await ingest.metrics.batchSize.get();
       const secs = await ingest.metrics.batchSeconds.get();
-      const sum = (vs: typeof sizes.values, suffix: string) => vs.filter((v) => v.metricName?.endsWith(suffix)).reduce((a, v) => a + v.value, 0);
+      const sum = (vs: typeof sizes.values, suffix: string) =>
+        vs.filter((v) => v.metricName?.endsWith(suffix)).reduce((a, v) => a + v.value, 0);
       const batches = sum(sizes.values, "_count");
       const outcome = await ingest.metrics.events.get();
       const by = (o: string) => outcome.values.filter((v) => v.labels.outcome === o).reduce((a, v) => a + v.value, 0);
@@ -304,10 +333,14 @@ async function throughput() {
       results.push({ lib: lib?.rate ?? NaN, pull: pull?.rate ?? NaN, ingest: ing.rate });
       console.log(`round ${round}:`);
       if (lib) console.log(`  bare consume + ack, nats.js consume(): ${fmt(lib.rate)} msg/s (CPU ${cpuLine(lib.cpu, lib.sec, 100, "%")})`);
-      if (pull) console.log(`  bare consume + ack, ingest's Puller:   ${fmt(pull.rate)} msg/s (CPU ${cpuLine(pull.cpu, pull.sec, 100, "%")})`);
+      if (pull)
+        console.log(`  bare consume + ack, ingest's Puller:   ${fmt(pull.rate)} msg/s (CPU ${cpuLine(pull.cpu, pull.sec, 100, "%")})`);
       console.log(`  ingest to committed aggregates:       ${fmt(ing.rate)} events/s (${ing.sec.toFixed(1)} s)`);
       for (const line of ing.detail) console.log(`    ${line}`);
-      if (lib && pull) console.log(`  ratio ingest / bare: ${(ing.rate / lib.rate).toFixed(2)} against consume(), ${(ing.rate / pull.rate).toFixed(2)} against the Puller`);
+      if (lib && pull)
+        console.log(
+          `  ratio ingest / bare: ${(ing.rate / lib.rate).toFixed(2)} against consume(), ${(ing.rate / pull.rate).toFixed(2)} against the Puller`,
+        );
     }
     const col = (k: "lib" | "pull" | "ingest") => results.map((r) => r[k]);
     const list = (xs: number[], d = 0) => xs.map((x) => (d ? x.toFixed(d) : fmt(x))).join(" / ");
@@ -337,7 +370,10 @@ async function latency() {
   let ingest: Ingest | null = null;
   try {
     const lags: number[] = [];
-    const config = loadConfig({ ...process.env, DATABASE_URL: s.database!.url, INGEST_PORT: "0", LOG_LEVEL: "warn", NATS_URL: natsUrl }, { names: s.names });
+    const config = loadConfig(
+      { ...process.env, DATABASE_URL: s.database!.url, INGEST_PORT: "0", LOG_LEVEL: "warn", NATS_URL: natsUrl },
+      { names: s.names },
+    );
     ingest = await startIngest(config, { onCommit: (_f, received, committed) => received.forEach((r) => lags.push(committed - r)) });
     const gen = events(RATE * SECONDS, s.names, tag);
     const start = performance.now();
@@ -361,7 +397,9 @@ async function latency() {
     ingest = null;
     lags.sort((a, b) => a - b);
     const q = (p: number) => lags[Math.min(lags.length - 1, Math.floor(p * lags.length))]!;
-    console.log(`latency at ${fmt(RATE)} events/s for ${SECONDS} s (${fmt(lags.length)} commits observed): p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${lags.at(-1)} ms (target p99 < 100 ms)`);
+    console.log(
+      `latency at ${fmt(RATE)} events/s for ${SECONDS} s (${fmt(lags.length)} commits observed): p50 ${q(0.5)} ms, p99 ${q(0.99)} ms, max ${lags.at(-1)} ms (target p99 < 100 ms)`,
+    );
   } finally {
     await ingest?.close();
     await cleanup(s);

@@ -47,12 +47,19 @@ async function fill(url: string): Promise<Record<string, number>> {
   const { pool, close } = createDb({ url, poolMax: 1 });
   const agencyList = agencies.map((a, i) => `(${i},'${a.id}','${a.level}','${a.area ?? "40"}')`).join(",");
   const districtArr = `ARRAY[${districts.map((d) => `'${d.code}'`).join(",")}]`;
-  const carriers = sources.filter((s) => s.feeds.bts).map((s) => `'${s.id}'`).join(",");
+  const carriers = sources
+    .filter((s) => s.feeds.bts)
+    .map((s) => `'${s.id}'`)
+    .join(",");
   try {
     // 60 local days ending today; office minutes 07:30–17:00 (570 a day).
     await pool.query(`CREATE TEMP TABLE ag(i int, id text, level text, area text); INSERT INTO ag VALUES ${agencyList}`);
-    await pool.query(`CREATE TEMP TABLE days AS SELECT date_trunc('day', now(), 'Asia/Ho_Chi_Minh') - make_interval(days => d) AS day FROM generate_series(0, 59) d`);
-    await pool.query(`CREATE TEMP TABLE minutes AS SELECT day + interval '7 hours 30 minutes' + make_interval(mins => m) AS minute FROM days, generate_series(0, 569) m`);
+    await pool.query(
+      `CREATE TEMP TABLE days AS SELECT date_trunc('day', now(), 'Asia/Ho_Chi_Minh') - make_interval(days => d) AS day FROM generate_series(0, 59) d`,
+    );
+    await pool.query(
+      `CREATE TEMP TABLE minutes AS SELECT day + interval '7 hours 30 minutes' + make_interval(mins => m) AS minute FROM days, generate_series(0, 569) m`,
+    );
     // E-documents: 300,000 events. Minute buckets: 2 keys a minute; hour and day: every key.
     await pool.query(`INSERT INTO esign_counts SELECT 'minute', minute, 'edoc', a.id, a.area, k.signed, 'organization', 4 + (k.signed::int)
       FROM minutes JOIN ag a ON a.i = (extract(epoch FROM minute)::bigint / 60) % ${agencies.length}, (VALUES (true), (false)) k(signed)`);
@@ -97,7 +104,10 @@ async function fill(url: string): Promise<Record<string, number>> {
 }
 
 async function refreshMs(exporter: Exporter): Promise<number> {
-  const h = (await exporter.registry.getSingleMetric("pulse_exporter_refresh_duration_seconds")!.get()).values as { metricName?: string; value: number }[];
+  const h = (await exporter.registry.getSingleMetric("pulse_exporter_refresh_duration_seconds")!.get()).values as {
+    metricName?: string;
+    value: number;
+  }[];
   const sum = h.find((v) => v.metricName?.endsWith("_sum"))!.value;
   const count = h.find((v) => v.metricName?.endsWith("_count"))!.value;
   return (sum / count) * 1000;
@@ -109,7 +119,9 @@ const exporters: Exporter[] = [];
 const line = (label: string, m: Timing) =>
   `${label.padEnd(20)} p50 ${m.p50.toFixed(2).padStart(6)} ms   p95 ${m.p95.toFixed(2).padStart(6)} ms   ${m.bytes} bytes`;
 const start = async (url: string, cacheMs: string) => {
-  const e = await startExporter(loadConfig({ DATABASE_URL: url, METRICS_PORT: "0", NATS_URL: "none", EXPORTER_CACHE_MS: cacheMs, LOG_LEVEL: "silent" }));
+  const e = await startExporter(
+    loadConfig({ DATABASE_URL: url, METRICS_PORT: "0", NATS_URL: "none", EXPORTER_CACHE_MS: cacheMs, LOG_LEVEL: "silent" }),
+  );
   exporters.push(e);
   return e;
 };
@@ -124,15 +136,23 @@ try {
   const emptyRead = await refreshMs(emptyOff);
   const fullRead = await refreshMs(fullOff);
   const events = filled.esign_events! + filled.egov_events! + 150_000 + 50_000;
-  const series = (await (await fetch(`http://127.0.0.1:${fullOff.port}/metrics`)).text()).split("\n").filter((l) => l.startsWith("pulse_") && !l.startsWith("pulse_exporter_")).length;
+  const series = (await (await fetch(`http://127.0.0.1:${fullOff.port}/metrics`)).text())
+    .split("\n")
+    .filter((l) => l.startsWith("pulse_") && !l.startsWith("pulse_exporter_")).length;
   const ratio = fullCached.p50 / emptyCached.p50;
   const ratioOff = fullUncached.p50 / emptyUncached.p50;
-  console.log(`pulse exporter /metrics: ${series} domain series (every seeded label set), ${scrapes} scrapes each after ${warmup} warm-up, alternating`);
-  console.log(`after ${events.toLocaleString("en")} events: ${filled.bucket_rows!.toLocaleString("en")} bucket rows, ${filled.bts_stations} BTS stations (filled in ${fillS.toFixed(1)} s)`);
+  console.log(
+    `pulse exporter /metrics: ${series} domain series (every seeded label set), ${scrapes} scrapes each after ${warmup} warm-up, alternating`,
+  );
+  console.log(
+    `after ${events.toLocaleString("en")} events: ${filled.bucket_rows!.toLocaleString("en")} bucket rows, ${filled.bts_stations} BTS stations (filled in ${fillS.toFixed(1)} s)`,
+  );
   console.log("default (cache 1 s, background read):");
   console.log("  " + line("0 events", emptyCached));
   console.log("  " + line(`${(events / 1e6).toFixed(2)}M events`, fullCached));
-  console.log(`  ratio ${ratio.toFixed(2)} (target ≤ 1.2: ${ratio <= 1.2 ? "met" : "MISSED"}); p95 under 50 ms: ${fullCached.p95 < 50 ? "met" : "MISSED"}`);
+  console.log(
+    `  ratio ${ratio.toFixed(2)} (target ≤ 1.2: ${ratio <= 1.2 ? "met" : "MISSED"}); p95 under 50 ms: ${fullCached.p95 < 50 ? "met" : "MISSED"}`,
+  );
   console.log("cache off (every scrape reads every table):");
   console.log("  " + line("0 events", emptyUncached) + `   read ${emptyRead.toFixed(2)} ms`);
   console.log("  " + line(`${(events / 1e6).toFixed(2)}M events`, fullUncached) + `   read ${fullRead.toFixed(2)} ms`);

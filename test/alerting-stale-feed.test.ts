@@ -3,7 +3,15 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDb, type Db } from "@pulse/db";
 import { loadConfig, startExporter, type Exporter } from "@pulse/exporter";
-import { alertmanagerConfig, prometheusFiles, eventually, promQuery, startAlertmanager, startPrometheus, type Launched } from "@pulse/exporter/testing";
+import {
+  alertmanagerConfig,
+  prometheusFiles,
+  eventually,
+  promQuery,
+  startAlertmanager,
+  startPrometheus,
+  type Launched,
+} from "@pulse/exporter/testing";
 import { createTestDatabase } from "@pulse/testkit";
 
 // The whole alert path with real processes: exporter (fake clock) → Prometheus (rules copied from
@@ -40,11 +48,14 @@ describe("stale feed alert reaches the webhook", () => {
   beforeAll(async () => {
     database = await createTestDatabase("alerting");
     db = createDb({ url: database.url, poolMax: 2 });
-    await db.pool.query(`
+    await db.pool.query(
+      `
       INSERT INTO feed_status (source, feed, last_received_at, events) VALUES
         ('viettel','subscribers',$1,1), ('viettel','bts',$1,1), ('vinaphone','subscribers',$1,1), ('vinaphone','bts',$1,1),
         ('mobifone','subscribers',$1,1), ('mobifone','bts',$1,1), ('vietnamobile','subscribers',$1,1), ('vietnamobile','bts',$1,1),
-        ('edoc','esign',$1,1), ('dvc','egov',$1,1)`, [new Date(t0)]);
+        ('edoc','esign',$1,1), ('dvc','egov',$1,1)`,
+      [new Date(t0)],
+    );
     webhook = createServer((req, res) => {
       let body = "";
       req.on("data", (d) => (body += d));
@@ -55,10 +66,16 @@ describe("stale feed alert reaches the webhook", () => {
     });
     await new Promise<void>((r) => webhook.listen(0, "127.0.0.1", () => r()));
     alertmanager = await startAlertmanager(alertmanagerConfig(`http://127.0.0.1:${(webhook.address() as AddressInfo).port}/alerts`));
-    exporter = await startExporter(loadConfig({ DATABASE_URL: database.url, METRICS_PORT: "0", NATS_URL: "none", LOG_LEVEL: "silent", EXPORTER_CACHE_MS: "200" }), { clock: () => clock });
+    exporter = await startExporter(
+      loadConfig({ DATABASE_URL: database.url, METRICS_PORT: "0", NATS_URL: "none", LOG_LEVEL: "silent", EXPORTER_CACHE_MS: "200" }),
+      { clock: () => clock },
+    );
     // Only the exporter's targets are scraped here: ingest and live would be "down" and page too.
     const files = prometheusFiles({ exporterPort: exporter.port, alertmanagerPort: alertmanager.port });
-    files["prometheus.yml"] = files["prometheus.yml"]!.replace(/ {2}- job_name: pulse-ingest[\s\S]*?(?= {2}- job_name: pulse-exporter)/, "").replace(/ {2}- job_name: pulse-live[\s\S]*$/, "");
+    files["prometheus.yml"] = files["prometheus.yml"]!.replace(
+      / {2}- job_name: pulse-ingest[\s\S]*?(?= {2}- job_name: pulse-exporter)/,
+      "",
+    ).replace(/ {2}- job_name: pulse-live[\s\S]*$/, "");
     prometheus = await startPrometheus(files);
     await eventually(async () => ((await stateOf("viettel", "bts")) === "fresh" ? true : undefined), 30_000, "a first scrape");
   });
@@ -77,7 +94,11 @@ describe("stale feed alert reaches the webhook", () => {
     await eventually(async () => ((await stateOf("viettel", "bts")) === "late" ? true : undefined), 15_000, "late");
     const n = await eventually(async () => notified("PulseFeedLate", "firing", "viettel"), 30_000, "PulseFeedLate at the webhook");
     expect(n.groupLabels).toEqual({ source: "viettel" });
-    expect(n.alerts.find((a) => a.labels.alertname === "PulseFeedLate")!.labels).toMatchObject({ source: "viettel", feed: "bts", severity: "warning" });
+    expect(n.alerts.find((a) => a.labels.alertname === "PulseFeedLate")!.labels).toMatchObject({
+      source: "viettel",
+      feed: "bts",
+      severity: "warning",
+    });
     // No other source is late: the others kept publishing.
     expect(received.every((r) => r.groupLabels.source === "viettel")).toBe(true);
   });
@@ -108,7 +129,9 @@ describe("stale feed alert reaches the webhook", () => {
     expect(await stateOf("edoc", "esign")).toBe("fresh");
     // Give the rules a few evaluations: nothing fires for the portal or the e-document system.
     await new Promise((r) => setTimeout(r, 3_000));
-    const alerts = (await (await fetch(`${prometheus.url}/api/v1/alerts`)).json()) as { data: { alerts: { labels: Record<string, string> }[] } };
+    const alerts = (await (await fetch(`${prometheus.url}/api/v1/alerts`)).json()) as {
+      data: { alerts: { labels: Record<string, string> }[] };
+    };
     expect(alerts.data.alerts.some((a) => a.labels.source === "dvc" || a.labels.source === "edoc")).toBe(false);
     expect(alerts.data.alerts.some((a) => a.labels.source === "viettel" && a.labels.alertname === "PulseFeedSilent")).toBe(true);
   });

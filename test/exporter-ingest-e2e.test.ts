@@ -1,7 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ingestHarness, make, type Harness } from "@pulse/ingest/test-harness";
 import { loadConfig, startExporter, type Exporter } from "@pulse/exporter";
-import { dashboardQueries, expandPromql, prometheusFiles, parseMetrics, valueOf, type Sample, eventually, promQuery, startPrometheus } from "@pulse/exporter/testing";
+import {
+  dashboardQueries,
+  expandPromql,
+  prometheusFiles,
+  parseMetrics,
+  valueOf,
+  type Sample,
+  eventually,
+  promQuery,
+  startPrometheus,
+} from "@pulse/exporter/testing";
 
 // End to end: producers publish over NATS (duplicates, restatements, late and out-of-order
 // events), the real ingest fills Postgres, and the exporter must show exactly what Postgres holds.
@@ -15,7 +25,10 @@ describe("exporter after real ingest", () => {
   beforeAll(async () => {
     h = await ingestHarness("exp_e2e");
     exporter = await startExporter(
-      loadConfig({ DATABASE_URL: h.database.url, METRICS_PORT: "0", NATS_URL: h.config.natsUrl, EXPORTER_CACHE_MS: "0", LOG_LEVEL: "silent" }, { names: h.names }),
+      loadConfig(
+        { DATABASE_URL: h.database.url, METRICS_PORT: "0", NATS_URL: h.config.natsUrl, EXPORTER_CACHE_MS: "0", LOG_LEVEL: "silent" },
+        { names: h.names },
+      ),
     );
   });
   afterAll(async () => {
@@ -57,17 +70,40 @@ describe("exporter after real ingest", () => {
     // What Postgres holds, read here independently of the exporter's queries.
     const pg = async (text: string) => (await h.db.pool.query(text)).rows as Record<string, unknown>[];
     for (const r of await pg("SELECT source, service, area, count FROM subscriber_gauges")) {
-      expect(valueOf(s, "pulse_subscribers", { source: String(r.source), service: String(r.service), area: String(r.area) })).toBe(Number(r.count));
+      expect(valueOf(s, "pulse_subscribers", { source: String(r.source), service: String(r.service), area: String(r.area) })).toBe(
+        Number(r.count),
+      );
     }
     for (const r of await pg("SELECT source, tech, area, status, count(*) AS n FROM bts_stations GROUP BY 1, 2, 3, 4")) {
-      expect(valueOf(s, "pulse_bts_stations", { source: String(r.source), tech: String(r.tech), area: String(r.area), status: String(r.status) })).toBe(Number(r.n));
+      expect(
+        valueOf(s, "pulse_bts_stations", {
+          source: String(r.source),
+          tech: String(r.tech),
+          area: String(r.area),
+          status: String(r.status),
+        }),
+      ).toBe(Number(r.n));
     }
     const today = "date_trunc('day', now(), 'Asia/Ho_Chi_Minh')";
-    for (const r of await pg(`SELECT source, CASE WHEN agency IN ('so-moi') THEN 'other' ELSE agency END AS agency, signed::text AS signed, sum(count) AS n FROM esign_counts WHERE grain = 'day' AND bucket = ${today} GROUP BY 1, 2, 3`)) {
-      expect(valueOf(s, "pulse_esign_documents_today", { source: String(r.source), agency: String(r.agency), signed: String(r.signed) })).toBe(Number(r.n));
+    for (const r of await pg(
+      `SELECT source, CASE WHEN agency IN ('so-moi') THEN 'other' ELSE agency END AS agency, signed::text AS signed, sum(count) AS n FROM esign_counts WHERE grain = 'day' AND bucket = ${today} GROUP BY 1, 2, 3`,
+    )) {
+      expect(
+        valueOf(s, "pulse_esign_documents_today", { source: String(r.source), agency: String(r.agency), signed: String(r.signed) }),
+      ).toBe(Number(r.n));
     }
-    for (const r of await pg(`SELECT source, agency, level, channel, status, sum(count) AS n FROM egov_counts WHERE grain = 'day' AND bucket = ${today} GROUP BY 1, 2, 3, 4, 5`)) {
-      expect(valueOf(s, "pulse_egov_submissions_today", { source: String(r.source), agency: String(r.agency), level: String(r.level), channel: String(r.channel), status: String(r.status) })).toBe(Number(r.n));
+    for (const r of await pg(
+      `SELECT source, agency, level, channel, status, sum(count) AS n FROM egov_counts WHERE grain = 'day' AND bucket = ${today} GROUP BY 1, 2, 3, 4, 5`,
+    )) {
+      expect(
+        valueOf(s, "pulse_egov_submissions_today", {
+          source: String(r.source),
+          agency: String(r.agency),
+          level: String(r.level),
+          channel: String(r.channel),
+          status: String(r.status),
+        }),
+      ).toBe(Number(r.n));
     }
     // And the figures the events mean.
     expect(valueOf(s, "pulse_subscribers", { source: "viettel", service: "mobile", area: "412" })).toBe(900);
@@ -82,9 +118,33 @@ describe("exporter after real ingest", () => {
     expect(valueOf(s, "pulse_kpi_ratio", { kpi: "ontime_rate" })).toBe(1);
     expect(valueOf(s, "pulse_kpi_ratio", { kpi: "online_share" })).toBeCloseTo(1 / 2, 12);
     expect(valueOf(s, "pulse_kpi_ratio", { kpi: "ftth_coverage" })).toBeCloseTo(42_000 / 840_932, 12);
-    expect(valueOf(s, "pulse_egov_submissions_today", { source: "dvc", agency: "ubnd-huyen", level: "district", channel: "online_full", status: "resolved_late" })).toBe(0);
-    expect(valueOf(s, "pulse_egov_submissions_today", { source: "dvc", agency: "ubnd-huyen", level: "district", channel: "online_full", status: "resolved_on_time" })).toBe(1);
-    expect(valueOf(s, "pulse_egov_submissions_today", { source: "dvc", agency: "ubnd-huyen", level: "district", channel: "in_person", status: "received" })).toBe(1);
+    expect(
+      valueOf(s, "pulse_egov_submissions_today", {
+        source: "dvc",
+        agency: "ubnd-huyen",
+        level: "district",
+        channel: "online_full",
+        status: "resolved_late",
+      }),
+    ).toBe(0);
+    expect(
+      valueOf(s, "pulse_egov_submissions_today", {
+        source: "dvc",
+        agency: "ubnd-huyen",
+        level: "district",
+        channel: "online_full",
+        status: "resolved_on_time",
+      }),
+    ).toBe(1);
+    expect(
+      valueOf(s, "pulse_egov_submissions_today", {
+        source: "dvc",
+        agency: "ubnd-huyen",
+        level: "district",
+        channel: "in_person",
+        status: "received",
+      }),
+    ).toBe(1);
     // Feeds just heard are fresh; the exporter reads the consumers from NATS, and ingest keeps up.
     expect(valueOf(s, "pulse_feed_state", { source: "viettel", feed: "bts", state: "fresh" })).toBe(1);
     expect(valueOf(s, "pulse_feed_last_received_timestamp_seconds", { source: "viettel", feed: "bts" })).toBeGreaterThan(now / 1000 - 60);
@@ -96,7 +156,11 @@ describe("exporter after real ingest", () => {
     const prometheus = await startPrometheus(prometheusFiles({ exporterPort: exporter.port, ingestPort: h.ingest!.port }));
     try {
       // rate() needs two samples of each series.
-      await eventually(async () => ((await promQuery(prometheus.url, "sum(rate(pulse_ingest_events_total[1m]))"))[0] ? true : undefined), 30_000, "ingest scraped twice");
+      await eventually(
+        async () => ((await promQuery(prometheus.url, "sum(rate(pulse_ingest_events_total[1m]))"))[0] ? true : undefined),
+        30_000,
+        "ingest scraped twice",
+      );
       const up = await promQuery(prometheus.url, 'up{job=~"pulse-ingest|pulse-exporter"}');
       expect(up.map((r) => r.value[1])).toEqual(["1", "1"]);
       const inserted = await promQuery(prometheus.url, 'sum(pulse_ingest_events_total{outcome="inserted"})');
@@ -116,7 +180,17 @@ describe("exporter after real ingest", () => {
     await h.publish("bts", "vinaphone", make.bts("v1", "C", "up", { ts: local(Date.now()) }));
     // pending > 0 with the delivered sequence not moving: stalled after EXPORTER_STALL_MS.
     const e2 = await startExporter(
-      loadConfig({ DATABASE_URL: h.database.url, METRICS_PORT: "0", NATS_URL: h.config.natsUrl, EXPORTER_CACHE_MS: "0", EXPORTER_STALL_MS: "1000", LOG_LEVEL: "silent" }, { names: h.names }),
+      loadConfig(
+        {
+          DATABASE_URL: h.database.url,
+          METRICS_PORT: "0",
+          NATS_URL: h.config.natsUrl,
+          EXPORTER_CACHE_MS: "0",
+          EXPORTER_STALL_MS: "1000",
+          LOG_LEVEL: "silent",
+        },
+        { names: h.names },
+      ),
     );
     try {
       await new Promise((r) => setTimeout(r, 1_200));

@@ -27,7 +27,7 @@ it("shuts down promptly during a database outage, acking nothing it did not comm
   proxy!.cut();
   for (let i = 0; i < 25; i++) await h.publish("egov", "dvc", make.egov(`during-${i}:received`, "received"));
   // A worker met the outage and waits it out.
-  for (const until = Date.now() + 10_000; h.ingest!.health().ok && Date.now() < until; ) await sleep(50);
+  for (const until = Date.now() + 10_000; h.ingest!.health().ok && Date.now() < until;) await sleep(50);
   expect(h.ingest!.health().ok).toBe(false);
 
   const startedAt = Date.now();
@@ -38,7 +38,9 @@ it("shuts down promptly during a database outage, acking nothing it did not comm
     expect(Date.now() - startedAt).toBeLessThan(3_000);
     // Nothing of the outage was acked: the consumer's ack floor is still the last message before
     // the cut (a nak'd message counts both as pending and ack pending on 2.9, so no sum is exact).
-    const info = await (await jetstreamManager(h.nc)).consumers.info(feedStream(h.names, "egov"), consumerName("egov", h.names.consumerPrefix));
+    const info = await (
+      await jetstreamManager(h.nc)
+    ).consumers.info(feedStream(h.names, "egov"), consumerName("egov", h.names.consumerPrefix));
     expect(info.ack_floor.stream_seq).toBe(10);
   } finally {
     proxy!.restore();

@@ -26,7 +26,8 @@ it("holds messages through a database outage and ends with exact totals, nothing
   const healthDuringCut: unknown[] = [];
   let i = 0;
   const publishSome = async (n: number) => {
-    for (const end = Math.min(events.length, i + n); i < end; i++) await h.publish(events[i]!.feed, events[i]!.source, events[i]!.env, { msgId: false });
+    for (const end = Math.min(events.length, i + n); i < end; i++)
+      await h.publish(events[i]!.feed, events[i]!.source, events[i]!.env, { msgId: false });
   };
   await publishSome(1_000);
   await h.settle();

@@ -31,7 +31,7 @@ it("rides out a broker restart and ends with exact totals", async () => {
   await new Promise((r) => setTimeout(r, 2_000));
   await nats.up();
   // The clients reconnect by themselves (ingest's and the test's own).
-  for (const until = Date.now() + 20_000; h.nc.isClosed() === false && Date.now() < until; ) {
+  for (const until = Date.now() + 20_000; h.nc.isClosed() === false && Date.now() < until;) {
     try {
       await h.nc.flush();
       break;

@@ -15,7 +15,12 @@ afterAll(async () => {
   await h?.close();
 });
 
-const env = () => ({ DATABASE_URL: h.database.url, NATS_URL: h.config.natsUrl, PULSE_NAMESPACE: h.names.namespace!, INGEST_BATCH_SIZE: "200" });
+const env = () => ({
+  DATABASE_URL: h.database.url,
+  NATS_URL: h.config.natsUrl,
+  PULSE_NAMESPACE: h.names.namespace!,
+  INGEST_BATCH_SIZE: "200",
+});
 
 it("ends with exact totals after ingest is killed with SIGKILL mid-batch and restarted", async () => {
   const { events, expected } = eventMix(30_000, 11);

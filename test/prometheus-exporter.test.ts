@@ -5,7 +5,20 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { domainMetrics, exporterMetrics, ingestMetrics } from "@pulse/contracts";
 import { createDb, type Db } from "@pulse/db";
 import { loadConfig, startExporter, type Exporter } from "@pulse/exporter";
-import { fixtureExpectations, insertFixture, seededSeriesCounts, dashboardQueries, expandPromql, expandSql, infraDir, prometheusFiles, eventually, promQuery, startPrometheus, type Launched } from "@pulse/exporter/testing";
+import {
+  fixtureExpectations,
+  insertFixture,
+  seededSeriesCounts,
+  dashboardQueries,
+  expandPromql,
+  expandSql,
+  infraDir,
+  prometheusFiles,
+  eventually,
+  promQuery,
+  startPrometheus,
+  type Launched,
+} from "@pulse/exporter/testing";
 import { createTestDatabase } from "@pulse/testkit";
 
 // A real Prometheus (Debian's 2.42) scrapes the exporter over a known set of rows; its query API
@@ -22,9 +35,15 @@ describe("Prometheus scraping the exporter", () => {
     database = await createTestDatabase("prometheus");
     db = createDb({ url: database.url, poolMax: 2 });
     await insertFixture(db.db, now0);
-    exporter = await startExporter(loadConfig({ DATABASE_URL: database.url, METRICS_PORT: "0", NATS_URL: "none", LOG_LEVEL: "silent" }), { clock: () => now0 });
+    exporter = await startExporter(loadConfig({ DATABASE_URL: database.url, METRICS_PORT: "0", NATS_URL: "none", LOG_LEVEL: "silent" }), {
+      clock: () => now0,
+    });
     prometheus = await startPrometheus(prometheusFiles({ exporterPort: exporter.port }));
-    await eventually(async () => ((await promQuery(prometheus.url, "count(pulse_bts_stations)"))[0] ? true : undefined), 30_000, "a first scrape");
+    await eventually(
+      async () => ((await promQuery(prometheus.url, "count(pulse_bts_stations)"))[0] ? true : undefined),
+      30_000,
+      "a first scrape",
+    );
   });
   afterAll(async () => {
     await prometheus?.close();
@@ -35,7 +54,9 @@ describe("Prometheus scraping the exporter", () => {
 
   it("returns the figures Postgres holds", async () => {
     for (const e of fixtureExpectations) {
-      const sel = Object.entries(e.labels).map(([k, v]) => `${k}="${v}"`).join(",");
+      const sel = Object.entries(e.labels)
+        .map(([k, v]) => `${k}="${v}"`)
+        .join(",");
       const r = await promQuery(prometheus.url, `${e.name}{${sel}}`);
       expect(r.length, `${e.name}{${sel}}`).toBe(1);
       expect(Number(r[0]!.value[1]), `${e.name}{${sel}}`).toBeCloseTo(e.value, 12);
@@ -54,7 +75,12 @@ describe("Prometheus scraping the exporter", () => {
     expect(promql.length).toBeGreaterThan(30);
     for (const q of promql) {
       await expect(promQuery(prometheus.url, expandPromql(q.query)), `${q.dashboard} / ${q.panel}: ${q.query}`).resolves.toBeDefined();
-      const params = new URLSearchParams({ query: expandPromql(q.query), start: String(Date.now() / 1000 - 300), end: String(Date.now() / 1000), step: "15" });
+      const params = new URLSearchParams({
+        query: expandPromql(q.query),
+        start: String(Date.now() / 1000 - 300),
+        end: String(Date.now() / 1000),
+        step: "15",
+      });
       const range = (await (await fetch(`${prometheus.url}/api/v1/query_range?${params}`)).json()) as { status: string; error?: string };
       expect(range.status, `${q.dashboard} / ${q.panel}: ${range.error}`).toBe("success");
     }
@@ -67,7 +93,10 @@ describe("Prometheus scraping the exporter", () => {
     for (const v of variables) {
       const m = /^label_values\((\w+),\s*(\w+)\)$/.exec(v.query);
       expect(m, v.query).not.toBeNull();
-      const r = (await (await fetch(`${prometheus.url}/api/v1/label/${m![2]}/values?match[]=${m![1]}`)).json()) as { status: string; data: string[] };
+      const r = (await (await fetch(`${prometheus.url}/api/v1/label/${m![2]}/values?match[]=${m![1]}`)).json()) as {
+        status: string;
+        data: string[];
+      };
       expect(r.status).toBe("success");
       expect(r.data.length, v.query).toBeGreaterThan(0);
     }
@@ -82,14 +111,22 @@ describe("Prometheus scraping the exporter", () => {
     }
     // The signing rate by day over the fixture: today's bucket is 105/110.
     const rate = sql.find((q) => q.panel === "Tỷ lệ ký số theo ngày")!;
-    const rows = (await db.pool.query(expandSql(rate.query, new Date(now0 - 86_400_000), new Date(now0)))).rows as Record<string, unknown>[];
+    const rows = (await db.pool.query(expandSql(rate.query, new Date(now0 - 86_400_000), new Date(now0)))).rows as Record<
+      string,
+      unknown
+    >[];
     expect(Number(rows.at(-1)!["Tỷ lệ ký số"])).toBeCloseTo(105 / 110, 12);
   });
 
   it("names only metrics of the contracts' catalogue, and only provisioned datasources", () => {
-    const catalogue = new Set([...Object.values(domainMetrics), ...Object.values(exporterMetrics), ...Object.values(ingestMetrics)].map((m) => m.name));
+    const catalogue = new Set(
+      [...Object.values(domainMetrics), ...Object.values(exporterMetrics), ...Object.values(ingestMetrics)].map((m) => m.name),
+    );
     const { queries } = dashboardQueries();
-    const texts = [...queries.filter((q) => q.kind === "promql").map((q) => q.query), readFileSync(join(infraDir, "prometheus/rules/pulse-alerts.yml"), "utf8")];
+    const texts = [
+      ...queries.filter((q) => q.kind === "promql").map((q) => q.query),
+      readFileSync(join(infraDir, "prometheus/rules/pulse-alerts.yml"), "utf8"),
+    ];
     for (const text of texts) {
       for (const [name] of text.matchAll(/pulse_[a-z0-9_]*[a-z0-9]/g)) {
         const base = name.replace(/_(bucket|sum|count)$/, "");
@@ -102,7 +139,12 @@ describe("Prometheus scraping the exporter", () => {
     const dir = join(infraDir, "grafana/dashboards");
     const uids = new Set<string>();
     for (const f of ["province-overview", "carriers", "government-services", "pipeline-health"]) {
-      const d = JSON.parse(readFileSync(join(dir, `${f}.json`), "utf8")) as { uid: string; title: string; description: string; panels: { title: string; description: string; datasource: { uid: string } }[] };
+      const d = JSON.parse(readFileSync(join(dir, `${f}.json`), "utf8")) as {
+        uid: string;
+        title: string;
+        description: string;
+        panels: { title: string; description: string; datasource: { uid: string } }[];
+      };
       expect(uids.has(d.uid)).toBe(false);
       uids.add(d.uid);
       expect(d.description.length).toBeGreaterThan(20);
@@ -119,6 +161,8 @@ describe("Prometheus scraping the exporter", () => {
     execFileSync("promtool", ["check", "rules", join(infraDir, "prometheus/rules/pulse-alerts.yml")], { encoding: "utf8" });
     execFileSync("amtool", ["check-config", join(infraDir, "alertmanager/alertmanager.yml")], { encoding: "utf8" });
     // The rules' unit tests: late, silent, service down, dead letters; nothing for a fresh portal.
-    expect(execFileSync("promtool", ["test", "rules", join(infraDir, "prometheus/tests/pulse-alerts.test.yml")], { encoding: "utf8" })).toMatch(/SUCCESS/);
+    expect(
+      execFileSync("promtool", ["test", "rules", join(infraDir, "prometheus/tests/pulse-alerts.test.yml")], { encoding: "utf8" }),
+    ).toMatch(/SUCCESS/);
   });
 });

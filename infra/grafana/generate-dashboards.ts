@@ -34,7 +34,14 @@ interface P {
   max?: number;
 }
 
-function dashboard(uid: string, title: string, description: string, rows: P[][], vars: Record<string, unknown>[] = [], time = "now-6h"): Record<string, unknown> {
+function dashboard(
+  uid: string,
+  title: string,
+  description: string,
+  rows: P[][],
+  vars: Record<string, unknown>[] = [],
+  time = "now-6h",
+): Record<string, unknown> {
   const panels: Panel[] = [];
   let id = 1;
   let y = 0;
@@ -63,7 +70,14 @@ function dashboard(uid: string, title: string, description: string, rows: P[][],
         },
         options: p.options ?? {},
         targets: isSql
-          ? p.sql!.map(([rawSql, format], i) => ({ refId: String.fromCharCode(65 + i), datasource: pg, editorMode: "code", rawQuery: true, format, rawSql }))
+          ? p.sql!.map(([rawSql, format], i) => ({
+              refId: String.fromCharCode(65 + i),
+              datasource: pg,
+              editorMode: "code",
+              rawQuery: true,
+              format,
+              rawSql,
+            }))
           : (p.q ?? []).map(([expr, legend], i) => ({
               refId: String.fromCharCode(65 + i),
               datasource: prom,
@@ -123,7 +137,8 @@ const count = (title: string, expr: string, description: string, thresholds?: P[
 const feedStateTable: P = {
   type: "table",
   title: "Trạng thái nguồn dữ liệu",
-  description: "Current freshness of each (source, feed) by receipt time at ingest: fresh, late (over 1 cadence past due), silent (over 3), pipeline_behind (ingest is the one behind). Office-hours sources are fresh outside their calendar.",
+  description:
+    "Current freshness of each (source, feed) by receipt time at ingest: fresh, late (over 1 cadence past due), silent (over 3), pipeline_behind (ingest is the one behind). Office-hours sources are fresh outside their calendar.",
   q: [["pulse_feed_state == 1", "{{source}} {{feed}} {{state}}"]],
   instant: true,
   options: { showHeader: true },
@@ -160,8 +175,16 @@ const overview = dashboard(
       kpiStat("ontime_rate", "Giải quyết đúng hạn", 0.95, "Resolved on time / (on time + late) today; rejected excluded."),
     ],
     [
-      count("Thuê bao di động", `sum(pulse_subscribers{service="mobile"})`, "Mobile subscribers, all carriers and districts (latest counts)."),
-      count("Băng rộng di động", `sum(pulse_subscribers{service="mobile_broadband"})`, "Mobile broadband subscribers (a subset of mobile: never add the two)."),
+      count(
+        "Thuê bao di động",
+        `sum(pulse_subscribers{service="mobile"})`,
+        "Mobile subscribers, all carriers and districts (latest counts).",
+      ),
+      count(
+        "Băng rộng di động",
+        `sum(pulse_subscribers{service="mobile_broadband"})`,
+        "Mobile broadband subscribers (a subset of mobile: never add the two).",
+      ),
       count("Băng rộng cố định", `sum(pulse_subscribers{service="fixed_broadband"})`, "Fixed broadband subscribers."),
       count("Trạm BTS đang có", `sum(pulse_bts_stations{status!="removed"})`, "BTS stations not removed, all carriers."),
       count("Trạm BTS mất liên lạc", `sum(pulse_bts_stations{status="down"})`, "BTS stations whose latest status is down.", [
@@ -189,16 +212,27 @@ const overview = dashboard(
     [
       {
         title: "Văn bản điện tử theo ngày",
-        description: "E-documents per day by event time, signed and not signed (Postgres day buckets; late events counted in their own day).",
+        description:
+          "E-documents per day by event time, signed and not signed (Postgres day buckets; late events counted in their own day).",
         type: "barchart",
-        sql: [[`SELECT bucket AS time, sum(count) FILTER (WHERE signed) AS "Có ký số", sum(count) FILTER (WHERE NOT signed) AS "Không ký số" FROM esign_counts WHERE grain = 'day' AND $__timeFilter(bucket) GROUP BY bucket ORDER BY bucket`, "time_series"]],
+        sql: [
+          [
+            `SELECT bucket AS time, sum(count) FILTER (WHERE signed) AS "Có ký số", sum(count) FILTER (WHERE NOT signed) AS "Không ký số" FROM esign_counts WHERE grain = 'day' AND $__timeFilter(bucket) GROUP BY bucket ORDER BY bucket`,
+            "time_series",
+          ],
+        ],
         w: 12,
       },
       {
         title: "Hồ sơ tiếp nhận theo ngày",
         description: "Dossiers received per day by event time and channel (Postgres day buckets).",
         type: "barchart",
-        sql: [[`SELECT bucket AS time, sum(count) FILTER (WHERE channel = 'online_full') AS "Toàn trình", sum(count) FILTER (WHERE channel = 'online_partial') AS "Một phần", sum(count) FILTER (WHERE channel = 'in_person') AS "Trực tiếp" FROM egov_counts WHERE grain = 'day' AND status = 'received' AND $__timeFilter(bucket) GROUP BY bucket ORDER BY bucket`, "time_series"]],
+        sql: [
+          [
+            `SELECT bucket AS time, sum(count) FILTER (WHERE channel = 'online_full') AS "Toàn trình", sum(count) FILTER (WHERE channel = 'online_partial') AS "Một phần", sum(count) FILTER (WHERE channel = 'in_person') AS "Trực tiếp" FROM egov_counts WHERE grain = 'day' AND status = 'received' AND $__timeFilter(bucket) GROUP BY bucket ORDER BY bucket`,
+            "time_series",
+          ],
+        ],
         w: 12,
       },
     ],
@@ -215,7 +249,8 @@ const carriers = dashboard(
     [
       {
         title: "Thuê bao theo dịch vụ",
-        description: "Latest subscriber counts per carrier and service. Services overlap (mobile broadband is part of mobile; FTTH counts households): compare, never add.",
+        description:
+          "Latest subscriber counts per carrier and service. Services overlap (mobile broadband is part of mobile; FTTH counts households): compare, never add.",
         q: [[`sum by (source, service) (pulse_subscribers{source=~"$source"})`, "{{source}} {{service}}"]],
         unit: "locale",
         w: 12,
@@ -260,13 +295,23 @@ const carriers = dashboard(
         type: "table",
         title: "Trạm đang mất liên lạc",
         description: "Stations whose latest status is down, longest first, with how long they have been down (Postgres, bts_stations).",
-        sql: [[`SELECT source AS "Nhà mạng", station AS "Trạm", tech AS "Công nghệ", area AS "Huyện", since AS "Từ lúc", now() - since AS "Thời gian" FROM bts_stations WHERE status = 'down' ORDER BY since LIMIT 500`, "table"]],
+        sql: [
+          [
+            `SELECT source AS "Nhà mạng", station AS "Trạm", tech AS "Công nghệ", area AS "Huyện", since AS "Từ lúc", now() - since AS "Thời gian" FROM bts_stations WHERE status = 'down' ORDER BY since LIMIT 500`,
+            "table",
+          ],
+        ],
         w: 12,
       },
       {
         title: "Thời gian từ lần nhận cuối",
         description: "Seconds since ingest last received each carrier feed (cadence in seeds/data/sources.json).",
-        q: [[`time() - pulse_feed_last_received_timestamp_seconds{source=~"$source"} and pulse_feed_last_received_timestamp_seconds > 0`, "{{source}} {{feed}}"]],
+        q: [
+          [
+            `time() - pulse_feed_last_received_timestamp_seconds{source=~"$source"} and pulse_feed_last_received_timestamp_seconds > 0`,
+            "{{source}} {{feed}}",
+          ],
+        ],
         unit: "s",
         w: 12,
       },
@@ -309,7 +354,12 @@ const government = dashboard(
       {
         title: "Hồ sơ tiếp nhận mỗi phút",
         description: "Dossiers received per minute, by event time (Postgres minute buckets).",
-        sql: [[`SELECT bucket AS time, sum(count) AS "Hồ sơ/phút" FROM egov_counts WHERE grain = 'minute' AND status = 'received' AND $__timeFilter(bucket) GROUP BY bucket ORDER BY bucket`, "time_series"]],
+        sql: [
+          [
+            `SELECT bucket AS time, sum(count) AS "Hồ sơ/phút" FROM egov_counts WHERE grain = 'minute' AND status = 'received' AND $__timeFilter(bucket) GROUP BY bucket ORDER BY bucket`,
+            "time_series",
+          ],
+        ],
         w: 12,
       },
       {
@@ -318,7 +368,12 @@ const government = dashboard(
         unit: "percentunit",
         min: 0,
         max: 1,
-        sql: [[`SELECT bucket AS time, sum(count) FILTER (WHERE signed)::float8 / nullif(sum(count), 0) AS "Tỷ lệ ký số" FROM esign_counts WHERE grain = 'day' AND $__timeFilter(bucket) GROUP BY bucket ORDER BY bucket`, "time_series"]],
+        sql: [
+          [
+            `SELECT bucket AS time, sum(count) FILTER (WHERE signed)::float8 / nullif(sum(count), 0) AS "Tỷ lệ ký số" FROM esign_counts WHERE grain = 'day' AND $__timeFilter(bucket) GROUP BY bucket ORDER BY bucket`,
+            "time_series",
+          ],
+        ],
         w: 12,
       },
     ],
@@ -327,14 +382,24 @@ const government = dashboard(
         type: "table",
         title: "Hồ sơ theo tháng",
         description: "Dossier steps per month (UTC+7 calendar months), by channel and status, from the day buckets.",
-        sql: [[`SELECT ${monthOf("bucket")} AS "Tháng", channel AS "Kênh", status AS "Trạng thái", sum(count) AS "Số hồ sơ" FROM egov_counts WHERE grain = 'day' AND $__timeFilter(bucket) GROUP BY 1, 2, 3 ORDER BY 1 DESC, 2, 3`, "table"]],
+        sql: [
+          [
+            `SELECT ${monthOf("bucket")} AS "Tháng", channel AS "Kênh", status AS "Trạng thái", sum(count) AS "Số hồ sơ" FROM egov_counts WHERE grain = 'day' AND $__timeFilter(bucket) GROUP BY 1, 2, 3 ORDER BY 1 DESC, 2, 3`,
+            "table",
+          ],
+        ],
         w: 12,
       },
       {
         type: "table",
         title: "Văn bản theo tháng",
         description: "E-documents per month (UTC+7), signed share and signer kind, from the day buckets.",
-        sql: [[`SELECT ${monthOf("bucket")} AS "Tháng", sum(count) AS "Văn bản", sum(count) FILTER (WHERE signed) AS "Có ký số", sum(count) FILTER (WHERE signed AND signer = 'organization') AS "Ký số tổ chức", sum(count) FILTER (WHERE signed AND signer = 'personal') AS "Ký số cá nhân", round(100.0 * sum(count) FILTER (WHERE signed) / nullif(sum(count), 0), 2) AS "Tỷ lệ ký số (%)" FROM esign_counts WHERE grain = 'day' AND $__timeFilter(bucket) GROUP BY 1 ORDER BY 1 DESC`, "table"]],
+        sql: [
+          [
+            `SELECT ${monthOf("bucket")} AS "Tháng", sum(count) AS "Văn bản", sum(count) FILTER (WHERE signed) AS "Có ký số", sum(count) FILTER (WHERE signed AND signer = 'organization') AS "Ký số tổ chức", sum(count) FILTER (WHERE signed AND signer = 'personal') AS "Ký số cá nhân", round(100.0 * sum(count) FILTER (WHERE signed) / nullif(sum(count), 0), 2) AS "Tỷ lệ ký số (%)" FROM esign_counts WHERE grain = 'day' AND $__timeFilter(bucket) GROUP BY 1 ORDER BY 1 DESC`,
+            "table",
+          ],
+        ],
         w: 12,
       },
     ],
@@ -349,33 +414,151 @@ const pipeline = dashboard(
   "Pipeline health: services up, events by outcome, dead letters, consumer backlog, batch latency, database reachability, exporter cost, process resources.",
   [
     [
-      { type: "stat", title: "Dịch vụ hoạt động", description: "1 when Prometheus can scrape the service (ingest 9465, exporter 9464, live 9466).", q: [[`up{job=~"pulse-.*"}`, "{{job}} {{instance}}"]], instant: true, thresholds: [{ color: "red", value: null }, { color: "green", value: 1 }], h: 5, w: 8 },
-      { type: "stat", title: "Kết nối CSDL", description: "1 when the service can reach Postgres.", q: [[`pulse_ingest_db_up`, "ingest {{instance}}"], [`pulse_exporter_db_up`, "exporter {{instance}}"]], instant: true, thresholds: [{ color: "red", value: null }, { color: "green", value: 1 }], h: 5, w: 8 },
-      { type: "stat", title: "Bản tin lỗi đang giữ", description: "Dead letters held and not yet retried (all reasons).", q: [[`sum(pulse_dead_letters_stored)`, "dead letters"]], instant: true, thresholds: [{ color: "green", value: null }, { color: "orange", value: 1 }], h: 5, w: 8 },
+      {
+        type: "stat",
+        title: "Dịch vụ hoạt động",
+        description: "1 when Prometheus can scrape the service (ingest 9465, exporter 9464, live 9466).",
+        q: [[`up{job=~"pulse-.*"}`, "{{job}} {{instance}}"]],
+        instant: true,
+        thresholds: [
+          { color: "red", value: null },
+          { color: "green", value: 1 },
+        ],
+        h: 5,
+        w: 8,
+      },
+      {
+        type: "stat",
+        title: "Kết nối CSDL",
+        description: "1 when the service can reach Postgres.",
+        q: [
+          [`pulse_ingest_db_up`, "ingest {{instance}}"],
+          [`pulse_exporter_db_up`, "exporter {{instance}}"],
+        ],
+        instant: true,
+        thresholds: [
+          { color: "red", value: null },
+          { color: "green", value: 1 },
+        ],
+        h: 5,
+        w: 8,
+      },
+      {
+        type: "stat",
+        title: "Bản tin lỗi đang giữ",
+        description: "Dead letters held and not yet retried (all reasons).",
+        q: [[`sum(pulse_dead_letters_stored)`, "dead letters"]],
+        instant: true,
+        thresholds: [
+          { color: "green", value: null },
+          { color: "orange", value: 1 },
+        ],
+        h: 5,
+        w: 8,
+      },
     ],
     [
-      { title: "Bản tin theo kết quả", description: "Feed messages settled by ingest per second, by feed and outcome (inserted, restated, duplicate, dead_letter).", q: [[`sum by (feed, outcome) (rate(pulse_ingest_events_total[$__rate_interval]))`, "{{feed}} {{outcome}}"]], unit: "ops", w: 12 },
-      { title: "Bản tin lỗi theo lý do", description: "Messages dead-lettered per reason code over the last hour.", q: [[`sum by (reason) (increase(pulse_ingest_dead_letters_total[1h]))`, "{{reason}}"], [`pulse_dead_letters_stored > 0`, "held {{reason}}"]], w: 12 },
+      {
+        title: "Bản tin theo kết quả",
+        description: "Feed messages settled by ingest per second, by feed and outcome (inserted, restated, duplicate, dead_letter).",
+        q: [[`sum by (feed, outcome) (rate(pulse_ingest_events_total[$__rate_interval]))`, "{{feed}} {{outcome}}"]],
+        unit: "ops",
+        w: 12,
+      },
+      {
+        title: "Bản tin lỗi theo lý do",
+        description: "Messages dead-lettered per reason code over the last hour.",
+        q: [
+          [`sum by (reason) (increase(pulse_ingest_dead_letters_total[1h]))`, "{{reason}}"],
+          [`pulse_dead_letters_stored > 0`, "held {{reason}}"],
+        ],
+        w: 12,
+      },
     ],
     [
-      { title: "Hàng đợi tiêu thụ", description: "Messages in FEEDS not yet delivered to each feed's consumer (pending) and delivered but not acknowledged (ack pending).", q: [[`sum by (feed) (pulse_ingest_consumer_pending)`, "pending {{feed}}"], [`sum by (feed) (pulse_ingest_consumer_ack_pending)`, "ack pending {{feed}}"]], w: 8 },
-      { title: "Độ trễ lô (p95)", description: "95th percentile of the time from fetch to commit of one batch, per feed.", q: [[`histogram_quantile(0.95, sum by (le, feed) (rate(pulse_ingest_batch_duration_seconds_bucket[$__rate_interval])))`, "{{feed}}"]], unit: "s", w: 8 },
-      { title: "Kích thước lô (p50)", description: "Median messages per committed batch, per feed.", q: [[`histogram_quantile(0.5, sum by (le, feed) (rate(pulse_ingest_batch_size_bucket[$__rate_interval])))`, "{{feed}}"]], w: 8 },
+      {
+        title: "Hàng đợi tiêu thụ",
+        description:
+          "Messages in FEEDS not yet delivered to each feed's consumer (pending) and delivered but not acknowledged (ack pending).",
+        q: [
+          [`sum by (feed) (pulse_ingest_consumer_pending)`, "pending {{feed}}"],
+          [`sum by (feed) (pulse_ingest_consumer_ack_pending)`, "ack pending {{feed}}"],
+        ],
+        w: 8,
+      },
+      {
+        title: "Độ trễ lô (p95)",
+        description: "95th percentile of the time from fetch to commit of one batch, per feed.",
+        q: [
+          [`histogram_quantile(0.95, sum by (le, feed) (rate(pulse_ingest_batch_duration_seconds_bucket[$__rate_interval])))`, "{{feed}}"],
+        ],
+        unit: "s",
+        w: 8,
+      },
+      {
+        title: "Kích thước lô (p50)",
+        description: "Median messages per committed batch, per feed.",
+        q: [[`histogram_quantile(0.5, sum by (le, feed) (rate(pulse_ingest_batch_size_bucket[$__rate_interval])))`, "{{feed}}"]],
+        w: 8,
+      },
     ],
     [
-      { title: "Giao lại và lỗi CSDL", description: "Redeliveries per second by feed, and database errors per second by kind.", q: [[`sum by (feed) (rate(pulse_ingest_redeliveries_total[$__rate_interval]))`, "redelivered {{feed}}"], [`sum by (kind) (rate(pulse_ingest_db_errors_total[$__rate_interval]))`, "db error {{kind}}"], [`rate(pulse_exporter_db_errors_total[$__rate_interval])`, "exporter db error"]], w: 8 },
-      { title: "Chuyển tiếp thay đổi", description: "Change-log rows published to LIVE per second, and rows committed but not yet published.", q: [[`sum(rate(pulse_ingest_changes_relayed_total[$__rate_interval]))`, "relayed/s"], [`sum(pulse_ingest_relay_lag)`, "lag"]], w: 8 },
+      {
+        title: "Giao lại và lỗi CSDL",
+        description: "Redeliveries per second by feed, and database errors per second by kind.",
+        q: [
+          [`sum by (feed) (rate(pulse_ingest_redeliveries_total[$__rate_interval]))`, "redelivered {{feed}}"],
+          [`sum by (kind) (rate(pulse_ingest_db_errors_total[$__rate_interval]))`, "db error {{kind}}"],
+          [`rate(pulse_exporter_db_errors_total[$__rate_interval])`, "exporter db error"],
+        ],
+        w: 8,
+      },
+      {
+        title: "Chuyển tiếp thay đổi",
+        description: "Change-log rows published to LIVE per second, and rows committed but not yet published.",
+        q: [
+          [`sum(rate(pulse_ingest_changes_relayed_total[$__rate_interval]))`, "relayed/s"],
+          [`sum(pulse_ingest_relay_lag)`, "lag"],
+        ],
+        w: 8,
+      },
       feedStateTable,
     ],
     [
-      { title: "Thời gian trả lời /metrics của exporter", description: "95th percentile of the exporter's scrape answer and of its read of the tables (target under 50 ms).", q: [[`histogram_quantile(0.95, sum by (le) (rate(pulse_exporter_scrape_duration_seconds_bucket[$__rate_interval])))`, "scrape p95"], [`histogram_quantile(0.95, sum by (le) (rate(pulse_exporter_refresh_duration_seconds_bucket[$__rate_interval])))`, "read p95"]], unit: "s", w: 8 },
-      { title: "CPU", description: "CPU seconds per second of each service process.", q: [[`rate({__name__=~"pulse_(ingest|exporter|live)_process_cpu_seconds_total"}[$__rate_interval])`, "{{job}}"]], unit: "percentunit", w: 8 },
-      { title: "Bộ nhớ", description: "Resident memory of each service process.", q: [[`{__name__=~"pulse_(ingest|exporter|live)_process_resident_memory_bytes"}`, "{{job}}"]], unit: "bytes", w: 8 },
+      {
+        title: "Thời gian trả lời /metrics của exporter",
+        description: "95th percentile of the exporter's scrape answer and of its read of the tables (target under 50 ms).",
+        q: [
+          [`histogram_quantile(0.95, sum by (le) (rate(pulse_exporter_scrape_duration_seconds_bucket[$__rate_interval])))`, "scrape p95"],
+          [`histogram_quantile(0.95, sum by (le) (rate(pulse_exporter_refresh_duration_seconds_bucket[$__rate_interval])))`, "read p95"],
+        ],
+        unit: "s",
+        w: 8,
+      },
+      {
+        title: "CPU",
+        description: "CPU seconds per second of each service process.",
+        q: [[`rate({__name__=~"pulse_(ingest|exporter|live)_process_cpu_seconds_total"}[$__rate_interval])`, "{{job}}"]],
+        unit: "percentunit",
+        w: 8,
+      },
+      {
+        title: "Bộ nhớ",
+        description: "Resident memory of each service process.",
+        q: [[`{__name__=~"pulse_(ingest|exporter|live)_process_resident_memory_bytes"}`, "{{job}}"]],
+        unit: "bytes",
+        w: 8,
+      },
     ],
   ],
 );
 
 const out = join(here, "dashboards");
-for (const [name, d] of [["province-overview", overview], ["carriers", carriers], ["government-services", government], ["pipeline-health", pipeline]] as const) {
+for (const [name, d] of [
+  ["province-overview", overview],
+  ["carriers", carriers],
+  ["government-services", government],
+  ["pipeline-health", pipeline],
+] as const) {
   writeFileSync(join(out, `${name}.json`), JSON.stringify(d, null, 2) + "\n");
 }

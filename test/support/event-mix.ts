@@ -7,7 +7,7 @@ import type { Envelope } from "@pulse/ingest/test-harness";
  */
 export function eventMix(n: number, seed = 1) {
   let x = seed;
-  const rand = () => ((x = (x * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const rand = () => (x = (x * 1103515245 + 12345) % 2147483648) / 2147483648;
   const out: { feed: string; source: string; env: Envelope }[] = [];
   const egovDays = new Map<string, number>();
   const esignDays = new Map<string, number>();
@@ -21,12 +21,21 @@ export function eventMix(n: number, seed = 1) {
     const ts = new Date(Date.UTC(2026, 10, 26, 1, 0) + minute * 60_000).toISOString();
     if (r < 0.5) {
       const status = statuses[i % 4]!;
-      const env = { id: `d${i}:${status}`, ts, area, data: { procedure: "p1", agency: "ubnd-huyen", level: "district", channel: "online_full", status } };
+      const env = {
+        id: `d${i}:${status}`,
+        ts,
+        area,
+        data: { procedure: "p1", agency: "ubnd-huyen", level: "district", channel: "online_full", status },
+      };
       out.push({ feed: "egov", source: "dvc", env });
       egovDays.set(status, (egovDays.get(status) ?? 0) + 1);
     } else if (r < 0.8) {
       const signed = rand() < 0.95;
-      out.push({ feed: "esign", source: "edoc", env: { id: `doc${i}`, ts, area: "40", data: { agency: "so-tttt", doc: `doc${i}`, signed, signer: "organization" } } });
+      out.push({
+        feed: "esign",
+        source: "edoc",
+        env: { id: `doc${i}`, ts, area: "40", data: { agency: "so-tttt", doc: `doc${i}`, signed, signer: "organization" } },
+      });
       esignDays.set(String(signed), (esignDays.get(String(signed)) ?? 0) + 1);
     } else {
       const count = Math.floor(rand() * 100_000);

@@ -12,7 +12,6 @@ process.on("exit", () => {
   for (const c of children) c.kill("SIGKILL");
 });
 
-
 export interface IngestProcess {
   port: number;
   child: ChildProcess;

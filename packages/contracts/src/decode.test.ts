@@ -64,7 +64,12 @@ describe("decode: well-formed Unicode", () => {
 describe("findIllFormedString", () => {
   it("walks objects and arrays and reports the first lone surrogate with its path", () => {
     expect(findIllFormedString({ a: "ok", b: { c: ["x", "\u{10FFFF}"] } })).toBeNull();
-    expect(findIllFormedString({ a: "ok", b: { c: ["x", "y\uDC01"] } })).toEqual({ path: "b.c[1]", inFieldName: false, codeUnit: "U+DC01", index: 1 });
+    expect(findIllFormedString({ a: "ok", b: { c: ["x", "y\uDC01"] } })).toEqual({
+      path: "b.c[1]",
+      inFieldName: false,
+      codeUnit: "U+DC01",
+      index: 1,
+    });
     expect(findIllFormedString({ ["\uD801"]: 1 })).toEqual({ path: "", inFieldName: true, codeUnit: "U+D801", index: 0 });
     expect(findIllFormedString(42)).toBeNull();
   });
@@ -92,14 +97,37 @@ function* nearMisses(seeds: readonly string[], count: number, seed: number): Gen
 
 describe("parseOffsetTime", () => {
   it("reads RFC 3339 times with an offset to the same instant Date.parse gives", () => {
-    for (const t of ["2026-11-26T09:15:00+07:00", "2026-11-26T02:15:00Z", "2026-11-25T22:15:00-04:00", "2026-11-26T09:15:00.5+07:00", "2026-11-26T09:15:00.123456789z", "2028-02-29T23:59:59.999+00:00", "2026-11-26T09:15:00+15:59"]) {
+    for (const t of [
+      "2026-11-26T09:15:00+07:00",
+      "2026-11-26T02:15:00Z",
+      "2026-11-25T22:15:00-04:00",
+      "2026-11-26T09:15:00.5+07:00",
+      "2026-11-26T09:15:00.123456789z",
+      "2028-02-29T23:59:59.999+00:00",
+      "2026-11-26T09:15:00+15:59",
+    ]) {
       expect(parseOffsetTime(t), t).toBe(Date.parse(t.replace(/z$/, "Z").replace(/(\.\d{3})\d+/, "$1")));
     }
     expect(parseOffsetTime("2026-11-26T09:15:00+07:00")).toBe(parseOffsetTime("2026-11-26T02:15:00Z"));
   });
 
   it("refuses a time without offset, an impossible date or field, and years outside 2000-2100", () => {
-    for (const t of ["2026-11-26T09:15:00", "2026-11-26 09:15:00+07:00", "2026-02-29T00:00:00Z", "2026-04-31T00:00:00Z", "2026-13-01T00:00:00Z", "2026-11-26T24:00:00Z", "2026-11-26T09:60:00Z", "2026-11-26T09:15:00+24:00", "2026-11-26T09:15:00+16:00", "2026-11-26T09:15:00-16:00", "1999-12-31T23:59:59Z", "2101-01-01T00:00:00Z", "1764118500000", ""]) {
+    for (const t of [
+      "2026-11-26T09:15:00",
+      "2026-11-26 09:15:00+07:00",
+      "2026-02-29T00:00:00Z",
+      "2026-04-31T00:00:00Z",
+      "2026-13-01T00:00:00Z",
+      "2026-11-26T24:00:00Z",
+      "2026-11-26T09:60:00Z",
+      "2026-11-26T09:15:00+24:00",
+      "2026-11-26T09:15:00+16:00",
+      "2026-11-26T09:15:00-16:00",
+      "1999-12-31T23:59:59Z",
+      "2101-01-01T00:00:00Z",
+      "1764118500000",
+      "",
+    ]) {
       expect(parseOffsetTime(t), t).toBeNull();
     }
   });
@@ -111,19 +139,31 @@ describe("parseOffsetTime", () => {
       const m = rfc3339.exec(value);
       if (!m) return null;
       const [, ys, mos, ds, hs, mis, ss, frac, zone, ohs, oms] = m;
-      const y = Number(ys), mo = Number(mos), d = Number(ds), h = Number(hs), mi = Number(mis), s = Number(ss);
+      const y = Number(ys),
+        mo = Number(mos),
+        d = Number(ds),
+        h = Number(hs),
+        mi = Number(mis),
+        s = Number(ss);
       if (y < 2000 || y > 2100 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 59) return null;
       if (d > new Date(Date.UTC(y, mo, 0)).getUTCDate()) return null;
       let offsetMin = 0;
       if (zone !== "Z" && zone !== "z") {
-        const oh = Number(ohs), om = Number(oms);
+        const oh = Number(ohs),
+          om = Number(oms);
         if (oh > 15 || om > 59) return null;
         offsetMin = (zone!.startsWith("-") ? -1 : 1) * (oh * 60 + om);
       }
       const ms = frac ? Number(frac.slice(1, 4).padEnd(3, "0")) : 0;
       return Date.UTC(y, mo - 1, d, h, mi, s, ms) - offsetMin * 60_000;
     };
-    const seeds = ["2026-11-26T09:15:00+07:00", "2000-02-29T23:59:59.9Z", "2100-02-28T00:00:00.123456789-15:59", "2024-12-31T12:30:45.12z", "2099-06-30T00:00:00+00:00"];
+    const seeds = [
+      "2026-11-26T09:15:00+07:00",
+      "2000-02-29T23:59:59.9Z",
+      "2100-02-28T00:00:00.123456789-15:59",
+      "2024-12-31T12:30:45.12z",
+      "2099-06-30T00:00:00+00:00",
+    ];
     let accepted = 0;
     for (const t of nearMisses(seeds, 200_000, 7)) {
       const want = reference(t);
@@ -166,7 +206,13 @@ describe("explainBadTime", () => {
   });
 
   it("finds a reason for every time the fast reading refuses, on 200,000 near misses", () => {
-    const seeds = ["2026-11-26T09:15:00+07:00", "2000-02-29T23:59:59.9Z", "2100-02-28T00:00:00.123456789-15:59", "2024-12-31T12:30:45.12z", "2026-11-26T09:15:00.1234567+07:00"];
+    const seeds = [
+      "2026-11-26T09:15:00+07:00",
+      "2000-02-29T23:59:59.9Z",
+      "2100-02-28T00:00:00.123456789-15:59",
+      "2024-12-31T12:30:45.12z",
+      "2026-11-26T09:15:00.1234567+07:00",
+    ];
     let refused = 0;
     for (const t of nearMisses(seeds, 200_000, 11)) {
       // As decode reads it.
@@ -183,7 +229,13 @@ describe("explainBadTime", () => {
     expect(decodeText("")).toMatchObject({ ok: false, reason: "bad_json", detail: "the payload is empty: send one JSON object" });
     expect(decodeText("null")).toMatchObject({ ok: false, reason: "bad_json", detail: "expected one JSON object, got null" });
     const r = decodeText(JSON.stringify({ ...egov, ts: "2026-02-29T10:00:00+07:00" }));
-    expect(r).toMatchObject({ ok: false, reason: "bad_time", detail: expect.stringMatching(/^ts "2026-02-29T10:00:00\+07:00" is not an RFC 3339 time with an offset: there is no day 29 in February 2026, which has 28 days; e\.g\. /) });
+    expect(r).toMatchObject({
+      ok: false,
+      reason: "bad_time",
+      detail: expect.stringMatching(
+        /^ts "2026-02-29T10:00:00\+07:00" is not an RFC 3339 time with an offset: there is no day 29 in February 2026, which has 28 days; e\.g\. /,
+      ),
+    });
   });
 });
 
@@ -210,14 +262,20 @@ describe("decode: unknown fields", () => {
       return r.ok ? "accepted" : `${r.reason}: ${r.detail}`;
     };
     expect(detail(JSON.stringify({ ...egov, extra: 1, more: 2 }))).toBe("bad_shape: The envelope contains forbidden keys: 'extra, more'.");
-    expect(detail(JSON.stringify({ ...egov, data: { ...egov.data, note: "x" } }))).toBe("bad_shape: The object 'data' contains forbidden keys: 'note'.");
+    expect(detail(JSON.stringify({ ...egov, data: { ...egov.data, note: "x" } }))).toBe(
+      "bad_shape: The object 'data' contains forbidden keys: 'note'.",
+    );
     // Beside a wrong type, every problem is told at once: the field, then data's, then the envelope's.
     expect(detail(JSON.stringify({ ...egov, extra: 1, data: { ...egov.data, agency: 5, note: "x" } }))).toBe(
       "bad_shape: The 'data.agency' field must be a string.; The object 'data' contains forbidden keys: 'note'.; The envelope contains forbidden keys: 'extra'.",
     );
     // Names the validator treats as its own, or that JSON.parse makes an own field of.
-    expect(detail(JSON.stringify({ ...egov, data: { ...egov.data, $$type: "object" } }))).toBe("bad_shape: The object 'data' contains forbidden keys: '$$type'.");
-    expect(detail(JSON.stringify(egov).replace('{"v":1', '{"__proto__":{"x":1},"v":1'))).toBe("bad_shape: The envelope contains forbidden keys: '__proto__'.");
+    expect(detail(JSON.stringify({ ...egov, data: { ...egov.data, $$type: "object" } }))).toBe(
+      "bad_shape: The object 'data' contains forbidden keys: '$$type'.",
+    );
+    expect(detail(JSON.stringify(egov).replace('{"v":1', '{"__proto__":{"x":1},"v":1'))).toBe(
+      "bad_shape: The envelope contains forbidden keys: '__proto__'.",
+    );
     // `revision` is optional, not unknown.
     expect(detail(JSON.stringify({ ...egov, revision: 2 }))).toBe("accepted");
   });

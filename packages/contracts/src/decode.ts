@@ -9,8 +9,7 @@ import { findIllFormedString } from "./well-formed";
 
 /** What `decode` returns: never throws, whatever the bytes. */
 export type DecodeResult =
-  | { ok: true; value: FeedEvent }
-  | { ok: false; reason: Reason; detail: string; id: string | null; revision: number | null };
+  { ok: true; value: FeedEvent } | { ok: false; reason: Reason; detail: string; id: string | null; revision: number | null };
 
 export interface DecodeInput {
   subject: string;
@@ -137,7 +136,13 @@ function two(v: string, i: number): number {
 export function parseOffsetTime(v: string): number | null {
   // YYYY-MM-DDTHH:MM:SS is 19 characters; the shortest whole form adds "Z".
   if (v.length < 20 || v.length > 35) return null;
-  const yh = two(v, 0), yl = two(v, 2), mo = two(v, 5), d = two(v, 8), h = two(v, 11), mi = two(v, 14), sec = two(v, 17);
+  const yh = two(v, 0),
+    yl = two(v, 2),
+    mo = two(v, 5),
+    d = two(v, 8),
+    h = two(v, 11),
+    mi = two(v, 14),
+    sec = two(v, 17);
   if (v[4] !== "-" || v[7] !== "-" || v[10] !== "T" || v[13] !== ":" || v[16] !== ":") return null;
   if (yh < 0 || yl < 0 || mo < 0 || d < 0 || h < 0 || mi < 0 || sec < 0) return null;
   const y = yh * 100 + yl;
@@ -162,7 +167,8 @@ export function parseOffsetTime(v: string): number | null {
   if (z === "Z" || z === "z") {
     if (i + 1 !== v.length) return null;
   } else if (z === "+" || z === "-") {
-    const oh = two(v, i + 1), om = two(v, i + 4);
+    const oh = two(v, i + 1),
+      om = two(v, i + 4);
     if (i + 6 !== v.length || v[i + 3] !== ":" || oh < 0 || om < 0) return null;
     // Postgres takes offsets up to ±15:59 (real zones span −12:00 to +14:00): refuse what it
     // would refuse, here, with a reason the producer can act on.
@@ -183,7 +189,20 @@ export function keepMicroseconds(ts: string): string {
   return ts.length >= 28 ? ts.replace(/(\.\d{6})\d+/, "$1") : ts;
 }
 
-const monthNames = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
+const monthNames = [
+  "January",
+  "February",
+  "March",
+  "April",
+  "May",
+  "June",
+  "July",
+  "August",
+  "September",
+  "October",
+  "November",
+  "December",
+];
 
 /**
  * Why `parseOffsetTime` refused a time, in words a producer can act on. Only for a refusal: the
@@ -194,7 +213,9 @@ export function explainBadTime(v: string): string {
   const m = /^(\d{4})-(\d{2})-(\d{2})(.)(\d{2}):(\d{2})(?::(\d{2}))?(\.\d*)?(.*)$/s.exec(v);
   if (!m) return "it is not of the form YYYY-MM-DDTHH:MM:SS followed by Z or an offset";
   const [, yy, mm, dd, sep, hh, mi, ss, frac, zone] = m as unknown as string[];
-  const y = Number(yy), mo = Number(mm), d = Number(dd);
+  const y = Number(yy),
+    mo = Number(mm),
+    d = Number(dd);
   if (sep !== "T") return `the date and the time must be joined by "T", not ${JSON.stringify(sep)}`;
   if (ss === undefined) return "the time has no seconds: write HH:MM:SS";
   if (frac === ".") return "a decimal point with no digits after it";
@@ -257,7 +278,12 @@ export function decode(input: DecodeInput, options: DecodeOptions = {}): DecodeR
   const id = typeof rec.id === "string" ? rec.id.slice(0, maxStringLength) : null;
   // Told back with a refusal and stored with its dead letter: only a revision the schema could
   // hold (an int), so a wild number can never make the dead letter itself fail.
-  const rev = Number.isInteger(rec.revision) && (rec.revision as number) >= 0 && (rec.revision as number) <= 2_147_483_647 ? (rec.revision as number) : rec.revision === undefined ? 0 : null;
+  const rev =
+    Number.isInteger(rec.revision) && (rec.revision as number) >= 0 && (rec.revision as number) <= 2_147_483_647
+      ? (rec.revision as number)
+      : rec.revision === undefined
+        ? 0
+        : null;
 
   // Before the shape check: a lone surrogate passes every pattern, yet no UTF-8 encoder can write
   // it, so Postgres would store U+FFFD and the record would no longer be the one we checked.
@@ -283,20 +309,38 @@ export function decode(input: DecodeInput, options: DecodeOptions = {}): DecodeR
     return fail("bad_shape", problems.join("; "), id, rev);
   }
   if (rec.source !== route.source) {
-    return fail("source_mismatch", `envelope source ${JSON.stringify(rec.source)} but subject source ${JSON.stringify(route.source)}`, id, rev);
+    return fail(
+      "source_mismatch",
+      `envelope source ${JSON.stringify(rec.source)} but subject source ${JSON.stringify(route.source)}`,
+      id,
+      rev,
+    );
   }
   const ts = keepMicroseconds(rec.ts as string);
   const tsMs = parseOffsetTime(ts);
   if (tsMs === null) {
-    return fail("bad_time", `ts ${JSON.stringify(rec.ts)} is not an RFC 3339 time with an offset: ${explainBadTime(ts)}; e.g. 2026-11-26T09:15:00+07:00`, id, rev);
+    return fail(
+      "bad_time",
+      `ts ${JSON.stringify(rec.ts)} is not an RFC 3339 time with an offset: ${explainBadTime(ts)}; e.g. 2026-11-26T09:15:00+07:00`,
+      id,
+      rev,
+    );
   }
   if (tsMs > input.receivedMs + maxFutureMs) {
     const ahead = Math.round((tsMs - input.receivedMs) / 1000);
-    return fail("future_time", `ts is ${ahead} s after the broker received the message; at most ${maxFutureMs / 1000} s is allowed`, id, rev);
+    return fail(
+      "future_time",
+      `ts is ${ahead} s after the broker received the message; at most ${maxFutureMs / 1000} s is allowed`,
+      id,
+      rev,
+    );
   }
   const area = rec.area as string;
   if (!areaAllowed[route.feed](area)) {
-    const which = route.feed === "subscribers" || route.feed === "bts" ? "a district code (412-432)" : `a district code (412-432) or the province code ${provinceCode}`;
+    const which =
+      route.feed === "subscribers" || route.feed === "bts"
+        ? "a district code (412-432)"
+        : `a district code (412-432) or the province code ${provinceCode}`;
     return fail("unknown_area", `area ${JSON.stringify(area)} is not accepted for ${route.feed}: use ${which}`, id, rev);
   }
   return {

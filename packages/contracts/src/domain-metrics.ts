@@ -9,25 +9,97 @@ const def = <T extends MetricDef>(m: T) => m;
 
 /** Domain figures. Gauges, because a restatement can lower any of them. */
 export const domainMetrics = {
-  subscribers: def({ name: "pulse_subscribers", type: "gauge", help: "Latest subscriber count per carrier, service and district (services overlap: never sum across services).", labels: ["source", "service", "area"] }),
-  btsStations: def({ name: "pulse_bts_stations", type: "gauge", help: "BTS stations per carrier, technology, district and current status.", labels: ["source", "tech", "area", "status"] }),
-  esignToday: def({ name: "pulse_esign_documents_today", type: "gauge", help: "E-documents exchanged today (UTC+7 calendar day, by event time), per agency and whether digitally signed.", labels: ["source", "agency", "signed"] }),
-  egovToday: def({ name: "pulse_egov_submissions_today", type: "gauge", help: "Public-service dossier steps today (UTC+7 calendar day, by event time), per agency, level, channel and status.", labels: ["source", "agency", "level", "channel", "status"] }),
-  kpi: def({ name: "pulse_kpi_ratio", type: "gauge", help: "KPIs as ratios 0-1 (NaN when the denominator is zero): esign_rate, esign_rate_30d, online_share, online_full_share, ontime_rate, ftth_coverage.", labels: ["kpi"] }),
-  feedLastReceived: def({ name: "pulse_feed_last_received_timestamp_seconds", type: "gauge", help: "When ingest last received a message of this feed from this source (Unix seconds; 0 = never).", labels: ["source", "feed"] }),
-  feedState: def({ name: "pulse_feed_state", type: "gauge", help: "Freshness of a feed: 1 for the current state (fresh, late, silent, pipeline_behind), 0 for the others. Office-hours sources are fresh outside their calendar.", labels: ["source", "feed", "state"] }),
-  deadLettersStored: def({ name: "pulse_dead_letters_stored", type: "gauge", help: "Dead letters held and not yet retried, by reason code.", labels: ["reason"] }),
+  subscribers: def({
+    name: "pulse_subscribers",
+    type: "gauge",
+    help: "Latest subscriber count per carrier, service and district (services overlap: never sum across services).",
+    labels: ["source", "service", "area"],
+  }),
+  btsStations: def({
+    name: "pulse_bts_stations",
+    type: "gauge",
+    help: "BTS stations per carrier, technology, district and current status.",
+    labels: ["source", "tech", "area", "status"],
+  }),
+  esignToday: def({
+    name: "pulse_esign_documents_today",
+    type: "gauge",
+    help: "E-documents exchanged today (UTC+7 calendar day, by event time), per agency and whether digitally signed.",
+    labels: ["source", "agency", "signed"],
+  }),
+  egovToday: def({
+    name: "pulse_egov_submissions_today",
+    type: "gauge",
+    help: "Public-service dossier steps today (UTC+7 calendar day, by event time), per agency, level, channel and status.",
+    labels: ["source", "agency", "level", "channel", "status"],
+  }),
+  kpi: def({
+    name: "pulse_kpi_ratio",
+    type: "gauge",
+    help: "KPIs as ratios 0-1 (NaN when the denominator is zero): esign_rate, esign_rate_30d, online_share, online_full_share, ontime_rate, ftth_coverage.",
+    labels: ["kpi"],
+  }),
+  feedLastReceived: def({
+    name: "pulse_feed_last_received_timestamp_seconds",
+    type: "gauge",
+    help: "When ingest last received a message of this feed from this source (Unix seconds; 0 = never).",
+    labels: ["source", "feed"],
+  }),
+  feedState: def({
+    name: "pulse_feed_state",
+    type: "gauge",
+    help: "Freshness of a feed: 1 for the current state (fresh, late, silent, pipeline_behind), 0 for the others. Office-hours sources are fresh outside their calendar.",
+    labels: ["source", "feed", "state"],
+  }),
+  deadLettersStored: def({
+    name: "pulse_dead_letters_stored",
+    type: "gauge",
+    help: "Dead letters held and not yet retried, by reason code.",
+    labels: ["reason"],
+  }),
 } as const;
 
 /** The exporter's own health (process defaults come with the prefix `pulse_exporter_`). */
 export const exporterMetrics = {
-  dbErrors: def({ name: "pulse_exporter_db_errors_total", type: "counter", help: "Failed reads of the figures from Postgres (the last good figures are served meanwhile).", labels: [] }),
+  dbErrors: def({
+    name: "pulse_exporter_db_errors_total",
+    type: "counter",
+    help: "Failed reads of the figures from Postgres (the last good figures are served meanwhile).",
+    labels: [],
+  }),
   dbUp: def({ name: "pulse_exporter_db_up", type: "gauge", help: "1 when the last read from Postgres succeeded.", labels: [] }),
-  natsUp: def({ name: "pulse_exporter_nats_up", type: "gauge", help: "1 when the exporter could read the feed consumers' backlog from NATS (needed to tell pipeline_behind).", labels: [] }),
-  refreshSeconds: def({ name: "pulse_exporter_refresh_duration_seconds", type: "histogram", help: "Time to read every figure from Postgres (one query per table).", labels: [], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1] }),
-  scrapeSeconds: def({ name: "pulse_exporter_scrape_duration_seconds", type: "histogram", help: "Time to answer one /metrics request (observed after the answer, so it shows from the next scrape).", labels: [], buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1] }),
-  lastRefresh: def({ name: "pulse_exporter_last_refresh_timestamp_seconds", type: "gauge", help: "When the figures were last read from Postgres successfully (Unix seconds).", labels: [] }),
-  folded: def({ name: "pulse_exporter_unknown_label_values", type: "gauge", help: "Distinct label values outside the seeded sets seen in the last read, folded into `other`, by metric and label.", labels: ["metric", "label"] }),
+  natsUp: def({
+    name: "pulse_exporter_nats_up",
+    type: "gauge",
+    help: "1 when the exporter could read the feed consumers' backlog from NATS (needed to tell pipeline_behind).",
+    labels: [],
+  }),
+  refreshSeconds: def({
+    name: "pulse_exporter_refresh_duration_seconds",
+    type: "histogram",
+    help: "Time to read every figure from Postgres (one query per table).",
+    labels: [],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+  }),
+  scrapeSeconds: def({
+    name: "pulse_exporter_scrape_duration_seconds",
+    type: "histogram",
+    help: "Time to answer one /metrics request (observed after the answer, so it shows from the next scrape).",
+    labels: [],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+  }),
+  lastRefresh: def({
+    name: "pulse_exporter_last_refresh_timestamp_seconds",
+    type: "gauge",
+    help: "When the figures were last read from Postgres successfully (Unix seconds).",
+    labels: [],
+  }),
+  folded: def({
+    name: "pulse_exporter_unknown_label_values",
+    type: "gauge",
+    help: "Distinct label values outside the seeded sets seen in the last read, folded into `other`, by metric and label.",
+    labels: ["metric", "label"],
+  }),
 } as const;
 
 /** The value a label outside the known sets is folded into. */

@@ -46,7 +46,12 @@ describe("freshness (office hours)", () => {
   });
   it("stays fresh overnight, however long since the last message", () => {
     const last = t("2026-11-26T16:30:00+07:00");
-    for (const now of ["2026-11-26T17:00:00+07:00", "2026-11-26T23:00:00+07:00", "2026-11-27T03:00:00+07:00", "2026-11-27T07:29:00+07:00"]) {
+    for (const now of [
+      "2026-11-26T17:00:00+07:00",
+      "2026-11-26T23:00:00+07:00",
+      "2026-11-27T03:00:00+07:00",
+      "2026-11-27T07:29:00+07:00",
+    ]) {
       expect(freshness({ ...base, now: t(now), lastReceivedAt: last })).toBe("fresh");
     }
     // …and through the weekend.

@@ -47,10 +47,34 @@ export const last30DaysStart = (now: number): number => localDayStart(now) - 29 
 
 /** Vietnamese and English labels of each KPI, and its target where seeds set one. */
 export const kpiLabels: Record<Kpi, { vi: string; en: string; target: number | null }> = {
-  esign_rate: { vi: kpiTargets.esign_rate?.label_vi ?? "Tỷ lệ văn bản ký số", en: kpiTargets.esign_rate?.label_en ?? "E-documents digitally signed", target: kpiTargets.esign_rate?.target ?? null },
-  esign_rate_30d: { vi: "Tỷ lệ văn bản ký số (30 ngày)", en: "E-documents digitally signed (30 days)", target: kpiTargets.esign_rate?.target ?? null },
-  online_share: { vi: kpiTargets.online_share?.label_vi ?? "Tỷ lệ hồ sơ trực tuyến", en: kpiTargets.online_share?.label_en ?? "Dossiers submitted online", target: kpiTargets.online_share?.target ?? null },
-  online_full_share: { vi: kpiTargets.online_full_share?.label_vi ?? "Tỷ lệ hồ sơ trực tuyến toàn trình", en: kpiTargets.online_full_share?.label_en ?? "Dossiers fully online", target: kpiTargets.online_full_share?.target ?? null },
-  ontime_rate: { vi: kpiTargets.ontime_rate?.label_vi ?? "Tỷ lệ giải quyết đúng hạn", en: kpiTargets.ontime_rate?.label_en ?? "Dossiers resolved on time", target: kpiTargets.ontime_rate?.target ?? null },
-  ftth_coverage: { vi: kpiTargets.ftth_coverage?.label_vi ?? "Hộ gia đình dùng cáp quang", en: kpiTargets.ftth_coverage?.label_en ?? "Households on FTTH", target: kpiTargets.ftth_coverage?.target ?? null },
+  esign_rate: {
+    vi: kpiTargets.esign_rate?.label_vi ?? "Tỷ lệ văn bản ký số",
+    en: kpiTargets.esign_rate?.label_en ?? "E-documents digitally signed",
+    target: kpiTargets.esign_rate?.target ?? null,
+  },
+  esign_rate_30d: {
+    vi: "Tỷ lệ văn bản ký số (30 ngày)",
+    en: "E-documents digitally signed (30 days)",
+    target: kpiTargets.esign_rate?.target ?? null,
+  },
+  online_share: {
+    vi: kpiTargets.online_share?.label_vi ?? "Tỷ lệ hồ sơ trực tuyến",
+    en: kpiTargets.online_share?.label_en ?? "Dossiers submitted online",
+    target: kpiTargets.online_share?.target ?? null,
+  },
+  online_full_share: {
+    vi: kpiTargets.online_full_share?.label_vi ?? "Tỷ lệ hồ sơ trực tuyến toàn trình",
+    en: kpiTargets.online_full_share?.label_en ?? "Dossiers fully online",
+    target: kpiTargets.online_full_share?.target ?? null,
+  },
+  ontime_rate: {
+    vi: kpiTargets.ontime_rate?.label_vi ?? "Tỷ lệ giải quyết đúng hạn",
+    en: kpiTargets.ontime_rate?.label_en ?? "Dossiers resolved on time",
+    target: kpiTargets.ontime_rate?.target ?? null,
+  },
+  ftth_coverage: {
+    vi: kpiTargets.ftth_coverage?.label_vi ?? "Hộ gia đình dùng cáp quang",
+    en: kpiTargets.ftth_coverage?.label_en ?? "Households on FTTH",
+    target: kpiTargets.ftth_coverage?.target ?? null,
+  },
 };

@@ -13,18 +13,81 @@ export interface MetricDef {
 const def = <T extends MetricDef>(m: T) => m;
 
 export const ingestMetrics = {
-  events: def({ name: "pulse_ingest_events_total", type: "counter", help: "Feed messages settled by ingest, by feed and outcome (inserted, restated, duplicate, dead_letter).", labels: ["feed", "outcome"] }),
-  deadLetters: def({ name: "pulse_ingest_dead_letters_total", type: "counter", help: "Messages dead-lettered, by reason code.", labels: ["reason"] }),
-  batchSize: def({ name: "pulse_ingest_batch_size", type: "histogram", help: "Messages per committed batch.", labels: ["feed"], buckets: [1, 10, 50, 100, 250, 500, 1000, 2000] }),
-  batchSeconds: def({ name: "pulse_ingest_batch_duration_seconds", type: "histogram", help: "Time from fetch to commit of one batch.", labels: ["feed"], buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5] }),
-  commitLag: def({ name: "pulse_ingest_commit_lag_seconds", type: "histogram", help: "From the broker's receipt of a message to the commit that applied it.", labels: ["feed"], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60] }),
-  dbErrors: def({ name: "pulse_ingest_db_errors_total", type: "counter", help: "Database errors met by ingest, by kind (unreachable, data).", labels: ["kind"] }),
-  dbUp: def({ name: "pulse_ingest_db_up", type: "gauge", help: "1 while ingest can reach the database, 0 while it waits for it.", labels: [] }),
-  consumerPending: def({ name: "pulse_ingest_consumer_pending", type: "gauge", help: "Messages in the stream not yet delivered to the feed's consumer.", labels: ["feed"] }),
-  consumerAckPending: def({ name: "pulse_ingest_consumer_ack_pending", type: "gauge", help: "Messages delivered and not yet acknowledged.", labels: ["feed"] }),
-  redeliveries: def({ name: "pulse_ingest_redeliveries_total", type: "counter", help: "Messages received that had been delivered before.", labels: ["feed"] }),
-  relayed: def({ name: "pulse_ingest_changes_relayed_total", type: "counter", help: "Change-log rows published to the LIVE stream.", labels: [] }),
-  relayLag: def({ name: "pulse_ingest_relay_lag", type: "gauge", help: "Change-log rows committed and not yet published to LIVE.", labels: [] }),
+  events: def({
+    name: "pulse_ingest_events_total",
+    type: "counter",
+    help: "Feed messages settled by ingest, by feed and outcome (inserted, restated, duplicate, dead_letter).",
+    labels: ["feed", "outcome"],
+  }),
+  deadLetters: def({
+    name: "pulse_ingest_dead_letters_total",
+    type: "counter",
+    help: "Messages dead-lettered, by reason code.",
+    labels: ["reason"],
+  }),
+  batchSize: def({
+    name: "pulse_ingest_batch_size",
+    type: "histogram",
+    help: "Messages per committed batch.",
+    labels: ["feed"],
+    buckets: [1, 10, 50, 100, 250, 500, 1000, 2000],
+  }),
+  batchSeconds: def({
+    name: "pulse_ingest_batch_duration_seconds",
+    type: "histogram",
+    help: "Time from fetch to commit of one batch.",
+    labels: ["feed"],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+  }),
+  commitLag: def({
+    name: "pulse_ingest_commit_lag_seconds",
+    type: "histogram",
+    help: "From the broker's receipt of a message to the commit that applied it.",
+    labels: ["feed"],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+  }),
+  dbErrors: def({
+    name: "pulse_ingest_db_errors_total",
+    type: "counter",
+    help: "Database errors met by ingest, by kind (unreachable, data).",
+    labels: ["kind"],
+  }),
+  dbUp: def({
+    name: "pulse_ingest_db_up",
+    type: "gauge",
+    help: "1 while ingest can reach the database, 0 while it waits for it.",
+    labels: [],
+  }),
+  consumerPending: def({
+    name: "pulse_ingest_consumer_pending",
+    type: "gauge",
+    help: "Messages in the stream not yet delivered to the feed's consumer.",
+    labels: ["feed"],
+  }),
+  consumerAckPending: def({
+    name: "pulse_ingest_consumer_ack_pending",
+    type: "gauge",
+    help: "Messages delivered and not yet acknowledged.",
+    labels: ["feed"],
+  }),
+  redeliveries: def({
+    name: "pulse_ingest_redeliveries_total",
+    type: "counter",
+    help: "Messages received that had been delivered before.",
+    labels: ["feed"],
+  }),
+  relayed: def({
+    name: "pulse_ingest_changes_relayed_total",
+    type: "counter",
+    help: "Change-log rows published to the LIVE stream.",
+    labels: [],
+  }),
+  relayLag: def({
+    name: "pulse_ingest_relay_lag",
+    type: "gauge",
+    help: "Change-log rows committed and not yet published to LIVE.",
+    labels: [],
+  }),
 } as const;
 
 /** Outcomes of `pulse_ingest_events_total`. */

@@ -21,8 +21,7 @@ export const subjects = {
   live: (metric: string) => `live.${metric}`,
   liveAll: "live.>",
   /** JetStream's advisory when a message reaches its consumer's max deliveries. */
-  maxDeliveriesAdvisory: (stream: string, consumer: string) =>
-    `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${stream}.${consumer}`,
+  maxDeliveriesAdvisory: (stream: string, consumer: string) => `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${stream}.${consumer}`,
 } as const;
 
 /** One durable pull consumer per feed, shared by every ingest process. */

@@ -6,8 +6,29 @@ import { numberArray, textArray } from "./sql/array-literal";
 const scratch = useScratchDb("arrays");
 
 it("reads back every text exactly, whatever it holds", async () => {
-  const awkward = ["", "NULL", "null", " lead and trail ", "a,b", "{braces}", '"quoted"', "back\\slash", '\\"both\\\\"', "it's", "dấu tiếng Việt", "emoji 🚀", "\u2028\u00a0\t", "E'x' $$", "}", "{", ","];
-  const r = await sql<{ v: string; n: string }>`SELECT v, n::text FROM unnest(${textArray(awkward)}::text[]) WITH ORDINALITY AS x(v, n)`.execute(scratch.db.db);
+  const awkward = [
+    "",
+    "NULL",
+    "null",
+    " lead and trail ",
+    "a,b",
+    "{braces}",
+    '"quoted"',
+    "back\\slash",
+    '\\"both\\\\"',
+    "it's",
+    "dấu tiếng Việt",
+    "emoji 🚀",
+    "\u2028\u00a0\t",
+    "E'x' $$",
+    "}",
+    "{",
+    ",",
+  ];
+  const r = await sql<{
+    v: string;
+    n: string;
+  }>`SELECT v, n::text FROM unnest(${textArray(awkward)}::text[]) WITH ORDINALITY AS x(v, n)`.execute(scratch.db.db);
   expect(r.rows.map((x) => x.v)).toEqual(awkward);
   // Without any quote or backslash (the path that joins without escaping), and a lone empty text.
   for (const plain of [awkward.filter((v) => !v.includes('"') && !v.includes("\\")), [""], ["NULL"]]) {
@@ -22,7 +43,11 @@ it("reads back numbers exactly, and refuses what would not survive", async () =>
   const r = await sql<{ v: string }>`SELECT unnest(${numberArray(nums)}::bigint[])::text AS v`.execute(scratch.db.db);
   expect(r.rows.map((x) => Number(x.v))).toEqual(nums);
   // Milliseconds as float8, divided in SQL: exact to the microsecond.
-  const t = await sql<{ v: string }>`SELECT to_char(to_timestamp(unnest(${numberArray([1_764_118_500_123, 1_764_118_500_999])}::float8[]) / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') AS v`.execute(scratch.db.db);
+  const t = await sql<{
+    v: string;
+  }>`SELECT to_char(to_timestamp(unnest(${numberArray([1_764_118_500_123, 1_764_118_500_999])}::float8[]) / 1000) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') AS v`.execute(
+    scratch.db.db,
+  );
   expect(t.rows.map((x) => x.v)).toEqual(["2025-11-26T00:55:00.123000", "2025-11-26T00:55:00.999000"]);
   expect(() => numberArray([1, Number.NaN])).toThrow(/finite/);
   expect(() => numberArray([Infinity])).toThrow(/finite/);

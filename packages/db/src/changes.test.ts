@@ -6,10 +6,19 @@ import { changeLogLock, changesToRelay, inFeedTransaction, insertChanges, lockSp
 
 const scratch = useScratchDb("changes", 4);
 
-const count = async (table = "changes") => (await sql<{ n: number }>`SELECT count(*)::int AS n FROM ${sql.table(table)}`.execute(scratch.db.db)).rows[0]!.n;
+const count = async (table = "changes") =>
+  (await sql<{ n: number }>`SELECT count(*)::int AS n FROM ${sql.table(table)}`.execute(scratch.db.db)).rows[0]!.n;
 
 it("writes entries as they are, whatever they hold, with ids in input order", async () => {
-  const awkward = ["it's", "back\\slash", "\\'both\\''", "dấu tiếng Việt", "\u0000 and \u2028", "$$ $tag$ E'x'", "'; DROP TABLE changes; --"];
+  const awkward = [
+    "it's",
+    "back\\slash",
+    "\\'both\\''",
+    "dấu tiếng Việt",
+    "\u0000 and \u2028",
+    "$$ $tag$ E'x'",
+    "'; DROP TABLE changes; --",
+  ];
   const rows = awkward.map((agency, n) => ({ metric: "esign_day", entries: [{ key: { agency }, value: n }] }));
   const ids = await insertChanges(scratch.db.db, rows);
   expect(ids).toHaveLength(rows.length);
@@ -23,7 +32,13 @@ it("writes entries as they are, whatever they hold, with ids in input order", as
 
 it("commits a batch's change-log rows with it, and none when the batch fails", async () => {
   const before = await count();
-  const done = await inFeedTransaction(scratch.db, 2, async () => ({ results: "ok", log: [{ metric: "feed", entries: [{ key: { source: "edoc" }, value: 1 }] }, { metric: "feed", entries: [] }] }));
+  const done = await inFeedTransaction(scratch.db, 2, async () => ({
+    results: "ok",
+    log: [
+      { metric: "feed", entries: [{ key: { source: "edoc" }, value: 1 }] },
+      { metric: "feed", entries: [] },
+    ],
+  }));
   expect(done).toMatchObject({ results: "ok", changes: 1 });
   expect(await count()).toBe(before + 1);
 
@@ -38,7 +53,9 @@ it("commits a batch's change-log rows with it, and none when the batch fails", a
   // A change-log row the database refuses (json it cannot read is impossible from here, so a
   // trigger stands for it): the batch's other writes are rolled back too, and the pooled
   // connection comes back usable, with no transaction left open.
-  await sql`CREATE FUNCTION refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused' USING ERRCODE = '22023'; END $$`.execute(scratch.db.db);
+  await sql`CREATE FUNCTION refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused' USING ERRCODE = '22023'; END $$`.execute(
+    scratch.db.db,
+  );
   await sql`CREATE TRIGGER refuse_change BEFORE INSERT ON changes FOR EACH ROW EXECUTE FUNCTION refuse_change()`.execute(scratch.db.db);
   try {
     await expect(
@@ -51,7 +68,13 @@ it("commits a batch's change-log rows with it, and none when the batch fails", a
     await sql`DROP TRIGGER refuse_change ON changes`.execute(scratch.db.db);
   }
   expect(await count("feed_status")).toBe(0);
-  const open = await Promise.all([1, 2, 3, 4].map(() => scratch.db.db.connection().execute(async (c) => (await sql<{ s: string }>`SELECT pg_current_xact_id_if_assigned()::text AS s`.execute(c)).rows[0]!.s)));
+  const open = await Promise.all(
+    [1, 2, 3, 4].map(() =>
+      scratch.db.db
+        .connection()
+        .execute(async (c) => (await sql<{ s: string }>`SELECT pg_current_xact_id_if_assigned()::text AS s`.execute(c)).rows[0]!.s),
+    ),
+  );
   expect(open).toEqual([null, null, null, null]);
 });
 
@@ -104,8 +127,13 @@ it("never lets a connection whose ROLLBACK failed serve again (the next COMMIT w
       await sql`INSERT INTO half VALUES ('C')`.execute(trx);
       return { log: [] };
     });
-    expect((await sql<{ batch: string }>`SELECT batch FROM half ORDER BY batch`.execute(scratch.db.db)).rows).toEqual([{ batch: "B" }, { batch: "C" }]);
-    expect((await sql<{ events: number }>`SELECT events FROM feed_status WHERE source = 'dvc'`.execute(scratch.db.db)).rows).toEqual([{ events: 0 }]);
+    expect((await sql<{ batch: string }>`SELECT batch FROM half ORDER BY batch`.execute(scratch.db.db)).rows).toEqual([
+      { batch: "B" },
+      { batch: "C" },
+    ]);
+    expect((await sql<{ events: number }>`SELECT events FROM feed_status WHERE source = 'dvc'`.execute(scratch.db.db)).rows).toEqual([
+      { events: 0 },
+    ]);
   } finally {
     await slow.close();
     await sql`DELETE FROM feed_status`.execute(scratch.db.db);
@@ -138,11 +166,28 @@ it("spreads a metric's entries over several rows when they would not fit one NAT
   // longest agency names the contract allows, in Vietnamese: 4,000 day keys, about 1.2 MB of
   // entries, past NATS's 1 MiB max_payload.
   const agency = "Ủy ban nhân dân xã ".repeat(7).slice(0, 128);
-  const entries = Array.from({ length: 4_000 }, (_, n) => ({ key: { day: `2026-${String(1 + (n % 12)).padStart(2, "0")}-01`, source: "dvc", agency: `${n}${agency}`.slice(0, 128), level: "commune", channel: "online_full", status: "received", area: "412" }, value: n }));
+  const entries = Array.from({ length: 4_000 }, (_, n) => ({
+    key: {
+      day: `2026-${String(1 + (n % 12)).padStart(2, "0")}-01`,
+      source: "dvc",
+      agency: `${n}${agency}`.slice(0, 128),
+      level: "commune",
+      channel: "online_full",
+      status: "received",
+      area: "412",
+    },
+    value: n,
+  }));
   expect(Buffer.byteLength(JSON.stringify(entries))).toBeGreaterThan(1_048_576);
 
   const before = await count();
-  const done = await inFeedTransaction(scratch.db, 3, async () => ({ results: null, log: [{ metric: "egov_day", entries }, { metric: "egov_minute", entries: [{ key: { minute: "2026-11-27T01:00:00.000Z" }, value: 7 }] }] }));
+  const done = await inFeedTransaction(scratch.db, 3, async () => ({
+    results: null,
+    log: [
+      { metric: "egov_day", entries },
+      { metric: "egov_minute", entries: [{ key: { minute: "2026-11-27T01:00:00.000Z" }, value: 7 }] },
+    ],
+  }));
   expect(done.changes).toBeGreaterThan(5);
   expect(await count()).toBe(before + done.changes);
   const rows = (await changesToRelay(scratch.db.db, "split-test", 0, 10_000)).rows.slice(-done.changes);
@@ -153,7 +198,18 @@ it("spreads a metric's entries over several rows when they would not fit one NAT
   expect(rows.at(-1)!.metric).toBe("egov_minute");
 
   // Small rows stay whole; empty ones are not written; one entry larger than the cap goes alone.
-  expect(splitChanges([{ metric: "feed", entries: [1, 2] }, { metric: "feed", entries: [] }]).map((x) => x.json)).toEqual(["[1,2]"]);
-  expect(splitChanges([{ metric: "m", entries: ["a".repeat(30), "b", "c".repeat(30)] }], 40).map((x) => x.json)).toEqual([`["${"a".repeat(30)}","b"]`, `["${"c".repeat(30)}"]`]);
-  expect(splitChanges([{ metric: "m", entries: ["a".repeat(50), "b"] }], 40).map((x) => x.json)).toEqual([`["${"a".repeat(50)}"]`, `["b"]`]);
+  expect(
+    splitChanges([
+      { metric: "feed", entries: [1, 2] },
+      { metric: "feed", entries: [] },
+    ]).map((x) => x.json),
+  ).toEqual(["[1,2]"]);
+  expect(splitChanges([{ metric: "m", entries: ["a".repeat(30), "b", "c".repeat(30)] }], 40).map((x) => x.json)).toEqual([
+    `["${"a".repeat(30)}","b"]`,
+    `["${"c".repeat(30)}"]`,
+  ]);
+  expect(splitChanges([{ metric: "m", entries: ["a".repeat(50), "b"] }], 40).map((x) => x.json)).toEqual([
+    `["${"a".repeat(50)}"]`,
+    `["b"]`,
+  ]);
 });

@@ -11,18 +11,30 @@ const scratch = useScratchDb("counts");
  * both ways (hours that repeat or never happen); then ordinary days around local midnight.
  */
 function trickyTimes(): string[] {
-  const changes = ["1906-06-30T16:53:20Z", "1911-04-30T16:53:30Z", "1942-12-31T16:00:00Z", "1945-03-14T15:00:00Z", "1945-09-01T15:00:00Z", "1947-03-31T16:00:00Z", "1955-06-30T16:00:00Z", "1959-12-31T15:00:00Z", "1975-06-12T16:00:00Z"];
+  const changes = [
+    "1906-06-30T16:53:20Z",
+    "1911-04-30T16:53:30Z",
+    "1942-12-31T16:00:00Z",
+    "1945-03-14T15:00:00Z",
+    "1945-09-01T15:00:00Z",
+    "1947-03-31T16:00:00Z",
+    "1955-06-30T16:00:00Z",
+    "1959-12-31T15:00:00Z",
+    "1975-06-12T16:00:00Z",
+  ];
   const out: string[] = [];
   for (const c of changes) {
     const t = Date.parse(c);
     // Every 97 s from two hours before to two hours after, and every 3 s for ten minutes around
     // it (the 1911 change misplaces a 30-second window if the hour is taken from the minute
     // bucket); each with its own microseconds.
-    const at = (s: number) => `${new Date(t + s * 1_000).toISOString().slice(0, 19)}.${String(Math.abs(s * 7_919) % 1_000_000).padStart(6, "0")}Z`;
+    const at = (s: number) =>
+      `${new Date(t + s * 1_000).toISOString().slice(0, 19)}.${String(Math.abs(s * 7_919) % 1_000_000).padStart(6, "0")}Z`;
     for (let s = -7_200; s <= 7_200; s += 97) out.push(at(s));
     for (let s = -300; s <= 300; s += 3) out.push(at(s));
   }
-  for (let d = 0; d < 3; d++) for (let m = -90; m <= 90; m += 7) out.push(new Date(Date.parse("2026-11-26T17:00:00Z") + d * 86_400_000 + m * 60_000).toISOString());
+  for (let d = 0; d < 3; d++)
+    for (let m = -90; m <= 90; m += 7) out.push(new Date(Date.parse("2026-11-26T17:00:00Z") + d * 86_400_000 + m * 60_000).toISOString());
   return out;
 }
 
@@ -39,7 +51,15 @@ it("sums each contribution into the minute, hour and day that date_trunc gives i
     area: String(412 + (i % 5)),
     delta: i % 11 === 0 ? -1 : 1,
   }));
-  const esign: EsignContribution[] = times.map((ts, i) => ({ ts, source: "edoc", agency: "so-tttt", area: String(412 + (i % 5)), signed: i % 4 !== 0, signer: i % 2 ? "personal" : "organization", delta: i % 13 === 0 ? -1 : 1 }));
+  const esign: EsignContribution[] = times.map((ts, i) => ({
+    ts,
+    source: "edoc",
+    agency: "so-tttt",
+    area: String(412 + (i % 5)),
+    signed: i % 4 !== 0,
+    signer: i % 2 ? "personal" : "organization",
+    delta: i % 13 === 0 ? -1 : 1,
+  }));
   // In two batches, so that the second one adds to buckets the first one wrote.
   const half = Math.floor(times.length / 2);
   await upsertEgovCounts(db, egov.slice(0, half));

@@ -19,7 +19,11 @@ function systemError(code: string, syscall = "connect"): NodeJS.ErrnoException {
   return Object.assign(new Error(`${syscall} ${code} 127.0.0.1:5432`), { code, errno: -1, syscall });
 }
 
-const rejection = (p: Promise<unknown>) => p.then(() => expect.unreachable("should have failed"), (err: unknown) => err);
+const rejection = (p: Promise<unknown>) =>
+  p.then(
+    () => expect.unreachable("should have failed"),
+    (err: unknown) => err,
+  );
 
 describe("classifyDbError", () => {
   const client = new pg.Client({ connectionString: pgUrl });
@@ -75,7 +79,9 @@ describe("classifyDbError", () => {
     for (const code of ["EPIPE", "ECONNRESET", "ECONNREFUSED", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN"]) {
       expect(classifyDbError(systemError(code)), code).toBe("unavailable");
     }
-    const aggregate = Object.assign(new AggregateError([systemError("ECONNREFUSED"), systemError("ECONNREFUSED")], "connect failed"), { code: "ECONNREFUSED" });
+    const aggregate = Object.assign(new AggregateError([systemError("ECONNREFUSED"), systemError("ECONNREFUSED")], "connect failed"), {
+      code: "ECONNREFUSED",
+    });
     expect(classifyDbError(aggregate)).toBe("unavailable");
     expect(classifyDbError(new AggregateError([systemError("ECONNREFUSED")], ""))).toBe("unavailable");
   });

@@ -31,10 +31,16 @@ describe("startEmbeddedPostgres", () => {
       await db.pool.query("CREATE TABLE embedded_probe (k text PRIMARY KEY, n int NOT NULL)");
       const upsert = `INSERT INTO embedded_probe (k, n) SELECT * FROM unnest($1::text[], $2::int[])
                       ON CONFLICT (k) DO UPDATE SET n = embedded_probe.n + EXCLUDED.n`;
-      await db.pool.query(upsert, [["a", "b"], [1, 2]]);
+      await db.pool.query(upsert, [
+        ["a", "b"],
+        [1, 2],
+      ]);
       await db.pool.query(upsert, [["a"], [10]]);
       const probe = await db.pool.query<{ k: string; n: number }>("SELECT k, n FROM embedded_probe ORDER BY k");
-      expect(probe.rows).toEqual([{ k: "a", n: 11 }, { k: "b", n: 2 }]);
+      expect(probe.rows).toEqual([
+        { k: "a", n: 11 },
+        { k: "b", n: 2 },
+      ]);
 
       // 2026-11-26T20:00Z is already the 27th in Hanoi (UTC+7).
       const day = await db.pool.query<{ d: Date }>(

@@ -14,10 +14,10 @@ it("deletes raw events received before the retention horizon, in chunks, and not
     source: "dvc",
     id: `r${String(i).padStart(5, "0")}`,
     revision: 0,
-    ts: new Date(now - 100 * day + Math.round((i + 0.5) * (100 * day / 3_000))).toISOString(),
+    ts: new Date(now - 100 * day + Math.round((i + 0.5) * ((100 * day) / 3_000))).toISOString(),
     area: "412",
     data: { procedure: "p", agency: "a", level: "district", channel: "online_full", status: "received" },
-    receivedMs: now - 100 * day + Math.round((i + 0.5) * (100 * day / 3_000)),
+    receivedMs: now - 100 * day + Math.round((i + 0.5) * ((100 * day) / 3_000)),
     streamSeq: i + 1,
   }));
   await upsertEvents(scratch.db.db, "egov", rows);
@@ -30,7 +30,9 @@ it("deletes raw events received before the retention horizon, in chunks, and not
     deleted += k;
   }
   expect(deleted).toBe(old);
-  const left = await sql<{ n: number; oldest: Date }>`SELECT count(*)::int AS n, min(received_at) AS oldest FROM events`.execute(scratch.db.db);
+  const left = await sql<{ n: number; oldest: Date }>`SELECT count(*)::int AS n, min(received_at) AS oldest FROM events`.execute(
+    scratch.db.db,
+  );
   expect(left.rows[0]!.n).toBe(rows.length - old);
   expect(left.rows[0]!.oldest.getTime()).toBeGreaterThanOrEqual(now - 90 * day - 1_000);
 });

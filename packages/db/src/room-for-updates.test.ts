@@ -30,7 +30,10 @@ it("updates a station's row in place (HOT): the tables every batch rewrites leav
   await upsertBtsStations(db, reading(1));
   await sql`SELECT pg_stat_force_next_flush()`.execute(db);
   const { upd, hot } = (
-    await sql<{ upd: number; hot: number }>`SELECT n_tup_upd::int AS upd, n_tup_hot_upd::int AS hot FROM pg_stat_user_tables WHERE relname = 'bts_stations'`.execute(db)
+    await sql<{
+      upd: number;
+      hot: number;
+    }>`SELECT n_tup_upd::int AS upd, n_tup_hot_upd::int AS hot FROM pg_stat_user_tables WHERE relname = 'bts_stations'`.execute(db)
   ).rows[0]!;
   client.release();
   expect(upd).toBe(stations.length);
@@ -50,7 +53,9 @@ it("does not hold the migrations (and every reader queued behind them) while a r
     // Gave up on the busy table's rewrite after its lock wait (2 s), and went on with the rest.
     expect(Date.now() - started).toBeLessThan(8_000);
     const options = await sql<{ relname: string; reloptions: string[] | null }>`
-      SELECT relname, reloptions FROM pg_class WHERE relname IN ('bts_stations', 'subscriber_gauges', 'feed_status') ORDER BY relname`.execute(scratch.db.db);
+      SELECT relname, reloptions FROM pg_class WHERE relname IN ('bts_stations', 'subscriber_gauges', 'feed_status') ORDER BY relname`.execute(
+      scratch.db.db,
+    );
     expect(options.rows).toEqual([
       { relname: "bts_stations", reloptions: ["fillfactor=50"] },
       { relname: "feed_status", reloptions: ["fillfactor=50"] },

@@ -46,13 +46,16 @@ it("runs prepared on a transaction's client, one fixed text whatever the batch",
   try {
     const db = onClient(client);
     // How many statements this connection holds prepared by Pulse.
-    const preparedCount = async () => (await client.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name LIKE 'pulse\\_%'")).rows[0]!.n;
+    const preparedCount = async () =>
+      (await client.query<{ n: number }>("SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name LIKE 'pulse\\_%'")).rows[0]!.n;
     await upsertEvents(db, "egov", [row("p1", 0, 101)]);
     const after = await preparedCount();
     await upsertEvents(db, "egov", [row("p2", 0, 102), row("p3", 0, 103), row("p4", 0, 104)]);
     await upsertEvents(db, "subscribers", [row("p5", 0, 105)]);
     expect(await preparedCount()).toBe(after);
-    const prepared = await client.query<{ name: string }>("SELECT name FROM pg_prepared_statements WHERE statement LIKE '%INSERT INTO events%'");
+    const prepared = await client.query<{ name: string }>(
+      "SELECT name FROM pg_prepared_statements WHERE statement LIKE '%INSERT INTO events%'",
+    );
     expect(prepared.rows.map((r) => r.name)).toEqual([expect.stringMatching(/^pulse_\d+$/)]);
   } finally {
     client.release();

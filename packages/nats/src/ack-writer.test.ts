@@ -38,7 +38,10 @@ it("writes what publish would: every body, to every subject, in order, in one wr
   const w = new AckWriter(nc);
   const bodies = ["+ACK", "+TERM", "+WPI", "-NAK"] as const;
   // Ack subjects as nats-server writes them, and enough to outgrow the first buffer (64 KiB).
-  const subjects = Array.from({ length: 3_000 }, (_, i) => `${prefix}.$JS.ACK.FEEDS_egov.ingest_egov.1.${i + 1}.${i + 1}.1764200000000000000.${3_000 - i}`);
+  const subjects = Array.from(
+    { length: 3_000 },
+    (_, i) => `${prefix}.$JS.ACK.FEEDS_egov.ingest_egov.1.${i + 1}.${i + 1}.1764200000000000000.${3_000 - i}`,
+  );
   const published = nc.stats().outMsgs;
   const got = await collect(prefix, subjects.length, () => subjects.forEach((s, i) => w.send(s, bodies[i % 4]!)));
   expect(got).toEqual(subjects.map((s, i) => [s, bodies[i % 4]]));
@@ -53,7 +56,10 @@ it("hands acknowledgements written in one tick to the connection by the end of i
     w.send(`${prefix}.a`, "+ACK");
     w.send(`${prefix}.b`, "+ACK");
   });
-  expect(got).toEqual([[`${prefix}.a`, "+ACK"], [`${prefix}.b`, "+ACK"]]);
+  expect(got).toEqual([
+    [`${prefix}.a`, "+ACK"],
+    [`${prefix}.b`, "+ACK"],
+  ]);
 });
 
 it("leaves a subject that is not plain ASCII to the library, which encodes it", async () => {
@@ -66,7 +72,13 @@ it("leaves a subject that is not plain ASCII to the library, which encodes it", 
     w.send(`${prefix}.after`, "-NAK");
     w.flush();
   });
-  expect(got.sort()).toEqual([[`${prefix}.after`, "-NAK"], [`${prefix}.before`, "+ACK"], [`${prefix}.trạm-Nghệ-An`, "+TERM"]].sort());
+  expect(got.sort()).toEqual(
+    [
+      [`${prefix}.after`, "-NAK"],
+      [`${prefix}.before`, "+ACK"],
+      [`${prefix}.trạm-Nghệ-An`, "+TERM"],
+    ].sort(),
+  );
   expect(nc.stats().outMsgs).toBe(published + 1);
 });
 
@@ -87,7 +99,10 @@ it("goes through publish on a client without the protocol handler it writes to",
     w.send(`${prefix}.b`, "-NAK");
     w.flush();
   });
-  expect(got).toEqual([[`${prefix}.a`, "+ACK"], [`${prefix}.b`, "-NAK"]]);
+  expect(got).toEqual([
+    [`${prefix}.a`, "+ACK"],
+    [`${prefix}.b`, "-NAK"],
+  ]);
   expect(nc.stats().outMsgs).toBe(published + 2);
 });
 

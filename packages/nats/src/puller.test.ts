@@ -33,7 +33,7 @@ it("keeps one pull request open on an idle consumer across many expiries, and st
   p.start();
   try {
     const waiting: number[] = [];
-    for (const until = Date.now() + 12 * expiresMs; Date.now() < until; ) {
+    for (const until = Date.now() + 12 * expiresMs; Date.now() < until;) {
       await new Promise((r) => setTimeout(r, 37)); // not a divisor of the cycle: samples every phase
       waiting.push((await jsm.consumers.info(stream, consumer)).num_waiting);
     }
@@ -56,7 +56,12 @@ it("keeps one pull request open on an idle consumer across many expiries, and st
  * A stream of its own holding one message per size (each filled with its index), a durable
  * consumer `c` on it, and a started Puller with these options; all removed after `fn`.
  */
-async function withLoadedPuller(prefix: string, sizes: (nc: NatsConnection) => number[], options: Omit<PullerOptions, "stream" | "consumer">, fn: (p: Puller) => Promise<void>): Promise<void> {
+async function withLoadedPuller(
+  prefix: string,
+  sizes: (nc: NatsConnection) => number[],
+  options: Omit<PullerOptions, "stream" | "consumer">,
+  fn: (p: Puller) => Promise<void>,
+): Promise<void> {
   const big = await openScratchStream(sharedNatsUrl(), prefix, uniqueTag(prefix));
   try {
     await big.jsm.consumers.add(big.stream, { durable_name: "c", ack_policy: AckPolicy.Explicit });
@@ -107,22 +112,28 @@ it("holds no more payload than its byte budget (plus one max payload), and still
 });
 
 it("asks again once messages are given back, even when the byte budget had held its requests back", async () => {
-  await withLoadedPuller("pullgive", () => Array.from({ length: 40 }, () => 200_000), { batchSize: 10, maxHeldBytes: 3_000_000, lingerMs: 50 }, async (p) => {
-    // Two batches take the whole budget; handing them back must free it and reopen the tap.
-    const taken = [...(await p.nextBatch(5_000)), ...(await p.nextBatch(5_000))];
-    expect(taken.length).toBeGreaterThan(0);
-    p.giveBack(taken);
-    let got = 0;
-    for (let i = 0; i < 4 && got === 0; i++) got += (await p.nextBatch(2_000)).length;
-    expect(got).toBeGreaterThan(0);
-  });
+  await withLoadedPuller(
+    "pullgive",
+    () => Array.from({ length: 40 }, () => 200_000),
+    { batchSize: 10, maxHeldBytes: 3_000_000, lingerMs: 50 },
+    async (p) => {
+      // Two batches take the whole budget; handing them back must free it and reopen the tap.
+      const taken = [...(await p.nextBatch(5_000)), ...(await p.nextBatch(5_000))];
+      expect(taken.length).toBeGreaterThan(0);
+      p.giveBack(taken);
+      let got = 0;
+      for (let i = 0; i < 4 && got === 0; i++) got += (await p.nextBatch(2_000)).length;
+      expect(got).toBeGreaterThan(0);
+    },
+  );
 });
 
 it("gets a stored message larger than the server's max payload of today through, without a storm of requests", async () => {
   // Stored while the server allowed 8 MB, pulled after it was restarted with 1 MB: the room
   // a request leaves for one message (today's max payload) is too small for it.
   const conf = mkdtempSync(join(tmpdir(), "pulse-maxpayload-"));
-  const large = join(conf, "large.conf"), small = join(conf, "small.conf");
+  const large = join(conf, "large.conf"),
+    small = join(conf, "small.conf");
   writeFileSync(large, "max_payload: 8388608\n");
   writeFileSync(small, "max_payload: 1048576\n");
   const store = join(conf, "store");

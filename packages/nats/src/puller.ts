@@ -58,7 +58,10 @@ export function parseAckSubject(reply: string): { deliveryCount: number; streamS
   // The dot before token `at` (the delivery count), then the next three.
   let d = -1;
   for (let k = 0; k < at; k++) d = reply.indexOf(".", d + 1);
-  const d1 = reply.indexOf(".", d + 1), d2 = reply.indexOf(".", d1 + 1), d3 = reply.indexOf(".", d2 + 1), d4 = reply.indexOf(".", d3 + 1);
+  const d1 = reply.indexOf(".", d + 1),
+    d2 = reply.indexOf(".", d1 + 1),
+    d3 = reply.indexOf(".", d2 + 1),
+    d4 = reply.indexOf(".", d3 + 1);
   const ns = reply.slice(d3 + 1, d4 < 0 ? reply.length : d4);
   return {
     deliveryCount: Number(reply.slice(d + 1, d1)),
@@ -67,7 +70,6 @@ export function parseAckSubject(reply: string): { deliveryCount: number; streamS
     timestampMs: ns.length > 6 ? Number(ns.slice(0, -6)) : 0,
   };
 }
-
 
 /**
  * A delivered message. A class rather than an object of closures: ingest makes one per event,
@@ -298,7 +300,9 @@ export class Puller {
     this.generation += 1;
     const body = JSON.stringify({ batch: want, max_bytes: Math.max(room, largest), expires: this.opts.requestExpiresMs * 1_000_000 });
     try {
-      this.nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${this.opts.stream}.${this.opts.consumer}`, body, { reply: this.replySubject(this.generation) });
+      this.nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${this.opts.stream}.${this.opts.consumer}`, body, {
+        reply: this.replySubject(this.generation),
+      });
     } catch {
       this.requestOpen = false;
       return;

@@ -121,7 +121,11 @@ async function ensureStream(jsm: JetStreamManager, config: Partial<StreamConfig>
   }
 }
 
-async function ensureConsumer(jsm: JetStreamManager, stream: string, config: Partial<ConsumerConfig> & { durable_name: string }): Promise<void> {
+async function ensureConsumer(
+  jsm: JetStreamManager,
+  stream: string,
+  config: Partial<ConsumerConfig> & { durable_name: string },
+): Promise<void> {
   try {
     await jsm.consumers.info(stream, config.durable_name);
     await jsm.consumers.update(stream, config.durable_name, config);
@@ -198,7 +202,11 @@ export async function ensureStreams(nc: NatsConnection, options: StreamSetupOpti
 }
 
 /** Pending (undelivered) and ack-pending counts of one feed's consumer. */
-export async function consumerBacklog(nc: NatsConnection, names: StreamNames, feed: Feed): Promise<{ pending: number; ackPending: number; redelivered: number }> {
+export async function consumerBacklog(
+  nc: NatsConnection,
+  names: StreamNames,
+  feed: Feed,
+): Promise<{ pending: number; ackPending: number; redelivered: number }> {
   // No account-info check first: that is one more round trip on every poll, and the consumer
   // lookup below fails just as clearly when JetStream is not there.
   const jsm = await jetstreamManager(nc, { checkAPI: false });

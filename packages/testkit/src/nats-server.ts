@@ -114,8 +114,7 @@ export async function startNatsServer(options: NatsServerOptions = {}): Promise<
     child = proc;
 
     const deadline = Date.now() + timeoutMs;
-    const fail = (why: string) =>
-      new Error(`nats-server (${bin} ${args.join(" ")}) ${why}\n${stderr.trim()}`);
+    const fail = (why: string) => new Error(`nats-server (${bin} ${args.join(" ")}) ${why}\n${stderr.trim()}`);
     for (;;) {
       if (exited) throw fail(exited);
       if (Date.now() > deadline) {

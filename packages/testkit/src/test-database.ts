@@ -34,7 +34,10 @@ export async function createTestDatabase(tag: string, options: TestDatabaseOptio
   const template = await ensureTemplate(adminUrl);
   // The creation time is in the name because pg_database does not record it: it is how a later
   // run tells a crashed run's leftovers from a database another worker is using right now.
-  const safeTag = tag.toLowerCase().replace(/[^a-z0-9_]/g, "_").slice(0, 24);
+  const safeTag = tag
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, "_")
+    .slice(0, 24);
   const name = `pulse_t_${safeTag}_${Date.now().toString(36)}_${randomBytes(3).toString("hex")}`;
   await withAdmin(adminUrl, (admin) => admin.query(`CREATE DATABASE ${ident(name)} TEMPLATE ${ident(template)}`));
   let dropped = false;
@@ -64,8 +67,13 @@ export function databaseUrl(adminUrl: string, name: string): string {
 export function templateName(): string {
   const dir = fileURLToPath(new URL("../../db/src/migrations/", import.meta.url));
   const h = createHash("sha256");
-  for (const f of readdirSync(dir).filter((f) => f.endsWith(".ts")).sort()) {
-    h.update(f).update("\0").update(readFileSync(dir + f)).update("\0");
+  for (const f of readdirSync(dir)
+    .filter((f) => f.endsWith(".ts"))
+    .sort()) {
+    h.update(f)
+      .update("\0")
+      .update(readFileSync(dir + f))
+      .update("\0");
   }
   return `pulse_template_${h.digest("hex").slice(0, 12)}`;
 }
@@ -91,26 +99,26 @@ async function buildTemplate(adminUrl: string): Promise<string> {
   const name = templateName();
   // withAdmin holds one connection throughout: pg_advisory_lock belongs to a session.
   await withAdmin(adminUrl, async (conn) => {
+    if (await isReadyTemplate(conn, name)) return;
+    await conn.query("SELECT pg_advisory_lock($1)", [templateLockKey]);
+    try {
+      // Another worker may have built it while we waited for the lock.
       if (await isReadyTemplate(conn, name)) return;
-      await conn.query("SELECT pg_advisory_lock($1)", [templateLockKey]);
+      // A database by this name that is not yet a template is a build that crashed midway.
+      await conn.query(`DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`);
+      await conn.query(`CREATE DATABASE ${ident(name)}`);
+      const tmpl = createDb({ url: databaseUrl(adminUrl, name), poolMax: 1, applicationName: "pulse-testkit" });
       try {
-        // Another worker may have built it while we waited for the lock.
-        if (await isReadyTemplate(conn, name)) return;
-        // A database by this name that is not yet a template is a build that crashed midway.
-        await conn.query(`DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`);
-        await conn.query(`CREATE DATABASE ${ident(name)}`);
-        const tmpl = createDb({ url: databaseUrl(adminUrl, name), poolMax: 1, applicationName: "pulse-testkit" });
-        try {
-          await migrateOrThrow(tmpl.db);
-        } finally {
-          await tmpl.close();
-        }
-        // Marked last: "is a template" is what tells the next run the build finished.
-        await conn.query(`ALTER DATABASE ${ident(name)} IS_TEMPLATE true`);
-        await dropStale(conn);
+        await migrateOrThrow(tmpl.db);
       } finally {
-        await conn.query("SELECT pg_advisory_unlock($1)", [templateLockKey]);
+        await tmpl.close();
       }
+      // Marked last: "is a template" is what tells the next run the build finished.
+      await conn.query(`ALTER DATABASE ${ident(name)} IS_TEMPLATE true`);
+      await dropStale(conn);
+    } finally {
+      await conn.query("SELECT pg_advisory_unlock($1)", [templateLockKey]);
+    }
   });
   return name;
 }

@@ -7,6 +7,9 @@ import { randomBytes } from "node:crypto";
 export function uniqueTag(prefix = "t"): string {
   const clean = prefix.replace(/[^A-Za-z0-9_]/g, "_").slice(0, 16) || "t";
   // base36 of random bytes, lowercased, so the same tag also works unquoted in SQL.
-  const rand = BigInt(`0x${randomBytes(6).toString("hex")}`).toString(36).padStart(8, "0").slice(-8);
+  const rand = BigInt(`0x${randomBytes(6).toString("hex")}`)
+    .toString(36)
+    .padStart(8, "0")
+    .slice(-8);
   return `${clean}_${rand}`;
 }

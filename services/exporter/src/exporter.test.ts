@@ -19,7 +19,10 @@ describe("exporter over a known set of rows", () => {
   beforeAll(async () => {
     database = await createTestDatabase("exporter");
     db = createDb({ url: database.url, poolMax: 2 });
-    exporter = await startExporter(loadConfig({ DATABASE_URL: database.url, METRICS_PORT: "0", NATS_URL: "none", EXPORTER_CACHE_MS: "0", LOG_LEVEL: "silent" }), { clock: () => clock });
+    exporter = await startExporter(
+      loadConfig({ DATABASE_URL: database.url, METRICS_PORT: "0", NATS_URL: "none", EXPORTER_CACHE_MS: "0", LOG_LEVEL: "silent" }),
+      { clock: () => clock },
+    );
   });
   afterAll(async () => {
     await exporter?.close();
@@ -32,7 +35,15 @@ describe("exporter over a known set of rows", () => {
     for (const [name, count] of Object.entries(seededSeriesCounts)) {
       expect(samples.filter((s) => s.name === name).length, name).toBe(count);
     }
-    for (const s of samples.filter((s) => ["pulse_subscribers", "pulse_bts_stations", "pulse_esign_documents_today", "pulse_egov_submissions_today", "pulse_dead_letters_stored"].includes(s.name))) {
+    for (const s of samples.filter((s) =>
+      [
+        "pulse_subscribers",
+        "pulse_bts_stations",
+        "pulse_esign_documents_today",
+        "pulse_egov_submissions_today",
+        "pulse_dead_letters_stored",
+      ].includes(s.name),
+    )) {
       expect(s.value).toBe(0);
     }
     expect(valueOf(samples, "pulse_kpi_ratio", { kpi: "esign_rate" })).toBeNaN();
@@ -51,11 +62,15 @@ describe("exporter over a known set of rows", () => {
     const bts = await db.pool.query<{ source: string; tech: string; area: string; status: string; n: string }>(
       "SELECT source, tech, area, status, count(*) AS n FROM bts_stations WHERE tech IN ('2G','3G','4G','5G') GROUP BY 1,2,3,4",
     );
-    for (const r of bts.rows) expect(valueOf(samples, "pulse_bts_stations", { source: r.source, tech: r.tech, area: r.area, status: r.status })).toBe(Number(r.n));
+    for (const r of bts.rows)
+      expect(valueOf(samples, "pulse_bts_stations", { source: r.source, tech: r.tech, area: r.area, status: r.status })).toBe(Number(r.n));
     const sumOf = (name: string) => samples.filter((s) => s.name === name).reduce((a, s) => a + s.value, 0);
     expect(sumOf("pulse_bts_stations")).toBe(8);
     expect(sumOf("pulse_subscribers")).toBe(1_060_012);
-    const eg = await db.pool.query<{ n: string }>("SELECT sum(count) AS n FROM egov_counts WHERE grain='day' AND bucket = date_trunc('day', $1::timestamptz, 'Asia/Ho_Chi_Minh')", [new Date(now0)]);
+    const eg = await db.pool.query<{ n: string }>(
+      "SELECT sum(count) AS n FROM egov_counts WHERE grain='day' AND bucket = date_trunc('day', $1::timestamptz, 'Asia/Ho_Chi_Minh')",
+      [new Date(now0)],
+    );
     expect(sumOf("pulse_egov_submissions_today")).toBe(Number(eg.rows[0]!.n));
     // Unknown values are counted where they were folded.
     expect(valueOf(samples, "pulse_exporter_unknown_label_values", { metric: "esign_documents_today", label: "agency" })).toBe(1);
@@ -66,13 +81,23 @@ describe("exporter over a known set of rows", () => {
   });
 
   it("follows a restatement down, and the day rolling over", async () => {
-    await db.pool.query("UPDATE subscriber_gauges SET count = 900000, revision = 1 WHERE source='viettel' AND service='mobile' AND area='412'");
+    await db.pool.query(
+      "UPDATE subscriber_gauges SET count = 900000, revision = 1 WHERE source='viettel' AND service='mobile' AND area='412'",
+    );
     let samples = await scrape();
     expect(valueOf(samples, "pulse_subscribers", { source: "viettel", service: "mobile", area: "412" })).toBe(900_000);
     // Next local day: the "today" figures start again at zero; gauges stay.
     clock = Date.parse("2026-11-27T00:00:01+07:00");
     samples = await scrape();
-    expect(valueOf(samples, "pulse_egov_submissions_today", { source: "dvc", agency: "so-tttt", level: "province", channel: "online_full", status: "received" })).toBe(0);
+    expect(
+      valueOf(samples, "pulse_egov_submissions_today", {
+        source: "dvc",
+        agency: "so-tttt",
+        level: "province",
+        channel: "online_full",
+        status: "received",
+      }),
+    ).toBe(0);
     expect(valueOf(samples, "pulse_kpi_ratio", { kpi: "esign_rate" })).toBeNaN();
     expect(valueOf(samples, "pulse_kpi_ratio", { kpi: "esign_rate_30d" })).toBeCloseTo(205 / 260, 12);
     // Past midnight the office-hours portal is not judged; a carrier silent since 09:59 is.
@@ -99,7 +124,16 @@ describe("exporter over a known set of rows", () => {
 
   it("starts without NATS, and says it cannot tell pipeline_behind", async () => {
     const t = Date.now();
-    const e2 = await startExporter(loadConfig({ DATABASE_URL: database.url, METRICS_PORT: "0", NATS_URL: "nats://127.0.0.1:1", EXPORTER_CACHE_MS: "0", LOG_LEVEL: "silent" }), { clock: () => clock });
+    const e2 = await startExporter(
+      loadConfig({
+        DATABASE_URL: database.url,
+        METRICS_PORT: "0",
+        NATS_URL: "nats://127.0.0.1:1",
+        EXPORTER_CACHE_MS: "0",
+        LOG_LEVEL: "silent",
+      }),
+      { clock: () => clock },
+    );
     try {
       expect(Date.now() - t).toBeLessThan(10_000);
       const samples = parseMetrics(await (await fetch(`http://127.0.0.1:${e2.port}/metrics`)).text());
@@ -113,7 +147,10 @@ describe("exporter over a known set of rows", () => {
   });
 
   it("reads through a handle shared with the process, and leaves it open", async () => {
-    const e2 = await startExporter(loadConfig({ DATABASE_URL: database.url, METRICS_PORT: "0", NATS_URL: "none", EXPORTER_CACHE_MS: "0", LOG_LEVEL: "silent" }), { clock: () => clock, db });
+    const e2 = await startExporter(
+      loadConfig({ DATABASE_URL: database.url, METRICS_PORT: "0", NATS_URL: "none", EXPORTER_CACHE_MS: "0", LOG_LEVEL: "silent" }),
+      { clock: () => clock, db },
+    );
     const samples = parseMetrics(await (await fetch(`http://127.0.0.1:${e2.port}/metrics`)).text());
     expect(valueOf(samples, "pulse_subscribers", { source: "viettel", service: "mobile", area: "412" })).toBe(900_000);
     await e2.close();
@@ -121,7 +158,10 @@ describe("exporter over a known set of rows", () => {
   });
 
   it("caches one read for concurrent scrapes", async () => {
-    const e2 = await startExporter(loadConfig({ DATABASE_URL: database.url, METRICS_PORT: "0", NATS_URL: "none", EXPORTER_CACHE_MS: "60000", LOG_LEVEL: "silent" }), { clock: () => clock });
+    const e2 = await startExporter(
+      loadConfig({ DATABASE_URL: database.url, METRICS_PORT: "0", NATS_URL: "none", EXPORTER_CACHE_MS: "60000", LOG_LEVEL: "silent" }),
+      { clock: () => clock },
+    );
     try {
       const get = () => fetch(`http://127.0.0.1:${e2.port}/metrics`).then((r) => r.text());
       await Promise.all([get(), get(), get()]);

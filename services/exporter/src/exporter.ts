@@ -54,7 +54,14 @@ export function createExporter(config: Readonly<ExporterConfig>, deps: ExporterD
   const registry = createRegistry("exporter");
   const own = makeMetrics(registry, exporterMetrics);
   const gauges: Record<keyof typeof domainMetrics, Gauge> = makeMetrics(registry, domainMetrics);
-  const pipeline = createPipelineWatch({ natsUrl: config.natsUrl, names: config.names, behindPending: config.behindPending, stallMs: config.stallMs, log, clock });
+  const pipeline = createPipelineWatch({
+    natsUrl: config.natsUrl,
+    names: config.names,
+    behindPending: config.behindPending,
+    stallMs: config.stallMs,
+    log,
+    clock,
+  });
 
   let db: Db | null = null;
   let server: MetricsServer | null = null;

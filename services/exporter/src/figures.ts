@@ -1,4 +1,17 @@
-import { esignRate, freshness, ftthCoverage, last30DaysStart, onlineFullShare, onlineShare, ontimeRate, otherLabel, todayStart, type EgovDayCounts, type Feed, type FeedState } from "@pulse/contracts";
+import {
+  esignRate,
+  freshness,
+  ftthCoverage,
+  last30DaysStart,
+  onlineFullShare,
+  onlineShare,
+  ontimeRate,
+  otherLabel,
+  todayStart,
+  type EgovDayCounts,
+  type Feed,
+  type FeedState,
+} from "@pulse/contracts";
 import { provinceHouseholds } from "@pulse/seeds";
 import type { LabelSets } from "./label-sets";
 import type { FigureRows } from "./sql/read-figures";
@@ -38,13 +51,34 @@ function zeroFilled(dims: [string, readonly string[]][]): Series {
 /** The label sets every scrape shows, all at zero: built once, copied per refresh. */
 export function emptyFigures(sets: LabelSets): Figures {
   const feedPairs = (states: boolean) =>
-    sets.feeds.flatMap((f) => (states ? sets.feedStates.map((state) => ({ source: f.source, feed: f.feed, state })) : [{ source: f.source, feed: f.feed }]));
+    sets.feeds.flatMap((f) =>
+      states ? sets.feedStates.map((state) => ({ source: f.source, feed: f.feed, state })) : [{ source: f.source, feed: f.feed }],
+    );
   const fromList = (list: Labels[]): Series => new Map(list.map((labels) => [keyOf(labels), { labels, value: 0 }]));
   return {
-    subscribers: zeroFilled([["source", sets.subscriberSources], ["service", sets.services], ["area", sets.districts]]),
-    btsStations: zeroFilled([["source", sets.btsSources], ["tech", sets.techs], ["area", sets.districts], ["status", sets.btsStatuses]]),
-    esignToday: zeroFilled([["source", sets.esignSources], ["agency", sets.agencies], ["signed", ["true", "false"]]]),
-    egovToday: zeroFilled([["source", sets.egovSources], ["agency", sets.agencies], ["level", sets.levels], ["channel", sets.channels], ["status", sets.egovStatuses]]),
+    subscribers: zeroFilled([
+      ["source", sets.subscriberSources],
+      ["service", sets.services],
+      ["area", sets.districts],
+    ]),
+    btsStations: zeroFilled([
+      ["source", sets.btsSources],
+      ["tech", sets.techs],
+      ["area", sets.districts],
+      ["status", sets.btsStatuses],
+    ]),
+    esignToday: zeroFilled([
+      ["source", sets.esignSources],
+      ["agency", sets.agencies],
+      ["signed", ["true", "false"]],
+    ]),
+    egovToday: zeroFilled([
+      ["source", sets.egovSources],
+      ["agency", sets.agencies],
+      ["level", sets.levels],
+      ["channel", sets.channels],
+      ["status", sets.egovStatuses],
+    ]),
     kpi: new Map(sets.kpis.map((kpi) => [kpi, { labels: { kpi }, value: Number.NaN }])),
     feedLastReceived: fromList(feedPairs(false)),
     feedState: fromList(feedPairs(true)),
@@ -81,19 +115,27 @@ export function buildFigures(sets: LabelSets, rows: FigureRows, now: number, beh
   let ftth = 0;
   for (const r of rows.subscribers) {
     if (r.service === "ftth") ftth += r.count;
-    add(f.subscribers, {
-      source: fold("subscribers", "source", r.source, sets.subscriberSources),
-      service: fold("subscribers", "service", r.service, sets.services),
-      area: fold("subscribers", "area", r.area, sets.districts),
-    }, r.count);
+    add(
+      f.subscribers,
+      {
+        source: fold("subscribers", "source", r.source, sets.subscriberSources),
+        service: fold("subscribers", "service", r.service, sets.services),
+        area: fold("subscribers", "area", r.area, sets.districts),
+      },
+      r.count,
+    );
   }
   for (const r of rows.bts) {
-    add(f.btsStations, {
-      source: fold("bts_stations", "source", r.source, sets.btsSources),
-      tech: fold("bts_stations", "tech", r.tech, sets.techs),
-      area: fold("bts_stations", "area", r.area, sets.districts),
-      status: fold("bts_stations", "status", r.status, sets.btsStatuses),
-    }, r.count);
+    add(
+      f.btsStations,
+      {
+        source: fold("bts_stations", "source", r.source, sets.btsSources),
+        tech: fold("bts_stations", "tech", r.tech, sets.techs),
+        area: fold("bts_stations", "area", r.area, sets.districts),
+        status: fold("bts_stations", "status", r.status, sets.btsStatuses),
+      },
+      r.count,
+    );
   }
   const esign = { today: { signed: 0, exchanged: 0 }, last30: { signed: 0, exchanged: 0 } };
   for (const r of rows.esign) {
@@ -103,24 +145,32 @@ export function buildFigures(sets: LabelSets, rows: FigureRows, now: number, beh
       esign.today.signed += r.today;
       esign.last30.signed += r.last30;
     }
-    add(f.esignToday, {
-      source: fold("esign_documents_today", "source", r.source, sets.esignSources),
-      agency: fold("esign_documents_today", "agency", r.agency, sets.agencies),
-      signed: String(r.signed),
-    }, r.today);
+    add(
+      f.esignToday,
+      {
+        source: fold("esign_documents_today", "source", r.source, sets.esignSources),
+        agency: fold("esign_documents_today", "agency", r.agency, sets.agencies),
+        signed: String(r.signed),
+      },
+      r.today,
+    );
   }
   const egov: EgovDayCounts = { received: { online_full: 0, online_partial: 0, in_person: 0 }, resolvedOnTime: 0, resolvedLate: 0 };
   for (const r of rows.egov) {
     if (r.status === "received" && r.channel in egov.received) egov.received[r.channel as keyof EgovDayCounts["received"]] += r.count;
     if (r.status === "resolved_on_time") egov.resolvedOnTime += r.count;
     if (r.status === "resolved_late") egov.resolvedLate += r.count;
-    add(f.egovToday, {
-      source: fold("egov_submissions_today", "source", r.source, sets.egovSources),
-      agency: fold("egov_submissions_today", "agency", r.agency, sets.agencies),
-      level: fold("egov_submissions_today", "level", r.level, sets.levels),
-      channel: fold("egov_submissions_today", "channel", r.channel, sets.channels),
-      status: fold("egov_submissions_today", "status", r.status, sets.egovStatuses),
-    }, r.count);
+    add(
+      f.egovToday,
+      {
+        source: fold("egov_submissions_today", "source", r.source, sets.egovSources),
+        agency: fold("egov_submissions_today", "agency", r.agency, sets.agencies),
+        level: fold("egov_submissions_today", "level", r.level, sets.levels),
+        channel: fold("egov_submissions_today", "channel", r.channel, sets.channels),
+        status: fold("egov_submissions_today", "status", r.status, sets.egovStatuses),
+      },
+      r.count,
+    );
   }
   const kpi = (name: string, v: number | null) => f.kpi.set(name, { labels: { kpi: name }, value: v ?? Number.NaN });
   kpi("esign_rate", esignRate(esign.today));
@@ -150,7 +200,8 @@ export function buildFigures(sets: LabelSets, rows: FigureRows, now: number, beh
     if (!f.folded.has("feed|source_feed")) f.folded.set("feed|source_feed", new Set());
     f.folded.get("feed|source_feed")!.add(k);
   }
-  for (const r of rows.deadLetters) add(f.deadLettersStored, { reason: fold("dead_letters_stored", "reason", r.reason, sets.reasons) }, r.count);
+  for (const r of rows.deadLetters)
+    add(f.deadLettersStored, { reason: fold("dead_letters_stored", "reason", r.reason, sets.reasons) }, r.count);
   return f;
 }
 

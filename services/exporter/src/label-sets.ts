@@ -1,4 +1,16 @@
-import { btsStatuses, channels, egovStatuses, feedStates, kpis, levels, otherLabel, reasonCodes, services, techs, type Feed } from "@pulse/contracts";
+import {
+  btsStatuses,
+  channels,
+  egovStatuses,
+  feedStates,
+  kpis,
+  levels,
+  otherLabel,
+  reasonCodes,
+  services,
+  techs,
+  type Feed,
+} from "@pulse/contracts";
 import { agencies, calendar, districts, sources, type Calendar } from "@pulse/seeds";
 
 export interface FeedSpec {
@@ -51,7 +63,13 @@ export function seededLabelSets(): LabelSets {
     feedStates,
     kpis,
     feeds: sources.flatMap((s) =>
-      Object.entries(s.feeds).map(([feed, f]) => ({ source: s.id, feed: feed as Feed, cadenceS: f!.cadence_s, officeHours: s.office_hours, calendar })),
+      Object.entries(s.feeds).map(([feed, f]) => ({
+        source: s.id,
+        feed: feed as Feed,
+        cadenceS: f!.cadence_s,
+        officeHours: s.office_hours,
+        calendar,
+      })),
     ),
   });
 }

@@ -25,18 +25,31 @@ async function advisoryBacklog(): Promise<{ pending: number; ackPending: number 
 }
 
 async function until(check: () => Promise<boolean>, ms = 10_000): Promise<void> {
-  for (const end = Date.now() + ms; !(await check()); ) {
+  for (const end = Date.now() + ms; !(await check());) {
     if (Date.now() > end) throw new Error("condition not met in time");
     await new Promise((r) => setTimeout(r, 50));
   }
 }
 
 it("dead-letters a message the stream no longer holds, and leaves an advisory it could not look up unacknowledged", async () => {
-  const letters = () => sql<{ stream: string; stream_seq: number; subject: string; detail: string }>`SELECT stream, stream_seq, subject, detail FROM dead_letters`.execute(h.db.db);
+  const letters = () =>
+    sql<{
+      stream: string;
+      stream_seq: number;
+      subject: string;
+      detail: string;
+    }>`SELECT stream, stream_seq, subject, detail FROM dead_letters`.execute(h.db.db);
   // Expired: JetStream answers "no message found" for a sequence the feed stream does not hold.
   await advise(feedStream(h.names, "egov"), 999);
   await until(async () => (await letters()).rows.length === 1);
-  expect((await letters()).rows).toEqual([{ stream: feedStream(h.names, "egov"), stream_seq: 999, subject: "(expired)", detail: expect.stringContaining("no longer in the stream") }]);
+  expect((await letters()).rows).toEqual([
+    {
+      stream: feedStream(h.names, "egov"),
+      stream_seq: 999,
+      subject: "(expired)",
+      detail: expect.stringContaining("no longer in the stream"),
+    },
+  ]);
   await until(async () => (await advisoryBacklog()).ackPending === 0);
 
   // Any other lookup error (here: a stream JetStream does not know) says nothing about the
@@ -51,9 +64,12 @@ it("dead-letters a message the stream no longer holds, and leaves an advisory it
 });
 
 it("stores the other dead letters of a batch of advisories when the database refuses one", async () => {
-  const letters = () => sql<{ stream_seq: number }>`SELECT stream_seq FROM dead_letters WHERE stream_seq IN (501, 502, 503)`.execute(h.db.db);
+  const letters = () =>
+    sql<{ stream_seq: number }>`SELECT stream_seq FROM dead_letters WHERE stream_seq IN (501, 502, 503)`.execute(h.db.db);
   await sql`CREATE FUNCTION refuse_502() RETURNS trigger LANGUAGE plpgsql AS $$
-    BEGIN IF NEW.stream_seq = 502 THEN RAISE EXCEPTION 'refused letter' USING ERRCODE = '22023'; END IF; RETURN NEW; END $$`.execute(h.db.db);
+    BEGIN IF NEW.stream_seq = 502 THEN RAISE EXCEPTION 'refused letter' USING ERRCODE = '22023'; END IF; RETURN NEW; END $$`.execute(
+    h.db.db,
+  );
   await sql`CREATE TRIGGER refuse_502 BEFORE INSERT ON dead_letters FOR EACH ROW EXECUTE FUNCTION refuse_502()`.execute(h.db.db);
   try {
     await h.stopIngest(); // so that the three advisories come in one batch

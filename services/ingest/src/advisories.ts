@@ -41,7 +41,13 @@ export class AdvisoryWatcher {
   private loop: Promise<void> | null = null;
 
   constructor(private readonly o: AdvisoryWatcherOptions) {
-    this.puller = new Puller(o.nc, { stream: o.names.advisories, consumer: `${o.names.consumerPrefix}-advisories`, batchSize: 100, lingerMs: 5, ackWaitMs: 30_000 });
+    this.puller = new Puller(o.nc, {
+      stream: o.names.advisories,
+      consumer: `${o.names.consumerPrefix}-advisories`,
+      batchSize: 100,
+      lingerMs: 5,
+      ackWaitMs: 30_000,
+    });
   }
 
   start(): void {
@@ -83,7 +89,10 @@ export class AdvisoryWatcher {
         letters.push(await this.letterFor(jsm, JSON.parse(new TextDecoder().decode(m.data)) as MaxDeliveriesAdvisory));
         handled.push(m);
       } catch (err) {
-        this.o.log.warn("max-deliveries advisory not handled yet; retried after its ack wait", { seq: m.streamSeq, error: String((err as Error)?.message ?? err) });
+        this.o.log.warn("max-deliveries advisory not handled yet; retried after its ack wait", {
+          seq: m.streamSeq,
+          error: String((err as Error)?.message ?? err),
+        });
       }
     }
     const fresh = await this.store(letters, handled);
@@ -92,7 +101,15 @@ export class AdvisoryWatcher {
       if (!fresh.has(`${l.stream}:${l.streamSeq}`)) continue;
       this.o.metrics.deadLetters.inc({ reason: "max_deliveries" });
       if (l.feed) this.o.metrics.events.inc({ feed: l.feed, outcome: "dead_letter" });
-      const rj: Reject = { subject: l.subject, id: l.eventId, revision: l.revision, reason: "max_deliveries", detail: l.detail, stream_seq: l.streamSeq, at: new Date().toISOString() };
+      const rj: Reject = {
+        subject: l.subject,
+        id: l.eventId,
+        revision: l.revision,
+        reason: "max_deliveries",
+        detail: l.detail,
+        stream_seq: l.streamSeq,
+        at: new Date().toISOString(),
+      };
       this.o.nc.publish(withPrefix(this.o.names, subjects.rejects(l.source ?? "unknown")), JSON.stringify(rj));
       this.o.log.warn("message dead-lettered after max deliveries", { subject: l.subject, seq: l.streamSeq });
     }
@@ -125,7 +142,12 @@ export class AdvisoryWatcher {
           } catch (err) {
             if (classifyDbError(err) === "unavailable") throw err;
             await sql`ROLLBACK TO SAVEPOINT letter`.execute(trx);
-            this.o.log.warn("dead letter for a max-deliveries advisory refused", { stream: letter.stream, seq: letter.streamSeq, bare: attempt !== letter, error: String((err as Error)?.message ?? err) });
+            this.o.log.warn("dead letter for a max-deliveries advisory refused", {
+              stream: letter.stream,
+              seq: letter.streamSeq,
+              bare: attempt !== letter,
+              error: String((err as Error)?.message ?? err),
+            });
           }
         }
       }
@@ -154,7 +176,9 @@ export class AdvisoryWatcher {
       eventId: d ? (d.ok ? d.value.id : d.id) : null,
       revision: d ? (d.ok ? d.value.revision : d.revision) : null,
       reason: "max_deliveries",
-      detail: `delivered ${a.deliveries} times to ${a.consumer} without being settled` + (stored ? "" : "; the message is no longer in the stream"),
+      detail:
+        `delivered ${a.deliveries} times to ${a.consumer} without being settled` +
+        (stored ? "" : "; the message is no longer in the stream"),
       payload,
     };
   }

@@ -1,11 +1,4 @@
-import {
-  btsStatuses,
-  type FeedEvent,
-  type LiveEntry,
-  type LiveMetric,
-  type Outcome,
-  type Reason,
-} from "@pulse/contracts";
+import { btsStatuses, type FeedEvent, type LiveEntry, type LiveMetric, type Outcome, type Reason } from "@pulse/contracts";
 import {
   classifyDbError,
   extendStationRuns,
@@ -31,7 +24,6 @@ import {
   type StationKey,
   type StationValue,
 } from "@pulse/db";
-
 
 /** One message of a batch, decoded (or refused) before the transaction. */
 export interface BatchItem {
@@ -95,7 +87,11 @@ const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
  * `bareDeadLetters` stores the dead letters it finds without the id and revision read from their
  * payloads (for a retry after the database refused one).
  */
-export async function applyBatch(trx: Executor, items: readonly BatchItem[], options: { bareDeadLetters?: boolean } = {}): Promise<AppliedBatch> {
+export async function applyBatch(
+  trx: Executor,
+  items: readonly BatchItem[],
+  options: { bareDeadLetters?: boolean } = {},
+): Promise<AppliedBatch> {
   const results: ItemResult[] = new Array(items.length);
   const deadLetters: { i: number; reason: Reason; detail: string; id: string | null; revision: number | null }[] = [];
 
@@ -128,14 +124,24 @@ export async function applyBatch(trx: Executor, items: readonly BatchItem[], opt
   // One feed per batch (a worker pulls one feed's stream, which takes only that feed's subjects):
   // the raw rows are written with this one feed.
   const feed = items.find((x) => x.event)?.event?.feed;
-  if (items.some((x) => x.event && x.event.feed !== feed)) throw new Error(`a batch mixes feeds: ${[...new Set(items.map((x) => x.event?.feed))].join(", ")}`);
+  if (items.some((x) => x.event && x.event.feed !== feed))
+    throw new Error(`a batch mixes feeds: ${[...new Set(items.map((x) => x.event?.feed))].join(", ")}`);
   const changes = await upsertEvents(
     trx,
     feed ?? "",
     chosen.map((i) => {
       const it = items[i]!;
       const e = it.event!;
-      return { source: e.source, id: e.id, revision: e.revision, ts: e.ts, area: e.area, data: e.data, receivedMs: it.receivedMs, streamSeq: it.streamSeq };
+      return {
+        source: e.source,
+        id: e.id,
+        revision: e.revision,
+        ts: e.ts,
+        area: e.area,
+        data: e.data,
+        receivedMs: it.receivedMs,
+        streamSeq: it.streamSeq,
+      };
     }),
   );
   // What the upsert did to each chosen item, by item index.
@@ -146,12 +152,21 @@ export async function applyBatch(trx: Executor, items: readonly BatchItem[], opt
     if (c) changeOf.set(i, c);
     else unchanged.push(i);
   });
-  const stored = await storedVersions(trx, unchanged.map((i) => items[i]!.event!));
+  const stored = await storedVersions(
+    trx,
+    unchanged.map((i) => items[i]!.event!),
+  );
   for (const i of unchanged) {
     const e = items[i]!.event!;
     const s = stored.get(key(e.source, e.id));
     if (s && s.feed !== e.feed) {
-      deadLetters.push({ i, reason: "id_conflict", detail: `id ${JSON.stringify(e.id)} of ${e.source} is already a ${s.feed} record`, id: e.id, revision: e.revision });
+      deadLetters.push({
+        i,
+        reason: "id_conflict",
+        detail: `id ${JSON.stringify(e.id)} of ${e.source} is already a ${s.feed} record`,
+        id: e.id,
+        revision: e.revision,
+      });
     } else {
       results[i] = { outcome: "duplicate" };
     }
@@ -178,7 +193,11 @@ export async function applyBatch(trx: Executor, items: readonly BatchItem[], opt
     }
     const chosen = items[i]!.event!;
     const change = changeOf.get(i);
-    const before = change ? (change.inserted ? null : (change.prev?.revision ?? null)) : (stored.get(key(chosen.source, chosen.id))?.revision ?? null);
+    const before = change
+      ? change.inserted
+        ? null
+        : (change.prev?.revision ?? null)
+      : (stored.get(key(chosen.source, chosen.id))?.revision ?? null);
     let seen = before !== null;
     let high = before ?? 0;
     for (const j of [i, ...rest].sort((a, b) => a - b)) {
@@ -212,11 +231,21 @@ export async function applyBatch(trx: Executor, items: readonly BatchItem[], opt
   }
 
   // Receipt per (source, feed): every valid message counts as a sign of life, duplicates too.
-  const receipts = new Map<string, { source: string; feed: string; receivedMs: number; eventTs: string | null; eventMs: number; events: number }>();
+  const receipts = new Map<
+    string,
+    { source: string; feed: string; receivedMs: number; eventTs: string | null; eventMs: number; events: number }
+  >();
   for (const it of items) {
     if (!it.event) continue;
     const k = `${it.event.source}\u0000${it.event.feed}`;
-    const r = receipts.get(k) ?? { source: it.event.source, feed: it.event.feed, receivedMs: it.receivedMs, eventTs: null, eventMs: -Infinity, events: 0 };
+    const r = receipts.get(k) ?? {
+      source: it.event.source,
+      feed: it.event.feed,
+      receivedMs: it.receivedMs,
+      eventTs: null,
+      eventMs: -Infinity,
+      events: 0,
+    };
     if (it.receivedMs > r.receivedMs) r.receivedMs = it.receivedMs;
     receipts.set(k, r);
   }
@@ -230,14 +259,20 @@ export async function applyBatch(trx: Executor, items: readonly BatchItem[], opt
   }
   const status = await upsertFeedStatus(
     trx,
-    [...receipts.values()].sort((a, b) => cmp(a.source, b.source)).map(({ receivedMs, ...r }) => ({ ...r, receivedAt: new Date(receivedMs) })),
+    [...receipts.values()]
+      .sort((a, b) => cmp(a.source, b.source))
+      .map(({ receivedMs, ...r }) => ({ ...r, receivedAt: new Date(receivedMs) })),
   );
   if (status.length > 0) {
     log.push({
       metric: "feed",
       entries: status.map((s) => ({
         key: { source: s.source, feed: s.feed },
-        value: { last_received_at: s.last_received_at.toISOString(), last_event_ts: s.last_event_ts?.toISOString() ?? null, events: s.events },
+        value: {
+          last_received_at: s.last_received_at.toISOString(),
+          last_event_ts: s.last_event_ts?.toISOString() ?? null,
+          events: s.events,
+        },
       })),
     });
   }
@@ -246,7 +281,19 @@ export async function applyBatch(trx: Executor, items: readonly BatchItem[], opt
     const it = items[d.i]!;
     const [, f, s] = it.subject.split(".");
     const bare = options.bareDeadLetters;
-    return { stream: it.stream, streamSeq: it.streamSeq, receivedAt: new Date(it.receivedMs), subject: it.subject, source: s ?? null, feed: f ?? null, eventId: bare ? null : d.id, revision: bare ? null : d.revision, reason: d.reason, detail: d.detail, payload: it.payload };
+    return {
+      stream: it.stream,
+      streamSeq: it.streamSeq,
+      receivedAt: new Date(it.receivedMs),
+      subject: it.subject,
+      source: s ?? null,
+      feed: f ?? null,
+      eventId: bare ? null : d.id,
+      revision: bare ? null : d.revision,
+      reason: d.reason,
+      detail: d.detail,
+      payload: it.payload,
+    };
   });
   let stored2: Set<string>;
   try {
@@ -255,7 +302,12 @@ export async function applyBatch(trx: Executor, items: readonly BatchItem[], opt
     throw classifyDbError(err) === "unavailable" ? err : new DeadLetterRefused(err);
   }
   for (const d of deadLetters) {
-    results[d.i] = { outcome: "dead_letter", reason: d.reason, detail: d.detail, newDeadLetter: stored2.has(`${items[d.i]!.stream}:${items[d.i]!.streamSeq}`) };
+    results[d.i] = {
+      outcome: "dead_letter",
+      reason: d.reason,
+      detail: d.detail,
+      newDeadLetter: stored2.has(`${items[d.i]!.stream}:${items[d.i]!.streamSeq}`),
+    };
   }
 
   return { results, log };
@@ -283,7 +335,10 @@ async function applySubscribers(trx: Executor, applied: Applied) {
     again.set(gk(before), before);
   }
   for (const v of await recomputeSubscriberGauges(trx, [...again.values()])) values.set(gk(v), { key: v, count: v.count });
-  const entries = [...values.values()].map((v) => ({ key: { source: v.key.source, service: v.key.service, area: v.key.area }, value: v.count }));
+  const entries = [...values.values()].map((v) => ({
+    key: { source: v.key.source, service: v.key.service, area: v.key.area },
+    value: v.count,
+  }));
   return [{ metric: "subscribers" as const, entries }];
 }
 
@@ -325,7 +380,16 @@ async function applyBts(trx: Executor, applied: Applied) {
 
   const readings = applied.map(({ item }) => {
     const e = item.event as Extract<FeedEvent, { feed: "bts" }>;
-    return { source: e.source, station: e.data.station, tech: e.data.tech, area: e.area, status: e.data.status, ts: e.ts, revision: e.revision, id: e.id };
+    return {
+      source: e.source,
+      station: e.data.station,
+      tech: e.data.tech,
+      area: e.area,
+      status: e.data.status,
+      ts: e.ts,
+      revision: e.revision,
+      id: e.id,
+    };
   });
   const values = new Map<string, StationValue>();
   for (const v of await upsertBtsStations(trx, readings)) values.set(sk(v), v);
@@ -337,7 +401,8 @@ async function applyBts(trx: Executor, applied: Applied) {
   // figure. Counts follow from station states: only the groups a station left or joined (by
   // tech, area or status) are counted again.
   const groups = new Map<string, StationGroup>();
-  const addGroup = (g: StationGroup) => groups.set(`${g.source}\u0000${g.tech}\u0000${g.area}`, { source: g.source, tech: g.tech, area: g.area });
+  const addGroup = (g: StationGroup) =>
+    groups.set(`${g.source}\u0000${g.tech}\u0000${g.area}`, { source: g.source, tech: g.tech, area: g.area });
   const changed: StationValue[] = [];
   for (const v of values.values()) {
     const h = held.get(sk(v));
@@ -374,7 +439,15 @@ async function applyEsign(trx: Executor, applied: Applied) {
     const e = item.event as Extract<FeedEvent, { feed: "esign" }>;
     if (change.prev) {
       const p = change.prev.data as { agency: string; signed: boolean; signer: string };
-      c.push({ ts: change.prev.ts, source: e.source, agency: p.agency, area: change.prev.area, signed: p.signed, signer: p.signer, delta: -1 });
+      c.push({
+        ts: change.prev.ts,
+        source: e.source,
+        agency: p.agency,
+        area: change.prev.area,
+        signed: p.signed,
+        signer: p.signer,
+        delta: -1,
+      });
     }
     c.push({ ts: e.ts, source: e.source, agency: e.data.agency, area: e.area, signed: e.data.signed, signer: e.data.signer, delta: 1 });
   }
@@ -382,7 +455,10 @@ async function applyEsign(trx: Executor, applied: Applied) {
   return [
     {
       metric: "esign_day" as const,
-      entries: days.map((d) => ({ key: { day: d.day, source: d.source, agency: d.agency, area: d.area, signed: String(d.signed), signer: d.signer }, value: d.count })),
+      entries: days.map((d) => ({
+        key: { day: d.day, source: d.source, agency: d.agency, area: d.area, signed: String(d.signed), signer: d.signer },
+        value: d.count,
+      })),
     },
   ];
 }
@@ -393,9 +469,27 @@ async function applyEgov(trx: Executor, applied: Applied) {
     const e = item.event as Extract<FeedEvent, { feed: "egov" }>;
     if (change.prev) {
       const p = change.prev.data as { agency: string; level: string; channel: string; status: string };
-      c.push({ ts: change.prev.ts, source: e.source, agency: p.agency, level: p.level, channel: p.channel, status: p.status, area: change.prev.area, delta: -1 });
+      c.push({
+        ts: change.prev.ts,
+        source: e.source,
+        agency: p.agency,
+        level: p.level,
+        channel: p.channel,
+        status: p.status,
+        area: change.prev.area,
+        delta: -1,
+      });
     }
-    c.push({ ts: e.ts, source: e.source, agency: e.data.agency, level: e.data.level, channel: e.data.channel, status: e.data.status, area: e.area, delta: 1 });
+    c.push({
+      ts: e.ts,
+      source: e.source,
+      agency: e.data.agency,
+      level: e.data.level,
+      channel: e.data.channel,
+      status: e.data.status,
+      area: e.area,
+      delta: 1,
+    });
   }
   const { days, receivedMinutes: minutes } = await upsertEgovCounts(trx, c);
   return [

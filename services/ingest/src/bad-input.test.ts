@@ -46,7 +46,12 @@ describe("bad input", () => {
       ["subscribers", "viettel", make.subscribers("x5", "mobile", 1.5), "bad_shape"],
       ["subscribers", "viettel", { ...make.subscribers("x6", "mobile", 5), v: 2 }, "bad_shape"],
       ["egov", "dvc", { ...good("x7"), source: "viettel" }, "source_mismatch"],
-      ["egov", "dvc", JSON.stringify({ ...good("x8"), v: 1, source: "dvc", ts: "2026-11-26T09:15:00+07:00", area: "412", pad: "x".repeat(70_000) }), "too_large"],
+      [
+        "egov",
+        "dvc",
+        JSON.stringify({ ...good("x8"), v: 1, source: "dvc", ts: "2026-11-26T09:15:00+07:00", area: "412", pad: "x".repeat(70_000) }),
+        "too_large",
+      ],
       ["egov", "dvc", { ...good("x9"), ts: "2026-11-26T09:15:00" }, "bad_time"],
       ["egov", "dvc", { ...good("x10"), ts: "2026-11-26 09:15:00+07:00" }, "bad_time"],
       // An offset Postgres would refuse (its range is ±15:59): our reason, not db_rejected.
@@ -71,7 +76,14 @@ describe("bad input", () => {
     await h.startIngest();
     await h.settle();
 
-    const letters = (await sql<{ reason: string; subject: string; detail: string; payload: Buffer }>`SELECT reason, subject, detail, payload FROM dead_letters ORDER BY received_at, id`.execute(h.db.db)).rows;
+    const letters = (
+      await sql<{
+        reason: string;
+        subject: string;
+        detail: string;
+        payload: Buffer;
+      }>`SELECT reason, subject, detail, payload FROM dead_letters ORDER BY received_at, id`.execute(h.db.db)
+    ).rows;
     // Each feed commits on its own: compare as sets of (subject, reason).
     expect(letters.map((l) => `${l.subject} ${l.reason}`).sort()).toEqual(cases.map((c) => `feeds.${c[0]}.${c[1]} ${c[3]}`).sort());
     for (const l of letters) {
@@ -89,7 +101,9 @@ describe("bad input", () => {
     expect(h.rejects.find((r) => r.body.reason === "source_mismatch")!.body.id).toBe("x7:received");
     // Each lone-surrogate id got its own dead letter (stored with the payload as sent) and its
     // own reject, which carries the id as the producer wrote it.
-    expect(letters.filter((l) => l.payload.toString().includes('"id":"a\\ud800"'))).toEqual([expect.objectContaining({ reason: "bad_shape", detail: expect.stringMatching(/^field id is not well-formed Unicode/) })]);
+    expect(letters.filter((l) => l.payload.toString().includes('"id":"a\\ud800"'))).toEqual([
+      expect.objectContaining({ reason: "bad_shape", detail: expect.stringMatching(/^field id is not well-formed Unicode/) }),
+    ]);
     const lone = h.rejects.filter((r) => /^field (id|data\.agency) is not well-formed Unicode/.test(String(r.body.detail)));
     expect(lone.map((r) => r.body.id).sort()).toEqual(["a\uD800", "a\uDBFF", "x19:received"]);
     // The good ones all counted; nothing else changed.
@@ -121,48 +135,79 @@ describe("bad input", () => {
     await h.settle();
     expect((await h.figures()).deadLetters).toContainEqual({ reason: "id_conflict", n: 3 });
     await new Promise((r) => setTimeout(r, 200));
-    expect(h.rejects.slice(told).map((r) => [r.body.reason, r.body.revision])).toEqual(expect.arrayContaining([["id_conflict", 1], ["id_conflict", 2]]));
+    expect(h.rejects.slice(told).map((r) => [r.body.reason, r.body.revision])).toEqual(
+      expect.arrayContaining([
+        ["id_conflict", 1],
+        ["id_conflict", 2],
+      ]),
+    );
     expect(await h.count("bts_stations")).toBe(0);
   });
 
   it("isolates a message the database refuses and commits the rest of its batch", async () => {
     // A real refusal from Postgres: a trigger that raises a data exception for one id.
-    await refusing("events", "refuse_poison", `IF NEW.id = 'poison:received' THEN RAISE EXCEPTION 'poisoned row' USING ERRCODE = '22023'; END IF;`, async () => {
-      await h.stopIngest();
-      const before = (await h.figures()).egov.find((r) => r.grain === "day")!.count as number;
-      for (let i = 0; i < 20; i++) await h.publish("egov", "dvc", good(i === 13 ? "poison" : `batch-${i}`));
-      await h.startIngest();
-      await h.settle();
-      expect((await h.figures()).egov.find((r) => r.grain === "day")!.count).toBe(before + 19);
-      const l = (await sql<{ reason: string; event_id: string; detail: string }>`SELECT reason, event_id, detail FROM dead_letters WHERE reason = 'db_rejected'`.execute(h.db.db)).rows;
-      expect(l).toEqual([{ reason: "db_rejected", event_id: "poison:received", detail: expect.stringContaining("poisoned row") }]);
-    });
+    await refusing(
+      "events",
+      "refuse_poison",
+      `IF NEW.id = 'poison:received' THEN RAISE EXCEPTION 'poisoned row' USING ERRCODE = '22023'; END IF;`,
+      async () => {
+        await h.stopIngest();
+        const before = (await h.figures()).egov.find((r) => r.grain === "day")!.count as number;
+        for (let i = 0; i < 20; i++) await h.publish("egov", "dvc", good(i === 13 ? "poison" : `batch-${i}`));
+        await h.startIngest();
+        await h.settle();
+        expect((await h.figures()).egov.find((r) => r.grain === "day")!.count).toBe(before + 19);
+        const l = (
+          await sql<{
+            reason: string;
+            event_id: string;
+            detail: string;
+          }>`SELECT reason, event_id, detail FROM dead_letters WHERE reason = 'db_rejected'`.execute(h.db.db)
+        ).rows;
+        expect(l).toEqual([{ reason: "db_rejected", event_id: "poison:received", detail: expect.stringContaining("poisoned row") }]);
+      },
+    );
   });
 
   it("never blames a good message when the database refuses a dead letter beside it", async () => {
     // A dead letter Postgres refuses (a trigger standing in for any unforeseen refusal).
-    await refusing("dead_letters", "refuse_letter", `IF NEW.event_id = 'dl-bad' THEN RAISE EXCEPTION 'refused letter' USING ERRCODE = '22023'; END IF;`, async () => {
-      await h.stopIngest();
-      await h.publish("egov", "dvc", { ...good("x"), id: "dl-bad", area: "999" }, { msgId: false });
-      await h.publish("egov", "dvc", good("fine"));
-      await h.startIngest();
-      await h.settle();
-      expect(await h.count("events", "id = 'fine:received'")).toBe(1);
-      const l = (await sql<{ reason: string; event_id: string | null }>`SELECT reason, event_id FROM dead_letters WHERE position('dl-bad'::bytea in payload) > 0`.execute(h.db.db)).rows;
-      expect(await h.count("dead_letters", "event_id LIKE 'fine%'")).toBe(0);
-      // Stored once more without the id read from its payload.
-      expect(l).toEqual([{ reason: "unknown_area", event_id: null }]);
-    });
+    await refusing(
+      "dead_letters",
+      "refuse_letter",
+      `IF NEW.event_id = 'dl-bad' THEN RAISE EXCEPTION 'refused letter' USING ERRCODE = '22023'; END IF;`,
+      async () => {
+        await h.stopIngest();
+        await h.publish("egov", "dvc", { ...good("x"), id: "dl-bad", area: "999" }, { msgId: false });
+        await h.publish("egov", "dvc", good("fine"));
+        await h.startIngest();
+        await h.settle();
+        expect(await h.count("events", "id = 'fine:received'")).toBe(1);
+        const l = (
+          await sql<{
+            reason: string;
+            event_id: string | null;
+          }>`SELECT reason, event_id FROM dead_letters WHERE position('dl-bad'::bytea in payload) > 0`.execute(h.db.db)
+        ).rows;
+        expect(await h.count("dead_letters", "event_id LIKE 'fine%'")).toBe(0);
+        // Stored once more without the id read from its payload.
+        expect(l).toEqual([{ reason: "unknown_area", event_id: null }]);
+      },
+    );
   });
 
   it("dead-letters a message that reaches its max deliveries", async () => {
     await h.stopIngest();
     await h.publish("egov", "dvc", good("never-settled"));
     // A broken consumer takes it twice (max deliveries 2) and never settles it.
-    const p = new Puller(h.nc, { stream: feedStream(h.names, "egov"), consumer: consumerName("egov", h.names.consumerPrefix), batchSize: 1, ackWaitMs: 60_000 });
+    const p = new Puller(h.nc, {
+      stream: feedStream(h.names, "egov"),
+      consumer: consumerName("egov", h.names.consumerPrefix),
+      batchSize: 1,
+      ackWaitMs: 60_000,
+    });
     p.start();
     let deliveries = 0;
-    for (const until = Date.now() + 15_000; deliveries < 2 && Date.now() < until; ) {
+    for (const until = Date.now() + 15_000; deliveries < 2 && Date.now() < until;) {
       for (const m of await p.nextBatch(2_000)) deliveries = Math.max(deliveries, m.deliveryCount);
     }
     expect(deliveries).toBe(2);
@@ -170,8 +215,13 @@ describe("bad input", () => {
     await new Promise((r) => setTimeout(r, 1_500)); // past the ack wait: JetStream gives up
     await h.startIngest();
     const until = Date.now() + 10_000;
-    while ((await h.count("dead_letters", "reason = 'max_deliveries'")) === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
-    const l = (await sql<{ event_id: string; subject: string }>`SELECT event_id, subject FROM dead_letters WHERE reason = 'max_deliveries'`.execute(h.db.db)).rows;
+    while ((await h.count("dead_letters", "reason = 'max_deliveries'")) === 0 && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 100));
+    const l = (
+      await sql<{ event_id: string; subject: string }>`SELECT event_id, subject FROM dead_letters WHERE reason = 'max_deliveries'`.execute(
+        h.db.db,
+      )
+    ).rows;
     expect(l).toEqual([{ event_id: "never-settled:received", subject: "feeds.egov.dvc" }]);
     expect(h.rejects.some((r) => r.body.reason === "max_deliveries")).toBe(true);
     await p.close();
@@ -181,52 +231,80 @@ describe("bad input", () => {
     // Refused whatever its fields, until it comes from the max-deliveries advisory.
     // Refused as data (22023), or with a plain RAISE (P0001, which we class as a bug): neither may
     // hold up anything else.
-    await refusing("dead_letters", "refuse_hard", `
+    await refusing(
+      "dead_letters",
+      "refuse_hard",
+      `
       IF position('dl-hard'::bytea in NEW.payload) > 0 AND NEW.reason <> 'max_deliveries' THEN RAISE EXCEPTION 'refused letter' USING ERRCODE = '22023'; END IF;
       IF position('dl-plain'::bytea in NEW.payload) > 0 AND NEW.reason <> 'max_deliveries' THEN RAISE EXCEPTION 'refused plainly'; END IF;
       IF NEW.event_id = 'dl-id' THEN RAISE EXCEPTION 'refused id' USING ERRCODE = '22023'; END IF;
       IF NEW.event_id = 'dl-pid' THEN RAISE EXCEPTION 'refused id plainly'; END IF;
-    `, async () => {
-      await h.publish("subscribers", "viettel", make.subscribers("dl-hard", "mobile", 1));
-      await h.publish("subscribers", "viettel", make.subscribers("dl-id", "mobile", 1));
-      await h.publish("subscribers", "viettel", make.subscribers("dl-pid", "mobile", 1));
-      await h.settle();
-      await h.stopIngest();
-      // Beside it: another refused message whose dead letter stores, and good ones; in bts, an
-      // id_conflict whose dead letter cannot be stored, beside a good reading.
-      await h.publish("egov", "dvc", { ...good("x"), id: "dl-hard", area: "999" }, { msgId: false });
-      await h.publish("egov", "dvc", "this is not json at all", { msgId: false });
-      await h.publish("egov", "dvc", "not json either, dl-plain", { msgId: false });
-      await h.publish("egov", "dvc", good("fine2"));
-      await h.publish("bts", "viettel", make.bts("dl-hard", "NA-9000", "up"), { msgId: false });
-      await h.publish("bts", "viettel", make.bts("fine-bts", "NA-9001", "up"));
-      // An id_conflict whose id the database refuses: stored without it, keeping its reason.
-      await h.publish("bts", "viettel", make.bts("dl-id", "NA-9002", "up"), { msgId: false });
-      // The same refused with a plain RAISE (P0001), beside a bad message whose reject must be told.
-      await h.publish("bts", "viettel", "bts not json", { msgId: false });
-      await h.publish("bts", "viettel", make.bts("dl-pid", "NA-9003", "up"), { msgId: false });
-      const told = h.rejects.length;
-      await h.startIngest();
-      await h.settle();
-      expect(await h.count("events", "id IN ('fine2:received', 'fine-bts')")).toBe(2);
-      expect(await h.count("dead_letters", "reason = 'bad_json' AND position('not json at all'::bytea in payload) > 0")).toBe(1);
-      const conflict = (await sql<{ reason: string; event_id: string | null }>`SELECT reason, event_id FROM dead_letters WHERE position('"dl-id"'::bytea in payload) > 0`.execute(h.db.db)).rows;
-      expect(conflict).toEqual([{ reason: "id_conflict", event_id: null }]);
-      const plain = (await sql<{ reason: string; event_id: string | null }>`SELECT reason, event_id FROM dead_letters WHERE position('"dl-pid"'::bytea in payload) > 0`.execute(h.db.db)).rows;
-      expect(plain).toEqual([{ reason: "id_conflict", event_id: null }]);
-      await new Promise((r) => setTimeout(r, 200));
-      expect(h.rejects.slice(told).map((r) => `${r.body.subject} ${r.body.reason}`)).toContain("feeds.bts.viettel bad_json");
-      // The refused one comes back until its max deliveries (2 here), then is dead-lettered so.
-      for (const until = Date.now() + 15_000; Date.now() < until; ) {
-        if ((await h.count("dead_letters", "position('\"dl-hard\"'::bytea in payload) > 0 OR position('dl-plain'::bytea in payload) > 0")) >= 3) break;
+    `,
+      async () => {
+        await h.publish("subscribers", "viettel", make.subscribers("dl-hard", "mobile", 1));
+        await h.publish("subscribers", "viettel", make.subscribers("dl-id", "mobile", 1));
+        await h.publish("subscribers", "viettel", make.subscribers("dl-pid", "mobile", 1));
+        await h.settle();
+        await h.stopIngest();
+        // Beside it: another refused message whose dead letter stores, and good ones; in bts, an
+        // id_conflict whose dead letter cannot be stored, beside a good reading.
+        await h.publish("egov", "dvc", { ...good("x"), id: "dl-hard", area: "999" }, { msgId: false });
+        await h.publish("egov", "dvc", "this is not json at all", { msgId: false });
+        await h.publish("egov", "dvc", "not json either, dl-plain", { msgId: false });
+        await h.publish("egov", "dvc", good("fine2"));
+        await h.publish("bts", "viettel", make.bts("dl-hard", "NA-9000", "up"), { msgId: false });
+        await h.publish("bts", "viettel", make.bts("fine-bts", "NA-9001", "up"));
+        // An id_conflict whose id the database refuses: stored without it, keeping its reason.
+        await h.publish("bts", "viettel", make.bts("dl-id", "NA-9002", "up"), { msgId: false });
+        // The same refused with a plain RAISE (P0001), beside a bad message whose reject must be told.
+        await h.publish("bts", "viettel", "bts not json", { msgId: false });
+        await h.publish("bts", "viettel", make.bts("dl-pid", "NA-9003", "up"), { msgId: false });
+        const told = h.rejects.length;
+        await h.startIngest();
+        await h.settle();
+        expect(await h.count("events", "id IN ('fine2:received', 'fine-bts')")).toBe(2);
+        expect(await h.count("dead_letters", "reason = 'bad_json' AND position('not json at all'::bytea in payload) > 0")).toBe(1);
+        const conflict = (
+          await sql<{
+            reason: string;
+            event_id: string | null;
+          }>`SELECT reason, event_id FROM dead_letters WHERE position('"dl-id"'::bytea in payload) > 0`.execute(h.db.db)
+        ).rows;
+        expect(conflict).toEqual([{ reason: "id_conflict", event_id: null }]);
+        const plain = (
+          await sql<{
+            reason: string;
+            event_id: string | null;
+          }>`SELECT reason, event_id FROM dead_letters WHERE position('"dl-pid"'::bytea in payload) > 0`.execute(h.db.db)
+        ).rows;
+        expect(plain).toEqual([{ reason: "id_conflict", event_id: null }]);
         await new Promise((r) => setTimeout(r, 200));
-      }
-      const l = (await sql<{ reason: string; subject: string }>`SELECT reason, subject FROM dead_letters WHERE position('"dl-hard"'::bytea in payload) > 0 OR position('dl-plain'::bytea in payload) > 0 OR event_id LIKE 'fine%' ORDER BY subject`.execute(h.db.db)).rows;
-      expect(l).toEqual([
-        { reason: "max_deliveries", subject: "feeds.bts.viettel" },
-        { reason: "max_deliveries", subject: "feeds.egov.dvc" },
-        { reason: "max_deliveries", subject: "feeds.egov.dvc" },
-      ]);
-    });
+        expect(h.rejects.slice(told).map((r) => `${r.body.subject} ${r.body.reason}`)).toContain("feeds.bts.viettel bad_json");
+        // The refused one comes back until its max deliveries (2 here), then is dead-lettered so.
+        for (const until = Date.now() + 15_000; Date.now() < until;) {
+          if (
+            (await h.count(
+              "dead_letters",
+              "position('\"dl-hard\"'::bytea in payload) > 0 OR position('dl-plain'::bytea in payload) > 0",
+            )) >= 3
+          )
+            break;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+        const l = (
+          await sql<{
+            reason: string;
+            subject: string;
+          }>`SELECT reason, subject FROM dead_letters WHERE position('"dl-hard"'::bytea in payload) > 0 OR position('dl-plain'::bytea in payload) > 0 OR event_id LIKE 'fine%' ORDER BY subject`.execute(
+            h.db.db,
+          )
+        ).rows;
+        expect(l).toEqual([
+          { reason: "max_deliveries", subject: "feeds.bts.viettel" },
+          { reason: "max_deliveries", subject: "feeds.egov.dvc" },
+          { reason: "max_deliveries", subject: "feeds.egov.dvc" },
+        ]);
+      },
+    );
   });
 });

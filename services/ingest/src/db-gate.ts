@@ -44,7 +44,10 @@ export class DbGate {
     if (!this.waiting) {
       this.downSince = Date.now();
       this.onChange(false);
-      this.log.warn("database unreachable: pulling paused, held messages kept alive, probing", { error: String((err as Error)?.message ?? err), probe_ms: this.probeMs });
+      this.log.warn("database unreachable: pulling paused, held messages kept alive, probing", {
+        error: String((err as Error)?.message ?? err),
+        probe_ms: this.probeMs,
+      });
       this.waiting = new Promise<void>((resolve) => (this.release = resolve));
       void this.probeLoop();
     }

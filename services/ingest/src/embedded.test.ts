@@ -3,7 +3,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { consumerName, feeds } from "@pulse/contracts";
 import { createDb, sql, startEmbeddedPostgres, type Db, type EmbeddedPostgres } from "@pulse/db";
-import { allStreams, connectNats, ensureStreams, feedStream, unsettledTotal, jetstream, jetstreamManager, testStreamNames, withPrefix, type NatsConnection } from "@pulse/nats";
+import {
+  allStreams,
+  connectNats,
+  ensureStreams,
+  feedStream,
+  unsettledTotal,
+  jetstream,
+  jetstreamManager,
+  testStreamNames,
+  withPrefix,
+  type NatsConnection,
+} from "@pulse/nats";
 import { sharedNatsUrl, uniqueTag } from "@pulse/testkit";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { loadConfig } from "./config";
@@ -47,7 +58,7 @@ afterAll(async () => {
 });
 
 const settle = async () => {
-  for (const until = Date.now() + 30_000; Date.now() < until; ) {
+  for (const until = Date.now() + 30_000; Date.now() < until;) {
     if ((await unsettledTotal(nc, names)) === 0) return;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -56,19 +67,36 @@ const settle = async () => {
 
 it("aggregates exactly once on the embedded Postgres, and keeps its data across a restart", async () => {
   const js = jetstream(nc);
-  const pub = (feed: string, body: object) => js.publish(withPrefix(names, `feeds.${feed}.${feed === "egov" ? "dvc" : "viettel"}`), JSON.stringify(body));
+  const pub = (feed: string, body: object) =>
+    js.publish(withPrefix(names, `feeds.${feed}.${feed === "egov" ? "dvc" : "viettel"}`), JSON.stringify(body));
   const base = { v: 1, ts: "2026-11-26T09:15:00+07:00", area: "412" };
   for (let i = 0; i < 300; i++) {
-    await pub("egov", { ...base, id: `d${i}:received`, source: "dvc", data: { procedure: "p", agency: "ubnd-huyen", level: "district", channel: i % 3 ? "online_full" : "in_person", status: "received" } });
+    await pub("egov", {
+      ...base,
+      id: `d${i}:received`,
+      source: "dvc",
+      data: { procedure: "p", agency: "ubnd-huyen", level: "district", channel: i % 3 ? "online_full" : "in_person", status: "received" },
+    });
   }
-  await pub("egov", { ...base, id: "d0:received", source: "dvc", revision: 1, data: { procedure: "p", agency: "ubnd-huyen", level: "district", channel: "online_partial", status: "received" } });
+  await pub("egov", {
+    ...base,
+    id: "d0:received",
+    source: "dvc",
+    revision: 1,
+    data: { procedure: "p", agency: "ubnd-huyen", level: "district", channel: "online_partial", status: "received" },
+  });
   await pub("subscribers", { ...base, id: "r1", source: "viettel", data: { service: "ftth", count: 1234 } });
   await pub("subscribers", { ...base, id: "r0", source: "viettel", ts: "2026-11-26T08:00:00+07:00", data: { service: "ftth", count: 1 } });
   await pub("egov", { ...base, id: "bad", source: "dvc", ts: "yesterday", data: {} });
   await settle();
 
   const read = async () => ({
-    channels: (await sql<{ channel: string; n: number }>`SELECT channel, sum(count)::int AS n FROM egov_counts WHERE grain = 'day' GROUP BY 1 ORDER BY 1`.execute(db.db)).rows,
+    channels: (
+      await sql<{
+        channel: string;
+        n: number;
+      }>`SELECT channel, sum(count)::int AS n FROM egov_counts WHERE grain = 'day' GROUP BY 1 ORDER BY 1`.execute(db.db)
+    ).rows,
     gauge: (await sql<{ count: number }>`SELECT count FROM subscriber_gauges`.execute(db.db)).rows,
     dead: (await sql<{ reason: string }>`SELECT reason FROM dead_letters`.execute(db.db)).rows,
   });

@@ -95,12 +95,50 @@ describe("effectively once", () => {
       return { inserted: by("inserted"), restated: by("restated"), duplicate: by("duplicate") };
     };
     // Stored 1; then 0 and 2: 0 is a duplicate.
-    expect(await outcomes(1, [[0, true], [2, true]], "v-a:received")).toEqual({ inserted: 0, restated: 1, duplicate: 1 });
+    expect(
+      await outcomes(
+        1,
+        [
+          [0, true],
+          [2, true],
+        ],
+        "v-a:received",
+      ),
+    ).toEqual({ inserted: 0, restated: 1, duplicate: 1 });
     // Stored 1; then 2, 2 again (no Msg-Id), 3.
-    expect(await outcomes(1, [[2, true], [2, false], [3, true]], "v-b:received")).toEqual({ inserted: 0, restated: 2, duplicate: 1 });
+    expect(
+      await outcomes(
+        1,
+        [
+          [2, true],
+          [2, false],
+          [3, true],
+        ],
+        "v-b:received",
+      ),
+    ).toEqual({ inserted: 0, restated: 2, duplicate: 1 });
     // New; 0, 0 again, 1.
-    expect(await outcomes(null, [[0, true], [0, false], [1, true]], "v-c:received")).toEqual({ inserted: 1, restated: 1, duplicate: 1 });
+    expect(
+      await outcomes(
+        null,
+        [
+          [0, true],
+          [0, false],
+          [1, true],
+        ],
+        "v-c:received",
+      ),
+    ).toEqual({ inserted: 1, restated: 1, duplicate: 1 });
     // Stored 1; then 3 and, late, 2.
-    expect(await outcomes(1, [[3, true], [2, true]], "v-d:received")).toEqual({ inserted: 0, restated: 1, duplicate: 1 });
+    expect(
+      await outcomes(
+        1,
+        [
+          [3, true],
+          [2, true],
+        ],
+        "v-d:received",
+      ),
+    ).toEqual({ inserted: 0, restated: 1, duplicate: 1 });
   });
 });

@@ -129,7 +129,11 @@ export class FeedWorker {
     const committedMs = Date.now();
     // One observation per batch, at its oldest message: the lag the slowest message saw.
     this.o.metrics.commitLag.observe({ feed: this.o.feed }, (committedMs - Math.min(...batch.map((m) => m.timestampMs))) / 1000);
-    this.o.onCommit?.(this.o.feed, batch.map((m) => m.timestampMs), committedMs);
+    this.o.onCommit?.(
+      this.o.feed,
+      batch.map((m) => m.timestampMs),
+      committedMs,
+    );
 
     // Settle only after commit: a crash before this line means redelivery, and the upserts
     // make the second application change nothing.
@@ -160,7 +164,10 @@ export class FeedWorker {
 
   private prepare(m: PulledMsg): BatchItem {
     const subject = this.canonical(m.subject);
-    const d = decode({ subject, payload: m.data, receivedMs: m.timestampMs }, { maxBytes: this.o.maxBytes, maxFutureMs: this.o.maxFutureMs });
+    const d = decode(
+      { subject, payload: m.data, receivedMs: m.timestampMs },
+      { maxBytes: this.o.maxBytes, maxFutureMs: this.o.maxFutureMs },
+    );
     return {
       subject,
       stream: this.stream,
@@ -212,17 +219,39 @@ export class FeedWorker {
       // kept as bytes) before anything else.
       const only = items[0]!;
       if (!bare) {
-        this.o.log.warn("database refused a message or its dead letter; once more without the dead letter's id", { seq: only.streamSeq, error: (err as Error).message });
+        this.o.log.warn("database refused a message or its dead letter; once more without the dead letter's id", {
+          seq: only.streamSeq,
+          error: (err as Error).message,
+        });
         return this.commit(items, stored, 0, true);
       }
       if (!only.event) {
         // Even that refused: leave it unsettled; it comes back and is dead-lettered from the
         // advisory after its max deliveries. Its neighbours have been stored.
-        this.o.log.error("database will not store this dead letter; leaving it unsettled", { seq: only.streamSeq, error: (err as Error).message });
-        return { results: [{ outcome: "dead_letter", reason: only.reject!.reason, detail: only.reject!.detail, unsettled: true }], changes: 0 };
+        this.o.log.error("database will not store this dead letter; leaving it unsettled", {
+          seq: only.streamSeq,
+          error: (err as Error).message,
+        });
+        return {
+          results: [{ outcome: "dead_letter", reason: only.reject!.reason, detail: only.reject!.detail, unsettled: true }],
+          changes: 0,
+        };
       }
-      this.o.log.warn("database refused one message; dead-lettering it", { subject: only.subject, seq: only.streamSeq, error: (err as Error).message });
-      const isolated = { ...only, event: null, reject: { reason: "db_rejected" as const, detail: `database error: ${(err as Error).message}`, id: only.event.id, revision: only.event.revision } };
+      this.o.log.warn("database refused one message; dead-lettering it", {
+        subject: only.subject,
+        seq: only.streamSeq,
+        error: (err as Error).message,
+      });
+      const isolated = {
+        ...only,
+        event: null,
+        reject: {
+          reason: "db_rejected" as const,
+          detail: `database error: ${(err as Error).message}`,
+          id: only.event.id,
+          revision: only.event.revision,
+        },
+      };
       return this.commit([isolated], stored);
     }
   }

@@ -40,15 +40,28 @@ describe("figures", () => {
 
   it("replaces a restated gauge reading, even one that moves back in time", async () => {
     // g-3 (10:00, 30) holds the gauge; its revision 1 says 35.
-    await h.publish("subscribers", "vinaphone", make.subscribers("g-3", "ftth", 35, { ts: "2026-11-26T10:00:00+07:00", area: "413", revision: 1 }));
+    await h.publish(
+      "subscribers",
+      "vinaphone",
+      make.subscribers("g-3", "ftth", 35, { ts: "2026-11-26T10:00:00+07:00", area: "413", revision: 1 }),
+    );
     await h.settle();
     expect((await h.figures()).subscribers.find((r) => r.source === "vinaphone")!.count).toBe(35);
     // Revision 2 moves the reading to 07:00: the latest reading is now g-2 (09:00, 20).
-    await h.publish("subscribers", "vinaphone", make.subscribers("g-3", "ftth", 99, { ts: "2026-11-26T07:00:00+07:00", area: "413", revision: 2 }));
+    await h.publish(
+      "subscribers",
+      "vinaphone",
+      make.subscribers("g-3", "ftth", 99, { ts: "2026-11-26T07:00:00+07:00", area: "413", revision: 2 }),
+    );
     await h.settle();
     expect((await h.figures()).subscribers.find((r) => r.source === "vinaphone")!.count).toBe(20);
     // A lower or equal revision changes nothing.
-    await h.publish("subscribers", "vinaphone", make.subscribers("g-3", "ftth", 1, { ts: "2026-11-26T11:00:00+07:00", area: "413", revision: 1 }), { msgId: false });
+    await h.publish(
+      "subscribers",
+      "vinaphone",
+      make.subscribers("g-3", "ftth", 1, { ts: "2026-11-26T11:00:00+07:00", area: "413", revision: 1 }),
+      { msgId: false },
+    );
     await h.settle();
     expect((await h.figures()).subscribers.find((r) => r.source === "vinaphone")!.count).toBe(20);
   });
@@ -83,13 +96,17 @@ describe("figures", () => {
     // Postgres keeps microseconds and would round .9999996 up into the 25th.
     await h.publish("egov", "dvc", make.egov("d-nano:received", "received", { ts: "2026-11-24T23:59:59.9999996+07:00", area: "413" }));
     await h.settle();
-    const days = (await h.figures()).egov.filter((r) => r.grain === "day" && r.area === "413").map((r) => [(r.bucket as Date).toISOString(), r.count]);
+    const days = (await h.figures()).egov
+      .filter((r) => r.grain === "day" && r.area === "413")
+      .map((r) => [(r.bucket as Date).toISOString(), r.count]);
     expect(days).toEqual([["2026-11-23T17:00:00.000Z", 1]]);
   });
 
   it("dates a station's status from the first reading of its current run, whatever the arrival", async () => {
     const since = async (station: string) =>
-      (await sql<{ status: string; since: Date }>`SELECT status, since FROM bts_stations WHERE station = ${station}`.execute(h.db.db)).rows.map((r) => `${r.status} ${r.since.toISOString()}`);
+      (
+        await sql<{ status: string; since: Date }>`SELECT status, since FROM bts_stations WHERE station = ${station}`.execute(h.db.db)
+      ).rows.map((r) => `${r.status} ${r.since.toISOString()}`);
     // A restatement back to the earlier status: up since 08:00 again, not since 10:00.
     await h.publish("bts", "mobifone", make.bts("run-1", "NA-300", "up", { ts: "2026-11-26T08:00:00+07:00" }));
     await h.settle();
@@ -119,16 +136,71 @@ describe("figures", () => {
   });
 
   it("orders a station's readings by (ts, revision, id) for its run, ties and microseconds included", async () => {
-    const since = async (station: string) => (await sql<{ since: Date }>`SELECT since FROM bts_stations WHERE station = ${station}`.execute(h.db.db)).rows[0]?.since.toISOString();
+    const since = async (station: string) =>
+      (await sql<{ since: Date }>`SELECT since FROM bts_stations WHERE station = ${station}`.execute(h.db.db)).rows[0]?.since.toISOString();
     const at = (t: string) => `2026-11-26T${t}+07:00`;
     // [readings in arrival order as (id, status, time)], expected since; one batch each, or all in one.
     const cases: [string, [string, string, string][], string, boolean][] = [
-      ["NA-400", [["b", "down", "10:00:00"], ["c", "up", "11:00:00"], ["a", "up", "10:00:00"]], "2026-11-26T04:00:00.000Z", false],
-      ["NA-401", [["a", "up", "10:00:00"], ["c", "up", "12:00:00"], ["b", "down", "10:00:00"]], "2026-11-26T05:00:00.000Z", false],
-      ["NA-402", [["a", "up", "10:00:00"], ["c", "up", "12:00:00"], ["b", "down", "12:00:00"]], "2026-11-26T05:00:00.000Z", false],
-      ["NA-403", [["a", "up", "10:00:00.000100"], ["c", "up", "12:00:00"], ["b", "down", "10:00:00.000500"]], "2026-11-26T05:00:00.000Z", false],
-      ["NA-404", [["y", "down", "11:00:00"], ["z", "up", "11:00:00"], ["a", "up", "10:00:00"]], "2026-11-26T04:00:00.000Z", false],
-      ["NA-405", [["b", "down", "10:00:00"], ["c", "up", "11:00:00"], ["a", "up", "10:00:00"]], "2026-11-26T04:00:00.000Z", true],
+      [
+        "NA-400",
+        [
+          ["b", "down", "10:00:00"],
+          ["c", "up", "11:00:00"],
+          ["a", "up", "10:00:00"],
+        ],
+        "2026-11-26T04:00:00.000Z",
+        false,
+      ],
+      [
+        "NA-401",
+        [
+          ["a", "up", "10:00:00"],
+          ["c", "up", "12:00:00"],
+          ["b", "down", "10:00:00"],
+        ],
+        "2026-11-26T05:00:00.000Z",
+        false,
+      ],
+      [
+        "NA-402",
+        [
+          ["a", "up", "10:00:00"],
+          ["c", "up", "12:00:00"],
+          ["b", "down", "12:00:00"],
+        ],
+        "2026-11-26T05:00:00.000Z",
+        false,
+      ],
+      [
+        "NA-403",
+        [
+          ["a", "up", "10:00:00.000100"],
+          ["c", "up", "12:00:00"],
+          ["b", "down", "10:00:00.000500"],
+        ],
+        "2026-11-26T05:00:00.000Z",
+        false,
+      ],
+      [
+        "NA-404",
+        [
+          ["y", "down", "11:00:00"],
+          ["z", "up", "11:00:00"],
+          ["a", "up", "10:00:00"],
+        ],
+        "2026-11-26T04:00:00.000Z",
+        false,
+      ],
+      [
+        "NA-405",
+        [
+          ["b", "down", "10:00:00"],
+          ["c", "up", "11:00:00"],
+          ["a", "up", "10:00:00"],
+        ],
+        "2026-11-26T04:00:00.000Z",
+        true,
+      ],
     ];
     for (const [station, readings, , together] of cases) {
       if (together) await h.stopIngest();
@@ -150,14 +222,22 @@ describe("figures", () => {
     await h.publish("bts", "viettel", make.bts("s-3", "NA-100", "down", { ts: "2026-11-26T09:00:00+07:00" }));
     await h.settle();
     const counts = async () =>
-      (await h.figures()).stations.filter((s) => s.source === "viettel").reduce<Record<string, number>>((m, s) => ((m[`${s.area}/${s.status}`] = (m[`${s.area}/${s.status}`] ?? 0) + 1), m), {});
+      (await h.figures()).stations
+        .filter((s) => s.source === "viettel")
+        .reduce<Record<string, number>>((m, s) => ((m[`${s.area}/${s.status}`] = (m[`${s.area}/${s.status}`] ?? 0) + 1), m), {});
     expect(await counts()).toEqual({ "412/down": 1, "412/up": 1 });
     // s-3 restated: it was a reading of another station in another district.
     await h.publish("bts", "viettel", make.bts("s-3", "NA-200", "down", { ts: "2026-11-26T09:00:00+07:00", area: "415", revision: 1 }));
     await h.settle();
     expect(await counts()).toEqual({ "412/up": 2, "415/down": 1 });
     // The live change log carries the new absolute counts of both groups.
-    const last = await h.db.db.selectFrom("changes").selectAll().where("metric", "=", "bts_stations").orderBy("id", "desc").limit(1).executeTakeFirstOrThrow();
+    const last = await h.db.db
+      .selectFrom("changes")
+      .selectAll()
+      .where("metric", "=", "bts_stations")
+      .orderBy("id", "desc")
+      .limit(1)
+      .executeTakeFirstOrThrow();
     const entries = last.entries as { key: Record<string, string>; value: number }[];
     expect(entries.find((e) => e.key.area === "412" && e.key.status === "down")!.value).toBe(0);
     expect(entries.find((e) => e.key.area === "415" && e.key.status === "down")!.value).toBe(1);
@@ -165,11 +245,24 @@ describe("figures", () => {
 
   it("tells the live log only the stations and station counts a batch really changed", async () => {
     const changesSince = async (id: number) =>
-      (await h.db.db.selectFrom("changes").selectAll().where("id", ">", id).where("metric", "in", ["bts_station", "bts_stations"]).orderBy("id").execute()).map((r) => ({
-        metric: r.metric,
-        entries: (r.entries as { key: Record<string, string>; value: unknown }[]).filter((e) => e.key.station === "NA-700" || e.key.area === "420"),
-      })).filter((r) => r.entries.length > 0);
-    const lastId = async () => Number((await sql<{ id: string | null }>`SELECT max(id) AS id FROM changes`.execute(h.db.db)).rows[0]?.id ?? 0);
+      (
+        await h.db.db
+          .selectFrom("changes")
+          .selectAll()
+          .where("id", ">", id)
+          .where("metric", "in", ["bts_station", "bts_stations"])
+          .orderBy("id")
+          .execute()
+      )
+        .map((r) => ({
+          metric: r.metric,
+          entries: (r.entries as { key: Record<string, string>; value: unknown }[]).filter(
+            (e) => e.key.station === "NA-700" || e.key.area === "420",
+          ),
+        }))
+        .filter((r) => r.entries.length > 0);
+    const lastId = async () =>
+      Number((await sql<{ id: string | null }>`SELECT max(id) AS id FROM changes`.execute(h.db.db)).rows[0]?.id ?? 0);
     const at = (t: string) => `2026-11-26T${t}+07:00`;
     await h.publish("bts", "vinaphone", make.bts("live-1", "NA-700", "up", { ts: at("08:00:00"), area: "420" }));
     await h.settle();
@@ -183,7 +276,15 @@ describe("figures", () => {
     await h.publish("bts", "vinaphone", make.bts("live-0", "NA-700", "up", { ts: at("07:55:00"), area: "420" }));
     await h.settle();
     expect(await changesSince(from)).toEqual([
-      { metric: "bts_station", entries: [{ key: { source: "vinaphone", station: "NA-700" }, value: { tech: "4G", area: "420", status: "up", since: "2026-11-26T00:55:00.000Z" } }] },
+      {
+        metric: "bts_station",
+        entries: [
+          {
+            key: { source: "vinaphone", station: "NA-700" },
+            value: { tech: "4G", area: "420", status: "up", since: "2026-11-26T00:55:00.000Z" },
+          },
+        ],
+      },
     ]);
     // Down: the station and both counts of its group.
     from = await lastId();
@@ -191,7 +292,10 @@ describe("figures", () => {
     await h.settle();
     const down = await changesSince(from);
     expect(down.find((r) => r.metric === "bts_station")?.entries).toEqual([
-      { key: { source: "vinaphone", station: "NA-700" }, value: { tech: "4G", area: "420", status: "down", since: "2026-11-26T01:10:00.000Z" } },
+      {
+        key: { source: "vinaphone", station: "NA-700" },
+        value: { tech: "4G", area: "420", status: "down", since: "2026-11-26T01:10:00.000Z" },
+      },
     ]);
     const counts = Object.fromEntries(down.find((r) => r.metric === "bts_stations")!.entries.map((e) => [e.key.status, e.value]));
     expect(counts).toMatchObject({ up: 0, down: 1 });
@@ -222,7 +326,10 @@ describe("figures", () => {
     await h.settle();
     expect(await minutes()).toEqual({ "2026-11-25T02:15:00.000Z": 1, "2026-11-25T02:16:00.000Z": 1 });
     // Two keys of one minute whose changes cancel out: the minute is still told (unchanged).
-    const told = async () => (await h.db.db.selectFrom("changes").selectAll().where("metric", "=", "egov_minute").execute()).filter((r) => JSON.stringify(r.entries).includes("2026-11-25T02:15")).length;
+    const told = async () =>
+      (await h.db.db.selectFrom("changes").selectAll().where("metric", "=", "egov_minute").execute()).filter((r) =>
+        JSON.stringify(r.entries).includes("2026-11-25T02:15"),
+      ).length;
     const before = await told();
     await h.publish("egov", "dvc", make.egov("m-4", "received", { ...at("09:15:50"), area: "415", channel: "in_person", revision: 1 }));
     await h.settle();
@@ -230,4 +337,3 @@ describe("figures", () => {
     expect(await minutes()).toEqual({ "2026-11-25T02:15:00.000Z": 1, "2026-11-25T02:16:00.000Z": 1 });
   });
 });
-

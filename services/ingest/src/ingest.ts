@@ -40,7 +40,12 @@ export async function startIngest(config: Readonly<IngestConfig>, deps: IngestDe
 
   const metrics = createIngestMetrics();
   const nc: NatsConnection = await connectNats(config.natsUrl, "pulse-ingest");
-  const names = await ensureStreams(nc, { names: config.names, replicas: config.replicas, maxDeliver: config.maxDeliver, ackWaitMs: config.ackWaitMs });
+  const names = await ensureStreams(nc, {
+    names: config.names,
+    replicas: config.replicas,
+    maxDeliver: config.maxDeliver,
+    ackWaitMs: config.ackWaitMs,
+  });
   const db: Db = deps.db ?? createDb({ url: url!, poolMax: config.poolMax, applicationName: "pulse-ingest" });
   await waitForDatabase(db, config.probeMs, log);
   metrics.dbUp.set(1);

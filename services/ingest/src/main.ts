@@ -23,7 +23,10 @@ try {
 const embedded = config.databaseUrl ? null : await startEmbeddedPostgres({ dataDir: `${config.dataDir}/pg` });
 const ingest = await startIngest(config, { databaseUrl: embedded?.url, log });
 
-onShutdown(async () => {
-  await ingest.close();
-  await embedded?.close();
-}, { log });
+onShutdown(
+  async () => {
+    await ingest.close();
+    await embedded?.close();
+  },
+  { log },
+);

@@ -29,10 +29,17 @@ it("publishes in order and stops at the first refused row, moving the cursor onl
     { metric: "esign_day", entries: entry(5) },
   ]);
 
-  const relay = new Relay({ nc: h.nc, db: h.db, names: h.names, metrics: createIngestMetrics(), log: createLogger("relay", "silent"), pollMs: 50 });
+  const relay = new Relay({
+    nc: h.nc,
+    db: h.db,
+    names: h.names,
+    metrics: createIngestMetrics(),
+    log: createLogger("relay", "silent"),
+    pollMs: 50,
+  });
   relay.start();
   try {
-    for (const until = Date.now() + 5_000; relay.published < ids[2]! && Date.now() < until; ) await new Promise((r) => setTimeout(r, 20));
+    for (const until = Date.now() + 5_000; relay.published < ids[2]! && Date.now() < until;) await new Promise((r) => setTimeout(r, 20));
     await new Promise((r) => setTimeout(r, 500)); // a few retries of the refused row
   } finally {
     await relay.close();
@@ -42,7 +49,8 @@ it("publishes in order and stops at the first refused row, moving the cursor onl
   expect(await readRelayCursor(h.db.db, "live")).toBe(ids[2]);
   const stored = [];
   const { state } = await jsm.streams.info(h.names.live);
-  for (let seq = state.first_seq; seq <= state.last_seq; seq++) stored.push(Number((await jsm.streams.getMessage(h.names.live, { seq }))!.header.get(changeIdHeader)));
+  for (let seq = state.first_seq; seq <= state.last_seq; seq++)
+    stored.push(Number((await jsm.streams.getMessage(h.names.live, { seq }))!.header.get(changeIdHeader)));
   // Nothing after the refused row reached LIVE: it will follow row 4 once that one goes through.
   expect(stored).toEqual(ids.slice(0, 3));
 });
@@ -52,11 +60,14 @@ it("never republishes what another relay already published, however long it stal
   const live = await jsm.streams.info(h.names.live);
   // Undo the first test's limit; a duplicate window of 100 ms stands for a stall of minutes.
   await jsm.streams.update(h.names.live, { ...live.config, max_msg_size: -1, duplicate_window: 100_000_000 });
-  const ids = await insertChanges(h.db.db, [1, 2, 3].map((n) => ({ metric: "esign_day", entries: [{ key: { day: "2026-11-27", source: "edoc", agency: `b${n}` }, value: n }] })));
+  const ids = await insertChanges(
+    h.db.db,
+    [1, 2, 3].map((n) => ({ metric: "esign_day", entries: [{ key: { day: "2026-11-27", source: "edoc", agency: `b${n}` }, value: n }] })),
+  );
   const log = createLogger("relay", "silent");
   const relay = new Relay({ nc: h.nc, db: h.db, names: h.names, metrics: createIngestMetrics(), log, pollMs: 50 });
   relay.start();
-  for (const until = Date.now() + 5_000; relay.published < ids.at(-1)! && Date.now() < until; ) await new Promise((r) => setTimeout(r, 20));
+  for (const until = Date.now() + 5_000; relay.published < ids.at(-1)! && Date.now() < until;) await new Promise((r) => setTimeout(r, 20));
   await relay.close();
   expect(relay.published).toBe(ids.at(-1));
 
@@ -76,7 +87,13 @@ it("never republishes what another relay already published, however long it stal
 });
 
 it("reports its lag on every pass, a backlog included", async () => {
-  const ids = await insertChanges(h.db.db, Array.from({ length: 25 }, (_, n) => ({ metric: "esign_day", entries: [{ key: { day: "2026-11-27", source: "edoc", agency: `c${n}` }, value: n }] })));
+  const ids = await insertChanges(
+    h.db.db,
+    Array.from({ length: 25 }, (_, n) => ({
+      metric: "esign_day",
+      entries: [{ key: { day: "2026-11-27", source: "edoc", agency: `c${n}` }, value: n }],
+    })),
+  );
   const metrics = createIngestMetrics();
   const relay = new Relay({ nc: h.nc, db: h.db, names: h.names, metrics, log: createLogger("relay", "silent"), chunk: 10 });
   const pass = () => (relay as unknown as { pass(): Promise<number> }).pass();

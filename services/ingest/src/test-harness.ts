@@ -47,7 +47,12 @@ export async function ingestHarness(tag: string, options: HarnessOptions = {}) {
   const names: StreamNames = testStreamNames(t);
   const natsUrl = options.natsUrl ?? sharedNatsUrl();
   const config = loadConfig(
-    { DATABASE_URL: options.ingestDbUrl ? options.ingestDbUrl(database.url) : database.url, INGEST_PORT: "0", LOG_LEVEL: "error", NATS_URL: natsUrl },
+    {
+      DATABASE_URL: options.ingestDbUrl ? options.ingestDbUrl(database.url) : database.url,
+      INGEST_PORT: "0",
+      LOG_LEVEL: "error",
+      NATS_URL: natsUrl,
+    },
     { names, probeMs: 200, ...options.config },
   );
   const nc: NatsConnection = await connectNats(natsUrl, `test-${t}`);
@@ -81,9 +86,13 @@ export async function ingestHarness(tag: string, options: HarnessOptions = {}) {
     subject: (feed: string, source: string) => withPrefix(names, `feeds.${feed}.${source}`),
     /** Publishes an envelope (source defaults to the subject's); sets Nats-Msg-Id unless `msgId: false`. */
     async publish(feed: Feed | string, source: string, env: Envelope | string | Uint8Array, opts: { msgId?: boolean } = {}) {
-      const body = typeof env === "string" || env instanceof Uint8Array ? env : JSON.stringify({ v: 1, source, ts: "2026-11-26T09:15:00+07:00", area: "412", ...env });
+      const body =
+        typeof env === "string" || env instanceof Uint8Array
+          ? env
+          : JSON.stringify({ v: 1, source, ts: "2026-11-26T09:15:00+07:00", area: "412", ...env });
       const h = headers();
-      if (opts.msgId !== false && typeof env === "object" && !(env instanceof Uint8Array)) h.set("Nats-Msg-Id", msgId(env.source ?? source, env.id, env.revision ?? 0));
+      if (opts.msgId !== false && typeof env === "object" && !(env instanceof Uint8Array))
+        h.set("Nats-Msg-Id", msgId(env.source ?? source, env.id, env.revision ?? 0));
       return js.publish(this.subject(feed, source), body, { headers: h });
     },
     /** Waits until every feed consumer has nothing pending or unacknowledged, and the relay caught up. */
@@ -92,7 +101,9 @@ export async function ingestHarness(tag: string, options: HarnessOptions = {}) {
       for (;;) {
         const busy = await unsettledTotal(nc, names);
         if (busy === 0) {
-          const r = await sql<{ n: number }>`SELECT (SELECT coalesce(max(id), 0) FROM changes) - (SELECT coalesce(max(last_id), 0) FROM relay_cursor) AS n`.execute(db.db);
+          const r = await sql<{
+            n: number;
+          }>`SELECT (SELECT coalesce(max(id), 0) FROM changes) - (SELECT coalesce(max(last_id), 0) FROM relay_cursor) AS n`.execute(db.db);
           if ((r.rows[0]?.n ?? 0) <= 0) return;
         }
         if (Date.now() > until) throw new Error(`not settled after ${timeoutMs} ms (${busy} messages pending)`);
@@ -106,8 +117,12 @@ export async function ingestHarness(tag: string, options: HarnessOptions = {}) {
       return {
         subscribers: await q(`SELECT source, service, area, count FROM subscriber_gauges ORDER BY 1, 2, 3`),
         stations: await q(`SELECT source, station, tech, area, status FROM bts_stations ORDER BY 1, 2`),
-        esign: await q(`SELECT grain, bucket, source, agency, area, signed, signer, count FROM esign_counts WHERE count <> 0 ORDER BY 1, 2, 3, 4, 5, 6, 7`),
-        egov: await q(`SELECT grain, bucket, source, agency, level, channel, status, area, count FROM egov_counts WHERE count <> 0 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8`),
+        esign: await q(
+          `SELECT grain, bucket, source, agency, area, signed, signer, count FROM esign_counts WHERE count <> 0 ORDER BY 1, 2, 3, 4, 5, 6, 7`,
+        ),
+        egov: await q(
+          `SELECT grain, bucket, source, agency, level, channel, status, area, count FROM egov_counts WHERE count <> 0 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8`,
+        ),
         feeds: await q(`SELECT source, feed, events FROM feed_status ORDER BY 1, 2`),
         deadLetters: await q(`SELECT reason, count(*)::int AS n FROM dead_letters GROUP BY 1 ORDER BY 1`),
       };
@@ -132,7 +147,12 @@ export type Harness = Awaited<ReturnType<typeof ingestHarness>>;
 
 /** Envelope builders for the four feeds. */
 export const make = {
-  subscribers: (id: string, service: string, count: number, extra: Partial<Envelope> = {}): Envelope => ({ id, area: "412", data: { service, count }, ...extra }),
+  subscribers: (id: string, service: string, count: number, extra: Partial<Envelope> = {}): Envelope => ({
+    id,
+    area: "412",
+    data: { service, count },
+    ...extra,
+  }),
   bts: (id: string, station: string, status: string, extra: Partial<Envelope> & { tech?: string } = {}): Envelope => {
     const { tech = "4G", ...rest } = extra;
     return { id, area: "412", data: { station, tech, status }, ...rest };

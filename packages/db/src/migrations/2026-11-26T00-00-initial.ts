@@ -25,7 +25,9 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     )`.execute(db);
   await sql`CREATE INDEX events_received_at ON events (received_at)`.execute(db);
   // Recomputing one gauge key after a restatement reads the latest reading of that key.
-  await sql`CREATE INDEX events_subscribers_key ON events (source, (data->>'service'), area, ts DESC) WHERE feed = 'subscribers'`.execute(db);
+  await sql`CREATE INDEX events_subscribers_key ON events (source, (data->>'service'), area, ts DESC) WHERE feed = 'subscribers'`.execute(
+    db,
+  );
   await sql`CREATE INDEX events_bts_key ON events (source, (data->>'station'), ts DESC) WHERE feed = 'bts'`.execute(db);
 
   await sql`
@@ -133,7 +135,17 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 }
 
 export async function down(db: Kysely<unknown>): Promise<void> {
-  for (const t of ["relay_cursor", "changes", "dead_letters", "feed_status", "egov_counts", "esign_counts", "bts_stations", "subscriber_gauges", "events"]) {
+  for (const t of [
+    "relay_cursor",
+    "changes",
+    "dead_letters",
+    "feed_status",
+    "egov_counts",
+    "esign_counts",
+    "bts_stations",
+    "subscriber_gauges",
+    "events",
+  ]) {
     await sql`DROP TABLE IF EXISTS ${sql.table(t)}`.execute(db);
   }
 }

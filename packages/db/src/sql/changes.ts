@@ -132,7 +132,8 @@ export async function inFeedTransaction<R extends { log: readonly ChangeInput[] 
     // notice, and would keep the feed's lock (and its transaction) until that lock came free,
     // holding up this feed's next batches. End it from the server side (pg's Client keeps the
     // backend's pid, from the session's BackendKeyData, as `processID`; its types omit it).
-    if (broken) await db.pool.query("SELECT pg_terminate_backend($1)", [(client as unknown as { processID: number }).processID]).catch(() => {});
+    if (broken)
+      await db.pool.query("SELECT pg_terminate_backend($1)", [(client as unknown as { processID: number }).processID]).catch(() => {});
   }
 }
 
@@ -185,7 +186,10 @@ export async function advanceRelayCursor(db: Kysely<Database>, name: string, las
 
 /** Deletes relayed change rows older than `olderThanMs`; returns how many. */
 export async function pruneChanges(db: Kysely<Database>, relayedUpTo: number, olderThanMs: number): Promise<number> {
-  const r = await sql`DELETE FROM changes WHERE id <= ${relayedUpTo} AND created_at < now() - make_interval(secs => ${olderThanMs / 1000})`.execute(db);
+  const r =
+    await sql`DELETE FROM changes WHERE id <= ${relayedUpTo} AND created_at < now() - make_interval(secs => ${olderThanMs / 1000})`.execute(
+      db,
+    );
   return Number(r.numAffectedRows ?? 0);
 }
 

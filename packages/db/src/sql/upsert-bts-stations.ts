@@ -142,7 +142,9 @@ export async function extendStationRuns(
  */
 export async function recomputeBtsStations(db: Kysely<Database>, keys: readonly StationKey[]): Promise<StationValue[]> {
   if (keys.length === 0) return [];
-  const k = [...keys].sort((a, b) => (a.source < b.source ? -1 : a.source > b.source ? 1 : a.station < b.station ? -1 : a.station > b.station ? 1 : 0));
+  const k = [...keys].sort((a, b) =>
+    a.source < b.source ? -1 : a.source > b.source ? 1 : a.station < b.station ? -1 : a.station > b.station ? 1 : 0,
+  );
   const set = await sql<ReturnedStation>`
     INSERT INTO bts_stations AS s (source, station, tech, area, status, since, ts, revision, event_id)
     SELECT k.source, k.station, e.data->>'tech', e.area, e.data->>'status', run.since, e.ts, e.revision, e.id

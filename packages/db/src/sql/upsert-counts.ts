@@ -44,11 +44,16 @@ export type DayCount<K> = K & { day: string; count: number };
  * Both statements run prepared (`executePrepared`): fixed texts, and the one lookup (the received
  * minutes' totals) is by primary-key prefix whatever the values.
  */
-export async function upsertEsignCounts(db: Kysely<Database>, c: readonly EsignContribution[]): Promise<DayCount<Omit<EsignContribution, "ts" | "delta">>[]> {
+export async function upsertEsignCounts(
+  db: Kysely<Database>,
+  c: readonly EsignContribution[],
+): Promise<DayCount<Omit<EsignContribution, "ts" | "delta">>[]> {
   if (c.length === 0) return [];
   // Only the day buckets come back (the change log carries them): parsing the minute and hour
   // rows too would cost more than the upsert itself.
-  const r = await executePrepared(db, sql<DayCount<Omit<EsignContribution, "ts" | "delta">>>`
+  const r = await executePrepared(
+    db,
+    sql<DayCount<Omit<EsignContribution, "ts" | "delta">>>`
     WITH c AS MATERIALIZED (
       SELECT date_trunc('minute', c.ts, 'Asia/Ho_Chi_Minh') AS minute, date_trunc('hour', c.ts, 'Asia/Ho_Chi_Minh') AS hour, date_trunc('day', c.ts, 'Asia/Ho_Chi_Minh') AS day,
         source, agency, area, signed, signer, sum(delta)::bigint AS delta
@@ -70,7 +75,8 @@ export async function upsertEsignCounts(db: Kysely<Database>, c: readonly EsignC
       RETURNING t.*
     )
     SELECT to_char(bucket AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM-DD') AS day, source, agency, area, signed, signer, count
-    FROM up WHERE grain = 'day'`);
+    FROM up WHERE grain = 'day'`,
+  );
   return r.rows;
 }
 
@@ -85,7 +91,9 @@ export async function upsertEgovCounts(
   c: readonly EgovContribution[],
 ): Promise<{ days: DayCount<Omit<EgovContribution, "ts" | "delta">>[]; receivedMinutes: { minute: Date; count: number }[] }> {
   if (c.length === 0) return { days: [], receivedMinutes: [] };
-  const r = await executePrepared(db, sql<DayCount<Omit<EgovContribution, "ts" | "delta">> & { grain: string; bucket: Date }>`
+  const r = await executePrepared(
+    db,
+    sql<DayCount<Omit<EgovContribution, "ts" | "delta">> & { grain: string; bucket: Date }>`
     WITH c AS MATERIALIZED (
       SELECT date_trunc('minute', c.ts, 'Asia/Ho_Chi_Minh') AS minute, date_trunc('hour', c.ts, 'Asia/Ho_Chi_Minh') AS hour, date_trunc('day', c.ts, 'Asia/Ho_Chi_Minh') AS day,
         source, agency, level, channel, status, area, sum(delta)::bigint AS delta
@@ -114,7 +122,8 @@ export async function upsertEgovCounts(
     UNION ALL
     SELECT 'minute', m.bucket, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
       (m.delta + COALESCE((SELECT sum(e.count) FROM egov_counts e WHERE e.grain = 'minute' AND e.status = 'received' AND e.bucket = m.bucket), 0))::bigint
-    FROM m`);
+    FROM m`,
+  );
   const days = r.rows.filter((x) => x.grain === "day").map(({ grain: _g, bucket: _b, ...rest }) => rest);
   const receivedMinutes = r.rows
     .filter((x) => x.grain === "minute")

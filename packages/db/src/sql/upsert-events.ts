@@ -43,8 +43,14 @@ export async function upsertEvents(db: Kysely<Database>, feed: string, rows: rea
   const n = rows.length;
   const out = new Array<EventChange | undefined>(n);
   if (n === 0) return out;
-  const sources = new Array<string>(n), ids = new Array<string>(n), tss = new Array<string>(n), areas = new Array<string>(n);
-  const revisions = new Array<number>(n), received = new Array<number>(n), seqs = new Array<number>(n), data = new Array<unknown>(n);
+  const sources = new Array<string>(n),
+    ids = new Array<string>(n),
+    tss = new Array<string>(n),
+    areas = new Array<string>(n);
+  const revisions = new Array<number>(n),
+    received = new Array<number>(n),
+    seqs = new Array<number>(n),
+    data = new Array<unknown>(n);
   const rowOf = new Map<number, number>();
   for (let i = 0; i < n; i++) {
     const x = rows[i]!;
@@ -59,10 +65,12 @@ export async function upsertEvents(db: Kysely<Database>, feed: string, rows: rea
     rowOf.set(x.streamSeq, i);
   }
   if (rowOf.size !== n) throw new Error("upsertEvents: two rows share a stream sequence");
-  const r = await executePrepared(db, sql<{
-    inserted: number[] | null;
-    restated: { seq: number; prev_revision: number; prev_ts: string; prev_area: string; prev_data: Record<string, unknown> }[] | null;
-  }>`
+  const r = await executePrepared(
+    db,
+    sql<{
+      inserted: number[] | null;
+      restated: { seq: number; prev_revision: number; prev_ts: string; prev_area: string; prev_data: Record<string, unknown> }[] | null;
+    }>`
     WITH up AS (
       INSERT INTO events AS e (source, id, feed, revision, ts, area, data, received_at, stream_seq)
       SELECT unnest(${textArray(sources)}::text[]), unnest(${textArray(ids)}::text[]), ${feed}, unnest(${numberArray(revisions)}::int[]),
@@ -78,7 +86,8 @@ export async function upsertEvents(db: Kysely<Database>, feed: string, rows: rea
     SELECT json_agg(stream_seq) FILTER (WHERE inserted) AS inserted,
            json_agg(json_build_object('seq', stream_seq, 'prev_revision', prev_revision, 'prev_ts', prev_ts, 'prev_area', prev_area, 'prev_data', prev_data))
              FILTER (WHERE NOT inserted) AS restated
-    FROM up`);
+    FROM up`,
+  );
   const row = r.rows[0]!;
   // A sequence we did not send would be a bug in the statement: never file a change under no row.
   const at = (seq: number) => {
@@ -94,7 +103,10 @@ export async function upsertEvents(db: Kysely<Database>, feed: string, rows: rea
 }
 
 /** The stored feed and revision of (source, id) pairs: tells a duplicate from an id reused across feeds. */
-export async function storedVersions(db: Kysely<Database>, keys: readonly { source: string; id: string }[]): Promise<Map<string, { feed: string; revision: number }>> {
+export async function storedVersions(
+  db: Kysely<Database>,
+  keys: readonly { source: string; id: string }[],
+): Promise<Map<string, { feed: string; revision: number }>> {
   const out = new Map<string, { feed: string; revision: number }>();
   if (keys.length === 0) return out;
   const r = await sql<{ source: string; id: string; feed: string; revision: number }>`

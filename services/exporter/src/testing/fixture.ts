@@ -13,63 +13,141 @@ export async function insertFixture(db: Db["db"], now: number): Promise<void> {
   const today = new Date(localDayStart(now));
   const yesterday = new Date(localDayStart(now) - day);
   const longAgo = new Date(localDayStart(now) - 40 * day);
-  const gauge = (source: string, service: string, area: string, count: number) => ({ source, service, area, count, ts: at, revision: 0, event_id: `${source}-${service}-${area}` });
-  await db.insertInto("subscriber_gauges").values([
-    gauge("viettel", "mobile", "412", 1_000_000),
-    gauge("viettel", "ftth", "412", 50_000),
-    gauge("vinaphone", "ftth", "413", 10_000),
-    gauge("mobifone", "mobile_broadband", "414", 7),
-    gauge("viettel", "mobile", "999", 5), // not a district: folded into area="other"
-  ]).execute();
+  const gauge = (source: string, service: string, area: string, count: number) => ({
+    source,
+    service,
+    area,
+    count,
+    ts: at,
+    revision: 0,
+    event_id: `${source}-${service}-${area}`,
+  });
+  await db
+    .insertInto("subscriber_gauges")
+    .values([
+      gauge("viettel", "mobile", "412", 1_000_000),
+      gauge("viettel", "ftth", "412", 50_000),
+      gauge("vinaphone", "ftth", "413", 10_000),
+      gauge("mobifone", "mobile_broadband", "414", 7),
+      gauge("viettel", "mobile", "999", 5), // not a district: folded into area="other"
+    ])
+    .execute();
 
   let n = 0;
-  const station = (source: string, tech: string, area: string, status: string) => ({ source, station: `st-${n++}`, tech, area, status, since: at, ts: at, revision: 0, event_id: `e-${n}` });
-  await db.insertInto("bts_stations").values([
-    station("viettel", "4G", "412", "up"), station("viettel", "4G", "412", "up"), station("viettel", "4G", "412", "up"),
-    station("viettel", "4G", "412", "down"),
-    station("viettel", "5G", "412", "degraded"),
-    station("vinaphone", "3G", "413", "removed"), station("vinaphone", "3G", "413", "removed"),
-    station("viettel", "6G", "412", "up"), // unknown tech: folded
-  ]).execute();
+  const station = (source: string, tech: string, area: string, status: string) => ({
+    source,
+    station: `st-${n++}`,
+    tech,
+    area,
+    status,
+    since: at,
+    ts: at,
+    revision: 0,
+    event_id: `e-${n}`,
+  });
+  await db
+    .insertInto("bts_stations")
+    .values([
+      station("viettel", "4G", "412", "up"),
+      station("viettel", "4G", "412", "up"),
+      station("viettel", "4G", "412", "up"),
+      station("viettel", "4G", "412", "down"),
+      station("viettel", "5G", "412", "degraded"),
+      station("vinaphone", "3G", "413", "removed"),
+      station("vinaphone", "3G", "413", "removed"),
+      station("viettel", "6G", "412", "up"), // unknown tech: folded
+    ])
+    .execute();
 
-  const esign = (grain: "minute" | "hour" | "day", bucket: Date, agency: string, signed: boolean, signer: string, count: number, area = "40") => ({ grain, bucket, source: "edoc", agency, area, signed, signer, count });
-  await db.insertInto("esign_counts").values([
-    esign("day", today, "ubnd-tinh", true, "organization", 90),
-    esign("day", today, "ubnd-tinh", true, "personal", 5),
-    esign("day", today, "ubnd-tinh", false, "organization", 5),
-    esign("day", today, "so-moi", true, "organization", 10), // unknown agency: folded
-    esign("day", yesterday, "ubnd-tinh", true, "organization", 100),
-    esign("day", yesterday, "ubnd-tinh", false, "organization", 50),
-    esign("day", longAgo, "ubnd-tinh", false, "organization", 1000),
-    esign("hour", today, "ubnd-tinh", true, "organization", 777), // other grains never count
-    esign("minute", today, "ubnd-tinh", true, "organization", 555),
-  ]).execute();
+  const esign = (
+    grain: "minute" | "hour" | "day",
+    bucket: Date,
+    agency: string,
+    signed: boolean,
+    signer: string,
+    count: number,
+    area = "40",
+  ) => ({ grain, bucket, source: "edoc", agency, area, signed, signer, count });
+  await db
+    .insertInto("esign_counts")
+    .values([
+      esign("day", today, "ubnd-tinh", true, "organization", 90),
+      esign("day", today, "ubnd-tinh", true, "personal", 5),
+      esign("day", today, "ubnd-tinh", false, "organization", 5),
+      esign("day", today, "so-moi", true, "organization", 10), // unknown agency: folded
+      esign("day", yesterday, "ubnd-tinh", true, "organization", 100),
+      esign("day", yesterday, "ubnd-tinh", false, "organization", 50),
+      esign("day", longAgo, "ubnd-tinh", false, "organization", 1000),
+      esign("hour", today, "ubnd-tinh", true, "organization", 777), // other grains never count
+      esign("minute", today, "ubnd-tinh", true, "organization", 555),
+    ])
+    .execute();
 
-  const egov = (bucket: Date, channel: string, status: string, count: number, area = "40", grain: "minute" | "hour" | "day" = "day") => ({ grain, bucket, source: "dvc", agency: "so-tttt", level: "province", channel, status, area, count });
-  await db.insertInto("egov_counts").values([
-    egov(today, "online_full", "received", 30),
-    egov(today, "online_full", "received", 10, "412"), // same series, another area: summed
-    egov(today, "online_partial", "received", 50),
-    egov(today, "in_person", "received", 20),
-    egov(today, "in_person", "resolved_on_time", 19),
-    egov(today, "in_person", "resolved_late", 1),
-    egov(today, "in_person", "rejected", 7),
-    egov(yesterday, "online_full", "received", 1000),
-    egov(today, "online_full", "received", 999, "40", "hour"),
-  ]).execute();
+  const egov = (bucket: Date, channel: string, status: string, count: number, area = "40", grain: "minute" | "hour" | "day" = "day") => ({
+    grain,
+    bucket,
+    source: "dvc",
+    agency: "so-tttt",
+    level: "province",
+    channel,
+    status,
+    area,
+    count,
+  });
+  await db
+    .insertInto("egov_counts")
+    .values([
+      egov(today, "online_full", "received", 30),
+      egov(today, "online_full", "received", 10, "412"), // same series, another area: summed
+      egov(today, "online_partial", "received", 50),
+      egov(today, "in_person", "received", 20),
+      egov(today, "in_person", "resolved_on_time", 19),
+      egov(today, "in_person", "resolved_late", 1),
+      egov(today, "in_person", "rejected", 7),
+      egov(yesterday, "online_full", "received", 1000),
+      egov(today, "online_full", "received", 999, "40", "hour"),
+    ])
+    .execute();
 
-  const feed = (source: string, feedName: string, agoS: number) => ({ source, feed: feedName, last_received_at: new Date(now - agoS * 1000), last_event_ts: null, events: 1 });
-  await db.insertInto("feed_status").values([
-    feed("viettel", "bts", 30), // cadence 60: fresh
-    feed("vinaphone", "bts", 150), // late
-    feed("mobifone", "bts", 300), // silent
-    feed("viettel", "subscribers", 10),
-    feed("dvc", "egov", 100),
-    feed("nobody", "bts", 1), // unknown pair: noted, not shown
-  ]).execute();
+  const feed = (source: string, feedName: string, agoS: number) => ({
+    source,
+    feed: feedName,
+    last_received_at: new Date(now - agoS * 1000),
+    last_event_ts: null,
+    events: 1,
+  });
+  await db
+    .insertInto("feed_status")
+    .values([
+      feed("viettel", "bts", 30), // cadence 60: fresh
+      feed("vinaphone", "bts", 150), // late
+      feed("mobifone", "bts", 300), // silent
+      feed("viettel", "subscribers", 10),
+      feed("dvc", "egov", 100),
+      feed("nobody", "bts", 1), // unknown pair: noted, not shown
+    ])
+    .execute();
 
-  const dl = (reason: string, seq: number, retried: boolean) => ({ stream: "FEEDS_BTS", stream_seq: seq, received_at: at, subject: "feeds.bts.viettel", reason, detail: "x", payload: new Uint8Array([1]), retried_at: retried ? at : null });
-  await db.insertInto("dead_letters").values([dl("bad_json", 1, false), dl("bad_json", 2, false), dl("bad_json", 3, true), dl("future_time", 4, false), dl("weird_reason", 5, false)]).execute();
+  const dl = (reason: string, seq: number, retried: boolean) => ({
+    stream: "FEEDS_BTS",
+    stream_seq: seq,
+    received_at: at,
+    subject: "feeds.bts.viettel",
+    reason,
+    detail: "x",
+    payload: new Uint8Array([1]),
+    retried_at: retried ? at : null,
+  });
+  await db
+    .insertInto("dead_letters")
+    .values([
+      dl("bad_json", 1, false),
+      dl("bad_json", 2, false),
+      dl("bad_json", 3, true),
+      dl("future_time", 4, false),
+      dl("weird_reason", 5, false),
+    ])
+    .execute();
 }
 
 /** What the exporter must show for `insertFixture` (when `now` is inside office hours). */
@@ -90,11 +168,31 @@ export const fixtureExpectations: { name: string; labels: Record<string, string>
   { name: "pulse_esign_documents_today", labels: { source: "edoc", agency: "ubnd-tinh", signed: "false" }, value: 5 },
   { name: "pulse_esign_documents_today", labels: { source: "edoc", agency: "other", signed: "true" }, value: 10 },
   { name: "pulse_esign_documents_today", labels: { source: "edoc", agency: "so-yte", signed: "true" }, value: 0 },
-  { name: "pulse_egov_submissions_today", labels: { source: "dvc", agency: "so-tttt", level: "province", channel: "online_full", status: "received" }, value: 40 },
-  { name: "pulse_egov_submissions_today", labels: { source: "dvc", agency: "so-tttt", level: "province", channel: "online_partial", status: "received" }, value: 50 },
-  { name: "pulse_egov_submissions_today", labels: { source: "dvc", agency: "so-tttt", level: "province", channel: "in_person", status: "resolved_on_time" }, value: 19 },
-  { name: "pulse_egov_submissions_today", labels: { source: "dvc", agency: "so-tttt", level: "province", channel: "in_person", status: "rejected" }, value: 7 },
-  { name: "pulse_egov_submissions_today", labels: { source: "dvc", agency: "ubnd-xa", level: "commune", channel: "in_person", status: "received" }, value: 0 },
+  {
+    name: "pulse_egov_submissions_today",
+    labels: { source: "dvc", agency: "so-tttt", level: "province", channel: "online_full", status: "received" },
+    value: 40,
+  },
+  {
+    name: "pulse_egov_submissions_today",
+    labels: { source: "dvc", agency: "so-tttt", level: "province", channel: "online_partial", status: "received" },
+    value: 50,
+  },
+  {
+    name: "pulse_egov_submissions_today",
+    labels: { source: "dvc", agency: "so-tttt", level: "province", channel: "in_person", status: "resolved_on_time" },
+    value: 19,
+  },
+  {
+    name: "pulse_egov_submissions_today",
+    labels: { source: "dvc", agency: "so-tttt", level: "province", channel: "in_person", status: "rejected" },
+    value: 7,
+  },
+  {
+    name: "pulse_egov_submissions_today",
+    labels: { source: "dvc", agency: "ubnd-xa", level: "commune", channel: "in_person", status: "received" },
+    value: 0,
+  },
   { name: "pulse_kpi_ratio", labels: { kpi: "esign_rate" }, value: 105 / 110 },
   { name: "pulse_kpi_ratio", labels: { kpi: "esign_rate_30d" }, value: 205 / 260 },
   { name: "pulse_kpi_ratio", labels: { kpi: "online_share" }, value: 90 / 110 },

@@ -68,7 +68,8 @@ export function dashboardQueries(): { queries: DashboardQuery[]; variables: { da
         if (t.rawSql) queries.push({ dashboard: f, panel: p.title, kind: "sql", query: t.rawSql });
       }
     }
-    for (const v of d.templating?.list ?? []) variables.push({ dashboard: f, name: v.name, query: typeof v.query === "string" ? v.query : v.query.query });
+    for (const v of d.templating?.list ?? [])
+      variables.push({ dashboard: f, name: v.name, query: typeof v.query === "string" ? v.query : v.query.query });
   }
   return { queries, variables };
 }

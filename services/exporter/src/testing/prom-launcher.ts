@@ -16,8 +16,13 @@ export interface Launched {
   close(): Promise<void>;
 }
 
-
-async function launch(bin: string, args: (dir: string, port: number) => string[], files: Record<string, string>, readyPath: string, tag: string): Promise<Launched> {
+async function launch(
+  bin: string,
+  args: (dir: string, port: number) => string[],
+  files: Record<string, string>,
+  readyPath: string,
+  tag: string,
+): Promise<Launched> {
   const dir = await mkdtemp(join(tmpdir(), `pulse-${tag}-`));
   for (const [name, content] of Object.entries(files)) {
     await mkdir(dirname(join(dir, name)), { recursive: true });
@@ -64,7 +69,12 @@ async function launch(bin: string, args: (dir: string, port: number) => string[]
 export function startPrometheus(files: Record<string, string>): Promise<Launched> {
   return launch(
     "/usr/bin/prometheus",
-    (dir, port) => [`--config.file=${join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${join(dir, "data")}`, `--web.listen-address=127.0.0.1:${port}`, "--log.level=warn"],
+    (dir, port) => [
+      `--config.file=${join(dir, "prometheus.yml")}`,
+      `--storage.tsdb.path=${join(dir, "data")}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      "--log.level=warn",
+    ],
     files,
     "/-/ready",
     "prometheus",
@@ -75,7 +85,13 @@ export function startPrometheus(files: Record<string, string>): Promise<Launched
 export function startAlertmanager(config: string): Promise<Launched> {
   return launch(
     "/usr/bin/prometheus-alertmanager",
-    (dir, port) => [`--config.file=${join(dir, "alertmanager.yml")}`, `--storage.path=${join(dir, "data")}`, `--web.listen-address=127.0.0.1:${port}`, "--cluster.listen-address=", "--log.level=warn"],
+    (dir, port) => [
+      `--config.file=${join(dir, "alertmanager.yml")}`,
+      `--storage.path=${join(dir, "data")}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      "--cluster.listen-address=",
+      "--log.level=warn",
+    ],
     { "alertmanager.yml": config },
     "/-/ready",
     "alertmanager",
@@ -83,7 +99,11 @@ export function startAlertmanager(config: string): Promise<Launched> {
 }
 
 /** Runs an instant query; throws with Prometheus' error when the query fails. */
-export async function promQuery(url: string, query: string, time?: number): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
+export async function promQuery(
+  url: string,
+  query: string,
+  time?: number,
+): Promise<{ metric: Record<string, string>; value: [number, string] }[]> {
   const params = new URLSearchParams({ query });
   if (time !== undefined) params.set("time", String(time));
   const r = await fetch(`${url}/api/v1/query?${params}`);
