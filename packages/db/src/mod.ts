@@ -7,6 +7,7 @@ export * from "./sql/upsert-subscriber-gauges";
 export * from "./sql/upsert-bts-stations";
 export * from "./sql/upsert-feed-status";
 export * from "./sql/insert-dead-letters";
+export * from "./sql/prune-dead-letters";
 export * from "./sql/changes";
 export * from "./db-errors";
 export { sql } from "kysely";

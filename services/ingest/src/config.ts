@@ -28,6 +28,11 @@ export interface IngestConfig {
   probeMs: number;
   /** EVENTS_RETENTION_DAYS: raw events kept, by receipt time. Default 90. */
   retentionDays: number;
+  /**
+   * DEAD_LETTERS_RETENTION_DAYS: dead letters kept, by receipt time. Default 30. Bounds what a
+   * flood of bad messages can add to the database: one retention's worth, pruned hourly.
+   */
+  deadLetterRetentionDays: number;
   /** NATS_REPLICAS: stream replicas (3 on a cluster). Default 1. */
   replicas: number;
   /** LOG_LEVEL. Default info. */
@@ -61,6 +66,7 @@ export function loadConfig(env: Env, overrides: Partial<IngestConfig> = {}): Rea
     ackWaitMs: r.int("INGEST_ACK_WAIT_MS", 30_000, { min: 1_000 }),
     probeMs: r.int("INGEST_PROBE_MS", 1_000, { min: 50 }),
     retentionDays: r.int("EVENTS_RETENTION_DAYS", 90, { min: 1 }),
+    deadLetterRetentionDays: r.int("DEAD_LETTERS_RETENTION_DAYS", 30, { min: 1 }),
     replicas: r.int("NATS_REPLICAS", 1, { min: 1, max: 5 }),
     logLevel: level as LogLevel,
     names: r.optional("PULSE_NAMESPACE") ? testStreamNames(r.optional("PULSE_NAMESPACE")!) : defaultStreamNames,

@@ -1,6 +1,6 @@
 import { createLogger, type Logger } from "@pulse/config";
 import { feeds, type Feed } from "@pulse/contracts";
-import { createDb, migrateOrThrow, pruneEvents, type Db } from "@pulse/db";
+import { createDb, migrateOrThrow, pruneDeadLetters, pruneEvents, type Db } from "@pulse/db";
 import { startMetricsServer, type Health, type MetricsServer } from "@pulse/metrics";
 import { connectNats, consumerBacklog, ensureStreams, type NatsConnection } from "@pulse/nats";
 import { AdvisoryWatcher } from "./advisories";
@@ -96,17 +96,28 @@ export async function startIngest(config: Readonly<IngestConfig>, deps: IngestDe
   void readBacklog();
 
   const retentionMs = config.retentionDays * 86_400_000;
-  const retentionTimer = setInterval(async () => {
+  const deadLetterRetentionMs = config.deadLetterRetentionDays * 86_400_000;
+  let pruning: Promise<void> | null = null;
+  const prune = async () => {
     if (!gate.isUp) return;
     try {
       let n = 0;
       for (let k = await pruneEvents(db.db, retentionMs); k > 0; k = await pruneEvents(db.db, retentionMs)) n += k;
       if (n > 0) log.info("raw events past retention deleted", { rows: n, retention_days: config.retentionDays });
+      let d = 0;
+      for (let k = await pruneDeadLetters(db.db, deadLetterRetentionMs); k > 0; k = await pruneDeadLetters(db.db, deadLetterRetentionMs))
+        d += k;
+      if (d > 0) log.info("dead letters past retention deleted", { rows: d, retention_days: config.deadLetterRetentionDays });
     } catch (err) {
       log.warn("retention pass failed", { error: String((err as Error)?.message ?? err) });
     }
-  }, 3_600_000);
+  };
+  // Once at start as well as hourly: a process restarted more often than hourly (deploys, a
+  // crash loop) would otherwise never prune, and a flood's dead letters would pile up for good.
+  const runPrune = () => void (pruning ??= prune().finally(() => (pruning = null)));
+  const retentionTimer = setInterval(runPrune, 3_600_000);
   retentionTimer.unref();
+  runPrune();
 
   const health = (): Health => ({
     ok: gate.isUp && !nc.isClosed(),
