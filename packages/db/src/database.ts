@@ -88,6 +88,16 @@ export interface DeadLetterTable {
   payload: Uint8Array;
   created_at: Generated<Date>;
   retried_at: Timestamp | null;
+  /** Times `pulse dlq retry` sent it again. */
+  retries: Generated<number>;
+  /** Retries that came back refused (part of the next retry's Msg-Id). */
+  retry_refusals: Generated<number>;
+  retry_outcome: "submitted" | "accepted" | "duplicate" | "refused" | "unsettled" | null;
+  retry_detail: string | null;
+  /** Stream sequence of the last retry's message. */
+  retry_stream_seq: number | null;
+  /** The dead letter the last retry became, when it was refused again. */
+  retry_dead_letter_id: number | null;
 }
 
 export interface ChangeTable {

@@ -2,6 +2,7 @@ import { Migrator, type Kysely, type MigrationResultSet } from "kysely";
 import * as initial from "./migrations/2026-11-26T00-00-initial";
 import * as byteOrderKeys from "./migrations/2026-11-27T00-00-byte-order-keys";
 import * as roomForUpdates from "./migrations/2026-11-27T01-00-room-for-updates";
+import * as deadLetterRetries from "./migrations/2026-12-03T00-00-dead-letter-retries";
 import * as deadLettersReceivedAt from "./migrations/2026-12-03T00-00-dead-letters-received-at";
 
 // Listed here rather than read from a folder, so the migrations travel with the code whatever
@@ -10,6 +11,7 @@ const migrations = {
   "2026-11-26T00-00-initial": initial,
   "2026-11-27T00-00-byte-order-keys": byteOrderKeys,
   "2026-11-27T01-00-room-for-updates": roomForUpdates,
+  "2026-12-03T00-00-dead-letter-retries": deadLetterRetries,
   "2026-12-03T00-00-dead-letters-received-at": deadLettersReceivedAt,
 };
 

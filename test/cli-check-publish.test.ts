@@ -1,0 +1,232 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { reasonCodes } from "@pulse/contracts";
+import { runPulse } from "@pulse/cli/testing";
+import { ingestHarness, type Harness } from "@pulse/ingest/test-harness";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+// `check` (offline) and `publish` (for real, through the running ingest) must say the same of
+// every line of one file: one record of each reason a record can cause, good ones, restatements
+// and duplicates.
+const egov = (id: string, extra: Record<string, unknown> = {}) => ({
+  subject: "feeds.egov.dvc",
+  v: 1,
+  id,
+  source: "dvc",
+  ts: "2026-11-26T09:15:00+07:00",
+  area: "412",
+  data: { procedure: "1.004227", agency: "ubnd-xa", level: "commune", channel: "online_full", status: "received" },
+  ...extra,
+});
+const lines: unknown[] = [
+  egov("g1"), // 1 ok
+  {
+    subject: "feeds.esign.edoc",
+    v: 1,
+    id: "d1",
+    source: "edoc",
+    ts: "2026-11-26T09:00:00+07:00",
+    area: "40",
+    data: { agency: "so-tttt", doc: "1/QĐ", signed: true, signer: "organization" },
+  }, // 2 ok
+  { subject: "feeds.egov.dvc", raw: "{not json" }, // 3 bad_json
+  egov("g3", { data: { procedure: "1.004227", level: "commune", channel: "online_full", status: "received" } }), // 4 bad_shape
+  { ...egov("g4"), subject: "feeds.weather.dvc" }, // 5 bad_subject
+  { ...egov("g5", { source: "nobody" }), subject: "feeds.egov.nobody" }, // 6 unknown_source
+  { ...egov("g6", { source: "viettel" }), subject: "feeds.egov.viettel" }, // 7 feed_not_allowed
+  egov("g7", { source: "edoc" }), // 8 source_mismatch
+  egov("g8", { data: { procedure: "x".repeat(70_000), agency: "a", level: "commune", channel: "online_full", status: "received" } }), // 9 too_large
+  egov("g9", { ts: "2026-02-29T10:00:00+07:00" }), // 10 bad_time
+  egov("g10", { ts: "2030-01-01T00:00:00+07:00" }), // 11 future_time
+  egov("g11", { area: "999" }), // 12 unknown_area
+  {
+    subject: "feeds.subscribers.viettel",
+    v: 1,
+    id: "v1",
+    source: "viettel",
+    ts: "2026-11-26T09:00:00+07:00",
+    area: "412",
+    data: { service: "mobile", count: 10 },
+  }, // 13 ok
+  {
+    subject: "feeds.bts.viettel",
+    v: 1,
+    id: "v1",
+    source: "viettel",
+    ts: "2026-11-26T09:00:00+07:00",
+    area: "412",
+    data: { station: "S1", tech: "4G", status: "up" },
+  }, // 14 id_conflict
+  egov("g1"), // 15 duplicate (the same Msg-Id as line 1)
+  egov("g2", { revision: 1 }), // 16 ok
+  egov("g2", { revision: 0 }), // 17 duplicate (a lower revision: a new Msg-Id, so ingest's call)
+  egov("g1", {
+    revision: 1,
+    data: { procedure: "1.004227", agency: "ubnd-xa", level: "commune", channel: "in_person", status: "received" },
+  }), // 18 ok: a restatement
+  {
+    subject: "feeds.bts.viettel",
+    v: 1,
+    id: "b1",
+    source: "viettel",
+    ts: "2026-11-26T09:00:00+07:00",
+    area: "413",
+    data: { station: "S2", tech: "5G", status: "down" },
+  }, // 19 ok
+];
+const expected: [string, string | undefined][] = [
+  ["ok", undefined],
+  ["ok", undefined],
+  ["refused", "bad_json"],
+  ["refused", "bad_shape"],
+  ["refused", "bad_subject"],
+  ["refused", "unknown_source"],
+  ["refused", "feed_not_allowed"],
+  ["refused", "source_mismatch"],
+  ["refused", "too_large"],
+  ["refused", "bad_time"],
+  ["refused", "future_time"],
+  ["refused", "unknown_area"],
+  ["ok", undefined],
+  ["refused", "id_conflict"],
+  ["duplicate", undefined],
+  ["ok", undefined],
+  ["duplicate", undefined],
+  ["ok", undefined],
+  ["ok", undefined],
+];
+
+describe("pulse check and pulse publish", () => {
+  let h: Harness;
+  let env: Record<string, string>;
+  let file: string;
+  beforeAll(async () => {
+    h = await ingestHarness("cli_pub");
+    env = { DATABASE_URL: h.database.url, NATS_URL: h.config.natsUrl, PULSE_NAMESPACE: h.names.namespace! };
+    file = join(mkdtempSync(join(tmpdir(), "pulse-cli-")), "records.jsonl");
+    // A blank line and CRLF line ends are part of the format.
+    writeFileSync(
+      file,
+      lines
+        .map((l) => JSON.stringify(l))
+        .join("\r\n")
+        .replace("\r\n", "\r\n\r\n") + "\n",
+    );
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it("check: every record-caused reason code, duplicates and good lines, offline", async () => {
+    // Every reason a record itself can cause; the other two are about the pipeline, not the record.
+    expect(new Set(expected.map((e) => e[1]).filter(Boolean))).toEqual(
+      new Set(reasonCodes.filter((r) => r !== "max_deliveries" && r !== "db_rejected")),
+    );
+    const r = await runPulse(["check", file, "--json"], { PATH: "" });
+    expect(r.code).toBe(1);
+    const out = r.json();
+    expect(out.lines.map((l: { status: string; reason?: string }) => [l.status, l.reason])).toEqual(expected);
+    // Line numbers are the file's (line 2 is blank).
+    expect(out.lines[0].line).toBe(1);
+    expect(out.lines[1].line).toBe(3);
+    expect(out.summary).toMatchObject({ total: 19, ok: 6, duplicate: 2, refused: 11 });
+    expect(out.lines[9].detail).toMatch(/no day 29 in February 2026/);
+    expect(out.lines[13].detail).toBe('id "v1" of viettel is already a subscribers record');
+    const text = await runPulse(["check", file], {});
+    expect(text.code).toBe(1);
+    expect(text.stdout).toContain('line 11: refused bad_time: ts "2026-02-29T10:00:00+07:00" is not an RFC 3339 time');
+    expect(text.stdout).toMatch(/^19 lines: 6 ok, 2 duplicate, 11 refused \(bad_json 1, /m);
+  });
+
+  it("publish: the same verdict as check on every line, from JetStream and ingest", async () => {
+    const c = (await runPulse(["check", file, "--json"], env)).json();
+    const p = await runPulse(["publish", file, "--json", "--timeout", "40"], env);
+    expect(p.code, p.stderr).toBe(1);
+    const out = p.json();
+    const asCheck = (s: string) => (s === "accepted" ? "ok" : s);
+    expect(out.lines.map((l: { status: string; reason?: string }) => [asCheck(l.status), l.reason])).toEqual(
+      c.lines.map((l: { status: string; reason?: string }) => [l.status, l.reason]),
+    );
+    expect(out.summary).toMatchObject({ ok: 6, duplicate: 2, refused: 11, unsettled: 0 });
+    // Who said so: the repeat of line 1 was dropped by JetStream; the lower revision by ingest.
+    expect(out.lines[14]).toMatchObject({ status: "duplicate", by: "jetstream" });
+    expect(out.lines[16]).toMatchObject({ status: "duplicate", by: "ingest" });
+    expect(out.lines[4]).toMatchObject({ status: "refused", by: "cli" });
+    expect(out.lines[11]).toMatchObject({ status: "refused", by: "ingest", reason: "unknown_area" });
+    // The database agrees: the accepted records are there, at their latest revision.
+    const rows = (await h.db.pool.query("SELECT source, id, revision FROM events ORDER BY 1, 2")).rows;
+    expect(rows).toEqual([
+      { source: "dvc", id: "g1", revision: 1 },
+      { source: "dvc", id: "g2", revision: 1 },
+      { source: "edoc", id: "d1", revision: 0 },
+      { source: "viettel", id: "b1", revision: 0 },
+      { source: "viettel", id: "v1", revision: 0 },
+    ]);
+    const dl = (await h.db.pool.query("SELECT reason, count(*)::int AS n FROM dead_letters GROUP BY 1 ORDER BY 1")).rows;
+    expect(dl.map((x) => x.reason)).toEqual([
+      "bad_json",
+      "bad_shape",
+      "bad_time",
+      "feed_not_allowed",
+      "future_time",
+      "id_conflict",
+      "source_mismatch",
+      "too_large",
+      "unknown_area",
+      "unknown_source",
+    ]);
+  });
+
+  it("publish again: every line already sent is a duplicate, and nothing changes", async () => {
+    const before = await h.figures();
+    const p = await runPulse(["publish", file, "--json"], env);
+    const out = p.json();
+    for (const l of out.lines) {
+      if (l.by === "cli") continue;
+      expect([l.line, l.status, l.by]).toEqual([l.line, "duplicate", "jetstream"]);
+    }
+    await h.settle();
+    expect(await h.figures()).toEqual(before);
+    // No refusal this time, nothing unsettled; exit 1 only for the lines that cannot be sent.
+    expect(out.summary.unsettled).toBe(0);
+    expect(out.lines.filter((l: { status: string }) => l.status === "refused").map((l: { line: number }) => l.line)).toEqual([6]);
+  });
+
+  it("reads standard input and --feed/--source lines as exact payloads", async () => {
+    const rec = {
+      v: 1,
+      id: "s9",
+      source: "edoc",
+      ts: "2026-11-26T10:00:00+07:00",
+      area: "40",
+      data: { agency: "so-tttt", doc: "9/QĐ", signed: false, signer: "personal" },
+    };
+    const input = `${JSON.stringify(rec)}\n${JSON.stringify({ ...rec, id: "s10", area: "412x" })}\nnot json\n`;
+    const c = await runPulse(["check", "-", "--feed", "esign", "--source", "edoc", "--json"], env, input);
+    expect(c.json().lines.map((l: { status: string; reason?: string }) => l.reason ?? l.status)).toEqual([
+      "ok",
+      "unknown_area",
+      "bad_json",
+    ]);
+    const p = await runPulse(["publish", "-", "--feed", "esign", "--source", "edoc", "--json"], env, input);
+    expect(p.json().lines.map((l: { status: string; reason?: string }) => l.reason ?? l.status)).toEqual([
+      "accepted",
+      "unknown_area",
+      "bad_json",
+    ]);
+  });
+
+  it("names the lines ingest did not settle in time", async () => {
+    await h.stopIngest();
+    try {
+      const rec = { v: 1, id: "late1", source: "dvc", ts: "2026-11-26T10:00:00+07:00", area: "412", data: egov("x").data };
+      const p = await runPulse(["publish", "-", "--feed", "egov", "--source", "dvc", "--timeout", "1.5"], env, JSON.stringify(rec));
+      expect(p.code).toBe(1);
+      expect(p.stdout).toMatch(/line 1: unsettled \(not settled by ingest within 2 s/);
+      expect(p.stdout).toContain("not settled in time: lines 1");
+    } finally {
+      await h.startIngest();
+    }
+  });
+});
