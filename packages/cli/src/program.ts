@@ -3,12 +3,24 @@ import { ConfigError } from "@pulse/config";
 import { CliError, exitCodes } from "./cli-error";
 import { loadConfig, type CliConfig } from "./config";
 import type { CliIo } from "./io";
-import { check } from "./commands/check";
-import { publish } from "./commands/publish";
-import { dlqList, dlqPurge, dlqRetry, dlqShow } from "./commands/dlq";
-import { status } from "./commands/status";
-import { replay } from "./commands/replay";
-import { report } from "./commands/report";
+import type * as Check from "./commands/check";
+import type * as Dlq from "./commands/dlq";
+import type * as Publish from "./commands/publish";
+import type * as Replay from "./commands/replay";
+import type * as Report from "./commands/report";
+import type * as Status from "./commands/status";
+
+// Each command's module is loaded when it runs: `--help` and bad usage answer without loading
+// pg, NATS or exceljs.
+const check = async (...a: Parameters<typeof Check.check>) => (await import("./commands/check")).check(...a);
+const publish = async (...a: Parameters<typeof Publish.publish>) => (await import("./commands/publish")).publish(...a);
+const status = async (...a: Parameters<typeof Status.status>) => (await import("./commands/status")).status(...a);
+const replay = async (...a: Parameters<typeof Replay.replay>) => (await import("./commands/replay")).replay(...a);
+const report = async (...a: Parameters<typeof Report.report>) => (await import("./commands/report")).report(...a);
+const dlqList = async (...a: Parameters<typeof Dlq.dlqList>) => (await import("./commands/dlq")).dlqList(...a);
+const dlqShow = async (...a: Parameters<typeof Dlq.dlqShow>) => (await import("./commands/dlq")).dlqShow(...a);
+const dlqRetry = async (...a: Parameters<typeof Dlq.dlqRetry>) => (await import("./commands/dlq")).dlqRetry(...a);
+const dlqPurge = async (...a: Parameters<typeof Dlq.dlqPurge>) => (await import("./commands/dlq")).dlqPurge(...a);
 
 /**
  * Runs one `pulse` command line and returns its exit code: 0 done, 1 refused or failed, 2 bad

@@ -69,3 +69,13 @@ export function spawnPulse(args: readonly string[], env: Env, options: { stdin?:
     child.stdin.end(options.stdin ?? "");
   });
 }
+
+/** The cells of an xlsx file's first sheet, row by row (read back with exceljs, as Excel would). */
+export async function readXlsx(file: string): Promise<(string | number | null)[][]> {
+  const { default: ExcelJS } = await import("exceljs");
+  const wb = new ExcelJS.Workbook();
+  await wb.xlsx.readFile(file);
+  const rows: (string | number | null)[][] = [];
+  wb.worksheets[0]!.eachRow((row) => rows.push((row.values as (string | number | null)[]).slice(1)));
+  return rows;
+}
