@@ -93,3 +93,80 @@ export const ingestMetrics = {
 /** Outcomes of `pulse_ingest_events_total`. */
 export const outcomes = ["inserted", "restated", "duplicate", "dead_letter"] as const;
 export type Outcome = (typeof outcomes)[number];
+
+/**
+ * The live gateway (services/live). Named `liveGatewayMetrics` because `liveMetrics` is already
+ * the change log's metric list (live.ts).
+ */
+export const liveGatewayMetrics = {
+  clients: def({
+    name: "pulse_live_clients",
+    type: "gauge",
+    help: "WebSocket clients connected to this gateway (after access checks).",
+    labels: [],
+  }),
+  frames: def({
+    name: "pulse_live_frames_total",
+    type: "counter",
+    help: "Frames sent to clients, by type (snapshot, delta, resumed, heartbeat, error).",
+    labels: ["type"],
+  }),
+  bytes: def({
+    name: "pulse_live_bytes_total",
+    type: "counter",
+    help: "Bytes of frames handed to client sockets.",
+    labels: [],
+  }),
+  slowCloses: def({
+    name: "pulse_live_slow_closes_total",
+    type: "counter",
+    help: "Clients closed with 1013 because they stayed behind past their byte bound.",
+    labels: [],
+  }),
+  resumes: def({
+    name: "pulse_live_resumes_total",
+    type: "counter",
+    help: "Subscriptions that came with a since: resumed (the gap was filled) or reset (a fresh snapshot).",
+    labels: ["result"],
+  }),
+  lag: def({
+    name: "pulse_live_lag_seconds",
+    type: "histogram",
+    help: "From a change's commit (its at) to the tick that hands it to client sockets.",
+    labels: [],
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  }),
+  seq: def({
+    name: "pulse_live_stream_seq",
+    type: "gauge",
+    help: "Last LIVE stream sequence applied to this gateway's state.",
+    labels: [],
+  }),
+  behind: def({
+    name: "pulse_live_behind",
+    type: "gauge",
+    help: "1 while heartbeats say the data is behind (NATS or the database unreachable, the relay or the stream behind).",
+    labels: [],
+  }),
+  rejected: def({
+    name: "pulse_live_rejected_total",
+    type: "counter",
+    help: "Connections refused (unauthorized, origin) and client frames refused (by error code).",
+    labels: ["reason"],
+  }),
+  rebuilds: def({
+    name: "pulse_live_state_loads_total",
+    type: "counter",
+    help: "Times the in-memory state was read from Postgres (start, and after a gap in LIVE).",
+    labels: [],
+  }),
+  keys: def({
+    name: "pulse_live_keys",
+    type: "gauge",
+    help: "Keys held in the gateway's in-memory state.",
+    labels: [],
+  }),
+} as const;
+
+/** Results of `pulse_live_resumes_total`. */
+export const resumeResults = ["resumed", "reset"] as const;

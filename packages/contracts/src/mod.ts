@@ -9,3 +9,4 @@ export * from "./freshness";
 export * from "./kpi";
 export * from "./domain-metrics";
 export * from "./bounded-memo";
+export * from "./pipeline-behind";

@@ -2,5 +2,14 @@ export * from "./connect-nats";
 export * from "./streams";
 export * from "./puller";
 export * from "./stored-message";
-export { AckPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type PubAck } from "@nats-io/jetstream";
+export {
+  AckPolicy,
+  DeliverPolicy,
+  jetstream,
+  jetstreamManager,
+  type ConsumerMessages,
+  type JetStreamClient,
+  type JetStreamManager,
+  type PubAck,
+} from "@nats-io/jetstream";
 export { headers, createInbox, nanos, type Msg, type MsgHdrs, type Subscription } from "@nats-io/transport-node";

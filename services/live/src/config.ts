@@ -1,0 +1,132 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { ConfigError, envReader, type Env, type LogLevel } from "@pulse/config";
+import { defaultBehindPending, defaultStallMs } from "@pulse/contracts";
+import { defaultStreamNames, type StreamNames } from "@pulse/nats";
+
+export interface LiveConfig {
+  /** DATABASE_URL: the database ingest fills (the state is read from it at start). Required. */
+  databaseUrl: string;
+  /** DATABASE_POOL_MAX. Default 2. */
+  poolMax: number;
+  /** NATS_URL. Default nats://127.0.0.1:4222. */
+  natsUrl: string;
+  /** LIVE_PORT: WebSocket at /live, the wall page at /, /config.json, /vendor/*, /healthz. Default 8080. */
+  port: number;
+  /** LIVE_HOST. Default 0.0.0.0. */
+  host: string;
+  /** LIVE_ADMIN_PORT: /metrics and /healthz. Default 9466. */
+  adminPort: number;
+  /**
+   * Viewer tokens, from LIVE_TOKENS (comma-separated) or LIVE_TOKENS_FILE (one per line or
+   * comma-separated; `#` starts a comment). null = open (local use; the start log says so).
+   */
+  tokens: readonly string[] | null;
+  /** LIVE_ORIGINS: allowed browser origins (comma-separated). null = any. */
+  origins: readonly string[] | null;
+  /** LIVE_TICK_MS: how often deltas are coalesced into frames. Default 100. */
+  tickMs: number;
+  /** LIVE_HEARTBEAT_MS: heartbeat frame interval. Default 5,000. */
+  heartbeatMs: number;
+  /** LIVE_PING_MS: WebSocket ping interval; a socket that has not answered the previous ping is cut. Default 30,000. */
+  pingMs: number;
+  /** LIVE_MAX_PAYLOAD: largest client frame, bytes (larger: closed with 1009). Default 16,384. */
+  maxPayload: number;
+  /** LIVE_MAX_SUBSCRIPTIONS per socket. Default 32. */
+  maxSubscriptions: number;
+  /**
+   * LIVE_SLOW_BYTES: bytes a socket may have queued (`bufferedAmount`) before its deltas are held
+   * back and coalesced per key. Default 1 MiB.
+   */
+  slowBytes: number;
+  /** LIVE_SLOW_MS: how long a socket may stay above `slowBytes` before it is closed with 1013. Default 10,000. */
+  slowMs: number;
+  /** LIVE_MAX_BUFFERED_BYTES: a socket with more than this queued is closed with 1013 at once. Default 8 MiB. */
+  maxBufferedBytes: number;
+  /** LIVE_RING: recent LIVE messages kept in memory to answer a `since` without reading the stream. Default 20,000. */
+  ringSize: number;
+  /** LIVE_DAYS: UTC+7 days of esign_day/egov_day keys held (today included). Default 31. */
+  days: number;
+  /** LIVE_MINUTES_HOURS: hours of egov_minute keys held. Default 6. */
+  minutesHours: number;
+  /** LIVE_BEHIND_PENDING: as the exporter's EXPORTER_BEHIND_PENDING (pipeline_behind). Default 1,000. */
+  behindPending: number;
+  /** LIVE_STALL_MS: as the exporter's EXPORTER_STALL_MS. Default 30,000. */
+  stallMs: number;
+  /** LIVE_RELAY_BEHIND_MS: committed changes not in LIVE after this long make heartbeats say behind. Default 3,000. */
+  relayBehindMs: number;
+  /** PULSE_OPERATOR_NAME, shown by the wall (in /config.json). */
+  operatorName: string;
+  /** Folder served at / (the wall page). Default services/live/wall. */
+  wallDir: string;
+  /** LOG_LEVEL. Default info. */
+  logLevel: LogLevel;
+  /** Stream names. Defaults from contracts; tests use fresh ones. */
+  names: StreamNames;
+}
+
+const list = (v: string | undefined): string[] | null => {
+  if (v === undefined) return null;
+  const items = v
+    .split(/[,\n]/)
+    .map((x) => x.replace(/#.*$/, "").trim())
+    .filter((x) => x.length > 0);
+  return items;
+};
+
+/** Reads the gateway's configuration once. Throws ConfigError naming the variable when one is bad. */
+export function loadConfig(env: Env, overrides: Partial<LiveConfig> = {}): Readonly<LiveConfig> {
+  const r = envReader(env);
+  const databaseUrl = overrides.databaseUrl ?? r.url("DATABASE_URL", undefined, ["postgres:", "postgresql:"]);
+  if (!databaseUrl) {
+    throw new ConfigError("DATABASE_URL", "not set: point the gateway at the database ingest fills (pnpm start does this for you)");
+  }
+  const level = r.string("LOG_LEVEL", "info");
+  if (!["silent", "error", "warn", "info"].includes(level)) {
+    throw new ConfigError("LOG_LEVEL", `expected silent, error, warn or info, got ${JSON.stringify(level)}`);
+  }
+  let tokens = list(r.optional("LIVE_TOKENS"));
+  const file = r.optional("LIVE_TOKENS_FILE");
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch (err) {
+      throw new ConfigError("LIVE_TOKENS_FILE", `cannot read ${file}: ${(err as Error).message}`);
+    }
+    tokens = [...(tokens ?? []), ...(list(text) ?? [])];
+    if (tokens.length === 0) throw new ConfigError("LIVE_TOKENS_FILE", `${file} holds no token (an empty list would refuse everyone)`);
+  }
+  if (tokens !== null && tokens.length === 0) throw new ConfigError("LIVE_TOKENS", "set but empty: leave it unset for open access");
+  const origins = list(r.optional("LIVE_ORIGINS"));
+  const slowBytes = r.int("LIVE_SLOW_BYTES", 1024 * 1024, { min: 1024 });
+  return Object.freeze({
+    databaseUrl,
+    poolMax: r.int("DATABASE_POOL_MAX", 2, { min: 1, max: 20 }),
+    natsUrl: r.string("NATS_URL", "nats://127.0.0.1:4222"),
+    port: r.int("LIVE_PORT", 8080, { min: 0, max: 65535 }),
+    host: r.string("LIVE_HOST", "0.0.0.0"),
+    adminPort: r.int("LIVE_ADMIN_PORT", 9466, { min: 0, max: 65535 }),
+    tokens: tokens ? Object.freeze(tokens) : null,
+    origins: origins ? Object.freeze(origins) : null,
+    tickMs: r.int("LIVE_TICK_MS", 100, { min: 10, max: 5_000 }),
+    heartbeatMs: r.int("LIVE_HEARTBEAT_MS", 5_000, { min: 100, max: 60_000 }),
+    pingMs: r.int("LIVE_PING_MS", 30_000, { min: 100, max: 600_000 }),
+    maxPayload: r.int("LIVE_MAX_PAYLOAD", 16_384, { min: 256, max: 1024 * 1024 }),
+    maxSubscriptions: r.int("LIVE_MAX_SUBSCRIPTIONS", 32, { min: 1, max: 1_000 }),
+    slowBytes,
+    slowMs: r.int("LIVE_SLOW_MS", 10_000, { min: 0 }),
+    maxBufferedBytes: r.int("LIVE_MAX_BUFFERED_BYTES", Math.max(8 * 1024 * 1024, slowBytes * 2), { min: slowBytes }),
+    ringSize: r.int("LIVE_RING", 20_000, { min: 0, max: 1_000_000 }),
+    days: r.int("LIVE_DAYS", 31, { min: 1, max: 400 }),
+    minutesHours: r.int("LIVE_MINUTES_HOURS", 6, { min: 1, max: 24 * 7 }),
+    behindPending: r.int("LIVE_BEHIND_PENDING", defaultBehindPending, { min: 1 }),
+    stallMs: r.int("LIVE_STALL_MS", defaultStallMs, { min: 1_000 }),
+    relayBehindMs: r.int("LIVE_RELAY_BEHIND_MS", 3_000, { min: 100 }),
+    operatorName: r.string("PULSE_OPERATOR_NAME", "Sở Khoa học và Công nghệ tỉnh Nghệ An"),
+    wallDir: fileURLToPath(new URL("../wall/", import.meta.url)),
+    logLevel: level as LogLevel,
+    names: defaultStreamNames,
+    ...overrides,
+  });
+}

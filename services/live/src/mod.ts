@@ -1,0 +1,5 @@
+export * from "./config";
+export * from "./live";
+export * from "./protocol";
+export { wallConfig } from "./http-routes";
+export type { BehindReason } from "./gateway";

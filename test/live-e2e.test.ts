@@ -1,0 +1,219 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { keyString } from "@pulse/contracts";
+import { ingestHarness, make, type Harness } from "@pulse/ingest/test-harness";
+import { loadConfig, startLive, type Live } from "@pulse/live";
+import { LiveClient } from "@pulse/live/testing";
+
+// End to end: producers publish over NATS, the real ingest commits to Postgres and relays the
+// change log to LIVE, the gateway pushes it to real ws clients, and what they hold equals Postgres.
+const local = (ms: number) => new Date(ms + 7 * 3_600_000).toISOString().slice(0, 19) + "+07:00";
+
+describe("live gateway after real ingest", () => {
+  let h: Harness;
+  let live: Live;
+  const clients: LiveClient[] = [];
+  const connect = () => {
+    const c = LiveClient.connect(`ws://127.0.0.1:${live.port}/live`);
+    clients.push(c);
+    return c;
+  };
+  const pg = async (text: string) => (await h.db.pool.query(text)).rows as Record<string, unknown>[];
+
+  beforeAll(async () => {
+    h = await ingestHarness("live_e2e");
+    live = await startLive(
+      loadConfig(
+        {
+          DATABASE_URL: h.database.url,
+          NATS_URL: h.config.natsUrl,
+          LIVE_PORT: "0",
+          LIVE_ADMIN_PORT: "0",
+          LIVE_HEARTBEAT_MS: "500",
+          LOG_LEVEL: "silent",
+        },
+        { names: h.names },
+      ),
+    );
+  });
+  afterAll(async () => {
+    for (const c of clients) await c.close();
+    await live?.close();
+    await h?.close();
+  });
+
+  it("serves the snapshot, then deltas whose values equal Postgres; a filter by area gets only that area", async () => {
+    const all = connect();
+    const only413 = connect();
+    await all.opened;
+    await only413.opened;
+    all.subscribe("all", ["subscribers", "bts_stations", "bts_station", "esign_day", "egov_day", "egov_minute", "feed"]);
+    only413.subscribe("a413", ["subscribers", "bts_stations"], { filter: { area: "413" } });
+    const snap = await all.next((f) => f.type === "snapshot" && f.id === "all");
+    expect(snap.entries).toEqual([]); // a fresh database
+    await only413.next((f) => f.type === "snapshot");
+
+    const now = Date.now();
+    const ts = (agoS: number) => ({ ts: local(now - agoS * 1000) });
+    await h.publish("subscribers", "viettel", make.subscribers("s1", "mobile", 1000, ts(60)));
+    await h.publish("subscribers", "viettel", make.subscribers("s1", "mobile", 900, { ...ts(60), revision: 1 }));
+    await h.publish("subscribers", "vinaphone", make.subscribers("f1", "ftth", 42_000, { ...ts(30), area: "413" }));
+    await h.publish("bts", "viettel", make.bts("b1", "A", "up", ts(120)));
+    await h.publish("bts", "viettel", make.bts("b2", "A", "down", ts(30)));
+    await h.publish("bts", "viettel", make.bts("b3", "B", "up", { ...ts(30), tech: "5G", area: "413" }));
+    await h.publish("esign", "edoc", make.esign("d1", true, ts(30)));
+    await h.publish("esign", "edoc", make.esign("d2", false, ts(20)));
+    await h.publish("esign", "edoc", make.esign("d2", true, { ...ts(20), revision: 1 }));
+    await h.publish("egov", "dvc", make.egov("x1:received", "received", ts(50)));
+    await h.publish("egov", "dvc", make.egov("x2:received", "received", { ...ts(40), channel: "in_person" }));
+    await h.publish("egov", "dvc", make.egov("x1:resolved", "resolved_on_time", ts(20)));
+    await h.settle();
+    await all.until(() => all.seq >= live.seq() && live.seq() > 0, 10_000, "the client at the gateway's seq");
+
+    const expected = new Map<string, unknown>();
+    const put = (metric: string, key: Record<string, string>, value: unknown) => expected.set(`${metric}\u0000${keyString(key)}`, value);
+    for (const r of await pg("SELECT source, service, area, count FROM subscriber_gauges"))
+      put("subscribers", { source: String(r.source), service: String(r.service), area: String(r.area) }, Number(r.count));
+    for (const r of await pg("SELECT source, station, tech, area, status, since FROM bts_stations"))
+      put(
+        "bts_station",
+        { source: String(r.source), station: String(r.station) },
+        { tech: r.tech, area: r.area, status: r.status, since: (r.since as Date).toISOString() },
+      );
+    for (const r of await pg(`SELECT source, tech, area, status, count(*)::int AS n FROM bts_stations GROUP BY 1, 2, 3, 4`))
+      put("bts_stations", { source: String(r.source), tech: String(r.tech), area: String(r.area), status: String(r.status) }, r.n);
+    for (const r of await pg(
+      `SELECT to_char(bucket AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM-DD') AS day, source, agency, area, signed::text, signer, count FROM esign_counts WHERE grain = 'day'`,
+    ))
+      put(
+        "esign_day",
+        {
+          day: String(r.day),
+          source: String(r.source),
+          agency: String(r.agency),
+          area: String(r.area),
+          signed: String(r.signed),
+          signer: String(r.signer),
+        },
+        Number(r.count),
+      );
+    for (const r of await pg(
+      `SELECT to_char(bucket AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM-DD') AS day, source, agency, level, channel, status, area, count FROM egov_counts WHERE grain = 'day'`,
+    ))
+      put(
+        "egov_day",
+        {
+          day: String(r.day),
+          source: String(r.source),
+          agency: String(r.agency),
+          level: String(r.level),
+          channel: String(r.channel),
+          status: String(r.status),
+          area: String(r.area),
+        },
+        Number(r.count),
+      );
+    for (const r of await pg(
+      `SELECT bucket, sum(count)::int AS n FROM egov_counts WHERE grain = 'minute' AND status = 'received' GROUP BY 1`,
+    ))
+      put("egov_minute", { minute: (r.bucket as Date).toISOString() }, r.n);
+    for (const r of await pg("SELECT source, feed, last_received_at, last_event_ts, events FROM feed_status"))
+      put(
+        "feed",
+        { source: String(r.source), feed: String(r.feed) },
+        {
+          last_received_at: (r.last_received_at as Date).toISOString(),
+          last_event_ts: r.last_event_ts ? (r.last_event_ts as Date).toISOString() : null,
+          events: Number(r.events),
+        },
+      );
+
+    // Every key Postgres holds, with its value; a zero station count (the status nobody has) is
+    // carried too, and equals "no row" in Postgres.
+    const held = new Map([...all.values].filter(([, v]) => v.value !== null && v.value !== 0).map(([k, v]) => [k, v.value]));
+    expect(Object.fromEntries(held)).toEqual(Object.fromEntries(expected));
+    expect(all.frames.filter((f) => f.type === "delta").length).toBeGreaterThan(0);
+    // The value 900 came by a delta, after the snapshot: the restatement replaced 1000.
+    expect(all.metric("subscribers").get(keyString({ source: "viettel", service: "mobile", area: "412" }))).toBe(900);
+
+    // The filtered client: only area 413, and every key of it.
+    await only413.until(() => only413.metric("subscribers").size === 1, 5_000, "the 413 subscriber key");
+    for (const f of only413.frames) for (const e of (f.entries ?? []) as { key: Record<string, string> }[]) expect(e.key.area).toBe("413");
+    expect([...only413.metric("bts_stations").entries()].filter(([, v]) => v !== 0)).toEqual([
+      [keyString({ source: "viettel", tech: "5G", area: "413", status: "up" }), 1],
+    ]);
+
+    // A late subscriber's snapshot equals what the first one built from deltas.
+    const late = connect();
+    await late.opened;
+    late.subscribe("all", ["subscribers", "bts_stations", "bts_station", "esign_day", "egov_day", "egov_minute", "feed"]);
+    const s2 = await late.next((f) => f.type === "snapshot");
+    expect(s2.seq).toBe(live.seq());
+    expect(Object.fromEntries([...late.values].filter(([, v]) => v.value !== 0).map(([k, v]) => [k, v.value]))).toEqual(
+      Object.fromEntries(expected),
+    );
+  });
+
+  it("heartbeats carry the server's time and the seq", async () => {
+    const c = connect();
+    await c.opened;
+    const hb = await c.next((f) => f.type === "heartbeat", 8_000);
+    expect(Math.abs(Date.parse(hb.now) - Date.now())).toBeLessThan(5_000);
+    expect(hb.seq).toBe(live.seq());
+  });
+});
+
+describe("live gateway's HTTP side", () => {
+  let h: Harness;
+  let live: Live;
+  beforeAll(async () => {
+    h = await ingestHarness("live_http", { start: false });
+    live = await startLive(
+      loadConfig(
+        {
+          DATABASE_URL: h.database.url,
+          NATS_URL: h.config.natsUrl,
+          LIVE_PORT: "0",
+          LIVE_ADMIN_PORT: "0",
+          LOG_LEVEL: "silent",
+          PULSE_OPERATOR_NAME: "Thử nghiệm",
+        },
+        { names: h.names },
+      ),
+    );
+  });
+  afterAll(async () => {
+    await live?.close();
+    await h?.close();
+  });
+
+  it("serves /config.json from seeds, uPlot, /healthz on both ports and /metrics on the admin port", async () => {
+    const base = `http://127.0.0.1:${live.port}`;
+    const cfg = (await (await fetch(`${base}/config.json`)).json()) as Record<string, unknown>;
+    expect(cfg.operator_name).toBe("Thử nghiệm");
+    expect(cfg.province).toBe("40");
+    expect(Object.keys(cfg).sort()).toEqual([
+      "areas",
+      "baselines",
+      "calendar",
+      "households",
+      "operator_name",
+      "province",
+      "sources",
+      "targets",
+    ]);
+    const js = await fetch(`${base}/vendor/uPlot.esm.js`);
+    expect(js.status).toBe(200);
+    expect(js.headers.get("content-type")).toMatch(/javascript/);
+    expect((await js.text()).length).toBeGreaterThan(10_000);
+    expect((await fetch(`${base}/vendor/uPlot.min.css`)).status).toBe(200);
+    expect((await fetch(`${base}/../../package.json`)).status).toBe(404);
+    expect((await fetch(`${base}/%2e%2e/src/live.ts`)).status).toBe(404);
+    const health = await fetch(`${base}/healthz`);
+    expect(health.status).toBe(200);
+    expect(((await health.json()) as { ok: boolean }).ok).toBe(true);
+    expect((await fetch(`http://127.0.0.1:${live.adminPort}/healthz`)).status).toBe(200);
+    const metrics = await (await fetch(`http://127.0.0.1:${live.adminPort}/metrics`)).text();
+    for (const name of ["pulse_live_clients", "pulse_live_frames_total", "pulse_live_lag_seconds", "pulse_live_stream_seq"])
+      expect(metrics).toContain(name);
+  });
+});
