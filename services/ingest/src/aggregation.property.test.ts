@@ -162,7 +162,11 @@ const scenario: fc.Arbitrary<Scenario> = fc
 // The model.
 
 const pad = (n: number, w = 2) => String(n).padStart(w, "0");
-const idOf = (run: string, v: Version) => `${run}-${v.feed}-${v.n}`;
+// Ids end in characters whose UTF-8 byte order (Postgres's COLLATE "C") differs from JavaScript's
+// UTF-16 order (U+E000 sorts before U+1F600 in bytes, after it in code units): ties in (ts,
+// revision) are broken by id in byte order.
+const idSuffixes = ["", "\uE000", "\u{1F600}", "é"];
+const idOf = (run: string, v: Version) => `${run}-${v.feed}-${idSuffixes[v.n % idSuffixes.length]}${v.n}`;
 
 /** The instant as RFC 3339 text in the version's offset, to the microsecond. */
 function tsText(us: number, offsetMin: number): string {
