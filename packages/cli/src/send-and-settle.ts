@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { consumerName, decode, parseFeedSubject, subjects, type Feed, type Reason, type Reject } from "@pulse/contracts";
-import { deadLetterFor, storedVersions, type Db } from "@pulse/db";
+import { deadLettersFor, storedVersions, type Db } from "@pulse/db";
 import { feedStream, headers, jetstream, jetstreamManager, withPrefix, type NatsConnection, type StreamNames } from "@pulse/nats";
 import { recordKey } from "./judge-lines";
 
@@ -261,25 +261,39 @@ async function waitSettled(
         floors.set(feed, info.ack_floor.stream_seq);
       } catch {}
     }
+    const past: Pending[] = [];
     for (const p of left) {
       if ((floors.get(p.feed) ?? 0) < p.seq) continue;
       p.floorSeenAt ??= now;
       // A refusal is published right after the termination: give it a moment to arrive, then ask
       // the database (a refusal missed during a reconnect is still stored there).
-      if (now - p.floorSeenAt < graceMs) continue;
-      const stored = db ? await deadLetterFor(db.db, p.stream, p.seq).catch(() => null) : null;
+      if (now - p.floorSeenAt >= graceMs) past.push(p);
+    }
+    const stored = new Map<string, { id: number; reason: string; detail: string }>();
+    if (db) {
+      for (const stream of new Set(past.map((p) => p.stream))) {
+        const found = await deadLettersFor(
+          db.db,
+          stream,
+          past.filter((p) => p.stream === stream).map((p) => p.seq),
+        ).catch(() => new Map<number, { id: number; reason: string; detail: string }>());
+        for (const [seq, d] of found) stored.set(`${stream}:${seq}`, d);
+      }
+    }
+    for (const p of past) {
+      const d = stored.get(`${p.stream}:${p.seq}`);
       pending.delete(`${p.stream}:${p.seq}`);
-      if (stored) {
+      if (d) {
         settle({
           tag: p.out.tag,
           status: "refused",
           by: "ingest",
-          reason: stored.reason as Reason,
-          detail: stored.detail,
+          reason: d.reason as Reason,
+          detail: d.detail,
           stream: p.stream,
           seq: p.seq,
           msgId: p.msgId,
-          deadLetterId: stored.id,
+          deadLetterId: d.id,
         });
       } else if (!results.has(p.out.tag)) {
         settle({ tag: p.out.tag, status: "accepted", by: "ingest", stream: p.stream, seq: p.seq, msgId: p.msgId });

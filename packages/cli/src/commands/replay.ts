@@ -14,7 +14,7 @@ import type { CliConfig } from "../config";
 import { openDb } from "../connect";
 import { formatTable, printJson, type CliIo } from "../io";
 import { progress } from "../progress";
-import { localDay, parseLocalDay } from "../time-args";
+import { localDay, localTime, parseLocalDay } from "../time-args";
 
 const dayMs = 86_400_000;
 
@@ -90,7 +90,7 @@ export async function replay(
     io.stdout.write(
       formatTable(
         ["table", "key", "before", "after"],
-        shown.map((c) => [c.table, Object.values(c.key).join(" "), show(c.before), show(c.after)]),
+        shown.map((c) => [c.table, keyText(c.key), show(c.before), show(c.after)]),
       ),
     );
     if (all.length > shown.length) io.stdout.write(`… and ${all.length - shown.length} more (--json lists every one)\n`);
@@ -102,5 +102,11 @@ export async function replay(
   );
   return 0;
 }
+
+/** A key as an operator reads it: bucket times in local time (UTC+7). */
+const keyText = (k: Record<string, string>): string =>
+  Object.entries(k)
+    .map(([name, v]) => (name === "bucket" ? (k.grain === "day" ? localDay(Date.parse(v)) : localTime(new Date(v))) : v))
+    .join(" ");
 
 const show = (v: unknown): string => (v === null ? "(none)" : typeof v === "object" ? JSON.stringify(v) : String(v));

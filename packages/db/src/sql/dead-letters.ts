@@ -87,21 +87,20 @@ export async function recordRetryOutcome(
   return { newDeadLetterId: r.rows[0]?.retry_dead_letter_id ?? null };
 }
 
-/** The dead letter stored for a message (stream, sequence), if any. */
-export async function deadLetterFor(
+/** The dead letters stored for messages of one stream, by stream sequence (the newest of each). */
+export async function deadLettersFor(
   db: Kysely<Database>,
   stream: string,
-  streamSeq: number,
-): Promise<{ id: number; reason: string; detail: string } | null> {
-  const r = await db
-    .selectFrom("dead_letters")
-    .select(["id", "reason", "detail"])
-    .where("stream", "=", stream)
-    .where("stream_seq", "=", streamSeq)
-    .orderBy("id", "desc")
-    .limit(1)
-    .executeTakeFirst();
-  return r ? { id: Number(r.id), reason: r.reason, detail: r.detail } : null;
+  streamSeqs: readonly number[],
+): Promise<Map<number, { id: number; reason: string; detail: string }>> {
+  const out = new Map<number, { id: number; reason: string; detail: string }>();
+  if (streamSeqs.length === 0) return out;
+  const r = await sql<{ id: number; stream_seq: number; reason: string; detail: string }>`
+    SELECT DISTINCT ON (stream_seq) id, stream_seq, reason, detail FROM dead_letters
+    WHERE stream = ${stream} AND stream_seq = ANY(${`{${streamSeqs.map((n) => Math.trunc(n)).join(",")}}`}::bigint[])
+    ORDER BY stream_seq, id DESC`.execute(db);
+  for (const x of r.rows) out.set(Number(x.stream_seq), { id: Number(x.id), reason: x.reason, detail: x.detail });
+  return out;
 }
 
 /** Deletes dead letters stored before `before` (optionally only those retried); returns how many. */
