@@ -1,6 +1,16 @@
-import { feedStateLabels, feeds, freshness, todayStart, last30DaysStart, type Feed, type FeedState } from "@pulse/contracts";
+import {
+  consumerName,
+  feedStateLabels,
+  feeds,
+  freshness,
+  last30DaysStart,
+  pipelineBehindJudge,
+  todayStart,
+  type Feed,
+  type FeedState,
+} from "@pulse/contracts";
 import { readFigures } from "@pulse/db";
-import { consumerBacklog } from "@pulse/nats";
+import { feedStream, jetstreamManager } from "@pulse/nats";
 import { calendar, sources } from "@pulse/seeds";
 import type { CliConfig } from "../config";
 import { openDb, openNats } from "../connect";
@@ -49,21 +59,26 @@ export async function status(io: CliIo, config: CliConfig, o: { json?: boolean }
     const nc = await openNats(config, "pulse-cli-status");
     try {
       const read: ConsumerRow[] = [];
+      const jsm = await jetstreamManager(nc, { timeout: 5_000 });
+      const judge = pipelineBehindJudge({ behindPending: config.behindPending });
       for (const feed of feeds) {
-        const b = await consumerBacklog(nc, config.names, feed).catch((err: Error) => {
-          if (/not found/i.test(err.message)) return null;
-          throw err;
-        });
-        // The exporter's first rule; the second (no delivery progress for a while) needs watching
-        // over time, which its pulse_feed_state does.
-        if (b)
-          read.push({
-            feed,
-            pending: b.pending,
-            ack_pending: b.ackPending,
-            redelivered: b.redelivered,
-            behind: b.pending >= config.behindPending,
+        const info = await jsm.consumers
+          .info(feedStream(config.names, feed), consumerName(feed, config.names.consumerPrefix))
+          .catch((err: Error) => {
+            if (/not found/i.test(err.message)) return null;
+            throw err;
           });
+        if (!info) continue;
+        read.push({
+          feed,
+          pending: info.num_pending,
+          ack_pending: info.num_ack_pending,
+          redelivered: info.num_redelivered,
+          // Contracts' rule, as the exporter and the gateway judge it. One reading: its first part
+          // (a backlog); the second (no delivery progress for a while) needs watching over time,
+          // which the exporter's pulse_feed_state does.
+          behind: judge(feed, { pending: info.num_pending, deliveredSeq: info.delivered.stream_seq }, now),
+        });
       }
       consumers = read;
     } finally {
