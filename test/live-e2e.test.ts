@@ -1,11 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keyString } from "@pulse/contracts";
+import { districts } from "@pulse/seeds";
 import { ingestHarness, make, type Harness } from "@pulse/ingest/test-harness";
 import { loadConfig, startLive, type Live } from "@pulse/live";
-import { LiveClient } from "@pulse/live/testing";
+import { allLogTopics, clientValues, LiveClient, postgresValues } from "@pulse/live/testing";
 
 // End to end: producers publish over NATS, the real ingest commits to Postgres and relays the
 // change log to LIVE, the gateway pushes it to real ws clients, and what they hold equals Postgres.
+const households413 = districts.find((d) => d.code === "413")!.households!;
 const local = (ms: number) => new Date(ms + 7 * 3_600_000).toISOString().slice(0, 19) + "+07:00";
 
 describe("live gateway after real ingest", () => {
@@ -17,7 +19,6 @@ describe("live gateway after real ingest", () => {
     clients.push(c);
     return c;
   };
-  const pg = async (text: string) => (await h.db.pool.query(text)).rows as Record<string, unknown>[];
 
   beforeAll(async () => {
     h = await ingestHarness("live_e2e");
@@ -46,7 +47,7 @@ describe("live gateway after real ingest", () => {
     const only413 = connect();
     await all.opened;
     await only413.opened;
-    all.subscribe("all", ["subscribers", "bts_stations", "bts_station", "esign_day", "egov_day", "egov_minute", "feed"]);
+    all.subscribe("all", allLogTopics);
     only413.subscribe("a413", ["subscribers", "bts_stations"], { filter: { area: "413" } });
     const snap = await all.next((f) => f.type === "snapshot" && f.id === "all");
     expect(snap.entries).toEqual([]); // a fresh database
@@ -69,68 +70,11 @@ describe("live gateway after real ingest", () => {
     await h.settle();
     await all.until(() => all.seq >= live.seq() && live.seq() > 0, 10_000, "the client at the gateway's seq");
 
-    const expected = new Map<string, unknown>();
-    const put = (metric: string, key: Record<string, string>, value: unknown) => expected.set(`${metric}\u0000${keyString(key)}`, value);
-    for (const r of await pg("SELECT source, service, area, count FROM subscriber_gauges"))
-      put("subscribers", { source: String(r.source), service: String(r.service), area: String(r.area) }, Number(r.count));
-    for (const r of await pg("SELECT source, station, tech, area, status, since FROM bts_stations"))
-      put(
-        "bts_station",
-        { source: String(r.source), station: String(r.station) },
-        { tech: r.tech, area: r.area, status: r.status, since: (r.since as Date).toISOString() },
-      );
-    for (const r of await pg(`SELECT source, tech, area, status, count(*)::int AS n FROM bts_stations GROUP BY 1, 2, 3, 4`))
-      put("bts_stations", { source: String(r.source), tech: String(r.tech), area: String(r.area), status: String(r.status) }, r.n);
-    for (const r of await pg(
-      `SELECT to_char(bucket AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM-DD') AS day, source, agency, area, signed::text, signer, count FROM esign_counts WHERE grain = 'day'`,
-    ))
-      put(
-        "esign_day",
-        {
-          day: String(r.day),
-          source: String(r.source),
-          agency: String(r.agency),
-          area: String(r.area),
-          signed: String(r.signed),
-          signer: String(r.signer),
-        },
-        Number(r.count),
-      );
-    for (const r of await pg(
-      `SELECT to_char(bucket AT TIME ZONE 'Asia/Ho_Chi_Minh', 'YYYY-MM-DD') AS day, source, agency, level, channel, status, area, count FROM egov_counts WHERE grain = 'day'`,
-    ))
-      put(
-        "egov_day",
-        {
-          day: String(r.day),
-          source: String(r.source),
-          agency: String(r.agency),
-          level: String(r.level),
-          channel: String(r.channel),
-          status: String(r.status),
-          area: String(r.area),
-        },
-        Number(r.count),
-      );
-    for (const r of await pg(
-      `SELECT bucket, sum(count)::int AS n FROM egov_counts WHERE grain = 'minute' AND status = 'received' GROUP BY 1`,
-    ))
-      put("egov_minute", { minute: (r.bucket as Date).toISOString() }, r.n);
-    for (const r of await pg("SELECT source, feed, last_received_at, last_event_ts, events FROM feed_status"))
-      put(
-        "feed",
-        { source: String(r.source), feed: String(r.feed) },
-        {
-          last_received_at: (r.last_received_at as Date).toISOString(),
-          last_event_ts: r.last_event_ts ? (r.last_event_ts as Date).toISOString() : null,
-          events: Number(r.events),
-        },
-      );
-
     // Every key Postgres holds, with its value; a zero station count (the status nobody has) is
     // carried too, and equals "no row" in Postgres.
-    const held = new Map([...all.values].filter(([, v]) => v.value !== null && v.value !== 0).map(([k, v]) => [k, v.value]));
-    expect(Object.fromEntries(held)).toEqual(Object.fromEntries(expected));
+    const expected = await postgresValues(h.db);
+    expect(Object.keys(expected).length).toBeGreaterThan(15);
+    expect(clientValues(all)).toEqual(expected);
     expect(all.frames.filter((f) => f.type === "delta").length).toBeGreaterThan(0);
     // The value 900 came by a delta, after the snapshot: the restatement replaced 1000.
     expect(all.metric("subscribers").get(keyString({ source: "viettel", service: "mobile", area: "412" }))).toBe(900);
@@ -145,12 +89,31 @@ describe("live gateway after real ingest", () => {
     // A late subscriber's snapshot equals what the first one built from deltas.
     const late = connect();
     await late.opened;
-    late.subscribe("all", ["subscribers", "bts_stations", "bts_station", "esign_day", "egov_day", "egov_minute", "feed"]);
+    late.subscribe("all", allLogTopics);
     const s2 = await late.next((f) => f.type === "snapshot");
     expect(s2.seq).toBe(live.seq());
-    expect(Object.fromEntries([...late.values].filter(([, v]) => v.value !== 0).map(([k, v]) => [k, v.value]))).toEqual(
-      Object.fromEntries(expected),
+    expect(clientValues(late)).toEqual(expected);
+  });
+
+  it("derives today's KPIs, province-wide and per district, from the same figures", async () => {
+    const c = connect();
+    await c.opened;
+    c.subscribe("k", ["kpi"], { filter: { area: ["40", "413"] } });
+    const snap = await c.next((f) => f.type === "snapshot");
+    const kpi = new Map(
+      snap.entries.map((e: { key: { kpi: string; area: string }; value: number | null }) => [`${e.key.kpi}|${e.key.area}`, e.value]),
     );
+    expect(kpi.size).toBe(12);
+    // Documents d1 and d2 (restated to signed) today: 2 of 2 signed; dossiers: one online_full and
+    // one in_person received, one resolved on time.
+    expect(kpi.get("esign_rate|40")).toBe(1);
+    expect(kpi.get("esign_rate_30d|40")).toBe(1);
+    expect(kpi.get("online_share|40")).toBe(0.5);
+    expect(kpi.get("online_full_share|40")).toBe(0.5);
+    expect(kpi.get("ontime_rate|40")).toBe(1);
+    expect(kpi.get("ftth_coverage|40")).toBeCloseTo(42_000 / 840_932, 12);
+    expect(kpi.get("ftth_coverage|413")).toBeCloseTo(42_000 / households413, 12);
+    expect(kpi.get("esign_rate|413")).toBeNull(); // no document from district 413
   });
 
   it("heartbeats carry the server's time and the seq", async () => {

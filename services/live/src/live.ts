@@ -18,6 +18,8 @@ export interface LiveDeps {
   /** A database handle shared with other services of this process (the embedded Postgres is one session). The caller closes it. */
   db?: Db;
   log?: Logger;
+  /** The clock (epoch ms) for "today" and freshness. Default Date.now; tests move it. */
+  clock?: () => number;
 }
 
 export interface Live {
@@ -37,6 +39,7 @@ const dayMs = 86_400_000;
 /** Starts a gateway: state read, LIVE followed, sockets served. Resolves once both ports listen. */
 export async function startLive(config: Readonly<LiveConfig>, deps: LiveDeps = {}): Promise<Live> {
   const log = deps.log ?? createLogger("live", config.logLevel);
+  const clock = deps.clock ?? Date.now;
   const db = deps.db ?? createDb({ url: config.databaseUrl, poolMax: config.poolMax, applicationName: "pulse-live" });
   const nc: NatsConnection = await connectNats(config.natsUrl, "pulse-live");
   const { registry, metrics } = createLiveMetrics();
@@ -44,8 +47,8 @@ export async function startLive(config: Readonly<LiveConfig>, deps: LiveDeps = {
   // Day and minute keys only as far back as screens look (the protocol doc says so).
   const fromDay = (now: number) => localDay(now - (config.days - 1) * dayMs);
   const fromMinute = (now: number) => now - config.minutesHours * 3_600_000;
-  let keepDay = fromDay(Date.now());
-  let keepMinute = fromMinute(Date.now());
+  let keepDay = fromDay(clock());
+  let keepMinute = fromMinute(clock());
   const keep: KeepFn = (metric, key) => {
     if (metric === "esign_day" || metric === "egov_day") return key.day! >= keepDay;
     if (metric === "egov_minute") return Date.parse(key.minute!) >= keepMinute;
@@ -93,8 +96,9 @@ export async function startLive(config: Readonly<LiveConfig>, deps: LiveDeps = {
       state.put(metric, key, value as never, derivedVersion, 0, 0, true);
     }
   };
-  const beforeTick = (now: number) => {
+  const beforeTick = () => {
     if (!feed.ready) return;
+    const now = clock();
     const m = state.dirtyMetrics;
     const day = localDay(now);
     if (loadedSinceDerive || day !== kpiDay || m.has("subscribers") || m.has("esign_day") || m.has("egov_day")) {
@@ -117,7 +121,7 @@ export async function startLive(config: Readonly<LiveConfig>, deps: LiveDeps = {
     state,
     log,
     window: () => {
-      const now = Date.now();
+      const now = clock();
       keepDay = fromDay(now);
       keepMinute = fromMinute(now);
       return { fromDay: keepDay, fromMinute: new Date(keepMinute) };
@@ -127,7 +131,7 @@ export async function startLive(config: Readonly<LiveConfig>, deps: LiveDeps = {
       metrics.rebuilds.inc();
       derivedValues.clear();
       loadedSinceDerive = true;
-      beforeTick(Date.now());
+      beforeTick();
       gateway.loaded(reason);
     },
   });
@@ -187,7 +191,7 @@ export async function startLive(config: Readonly<LiveConfig>, deps: LiveDeps = {
     behindFeeds = next;
   });
   every(60_000, () => {
-    const now = Date.now();
+    const now = clock();
     keepDay = fromDay(now);
     keepMinute = fromMinute(now);
     state.prune();

@@ -1,1 +1,2 @@
 export * from "./live-client";
+export * from "./postgres-values";
