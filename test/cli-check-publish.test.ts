@@ -224,7 +224,7 @@ describe("pulse check and pulse publish", () => {
       const p = await runPulse(["publish", "-", "--feed", "egov", "--source", "dvc", "--timeout", "1.5"], env, JSON.stringify(rec));
       expect(p.code).toBe(1);
       expect(p.stdout).toMatch(/line 1: unsettled \(not settled by ingest within 2 s/);
-      expect(p.stdout).toContain("not settled in time: lines 1");
+      expect(p.stdout).toContain("not settled: lines 1");
     } finally {
       await h.startIngest();
     }

@@ -133,8 +133,23 @@ export async function sendAndSettle(nc: NatsConnection, items: readonly Outgoing
       }
     } catch (err) {
       const msg = (err as Error).message;
-      const reason: Reason = /payload|too large|maximum/i.test(msg) ? "too_large" : "bad_subject";
-      settle({ tag: it.tag, status: "refused", by: "jetstream", reason, detail: `JetStream refused the publish: ${msg}`, msgId });
+      const code = String((err as { code?: unknown }).code ?? "");
+      if (/payload|too large|maximum/i.test(msg)) {
+        settle({ tag: it.tag, status: "refused", by: "jetstream", reason: "too_large", detail: `the broker refused it: ${msg}`, msgId });
+      } else if (code === "503" || /no responders|not enabled/i.test(msg)) {
+        // No stream takes the subject: what a producer hears for an unknown feed.
+        settle({
+          tag: it.tag,
+          status: "refused",
+          by: "jetstream",
+          reason: "bad_subject",
+          detail: `no stream takes ${withPrefix(o.names, it.subject!)} (${msg}): is PULSE_NAMESPACE right, and has ingest created its streams?`,
+          msgId,
+        });
+      } else {
+        // A timeout or a lost connection says nothing about the record: not settled.
+        settle({ tag: it.tag, status: "unsettled", by: "jetstream", detail: `the publish failed: ${msg}`, msgId });
+      }
     }
   };
 

@@ -54,7 +54,7 @@ export async function publish(
       }
       io.stdout.write(summaryLine(summary, "accepted").replace(/\n$/, summary.unsettled ? `, ${summary.unsettled} unsettled\n` : "\n"));
       const unsettled = settled.filter((s) => s.status === "unsettled").map((s) => s.tag);
-      if (unsettled.length) io.stdout.write(`not settled in time: lines ${unsettled.join(", ")}\n`);
+      if (unsettled.length) io.stdout.write(`not settled: lines ${unsettled.join(", ")}\n`);
     }
     return summary.refused > 0 || summary.unsettled > 0 ? 1 : 0;
   } finally {
