@@ -83,17 +83,20 @@ export async function sendAndSettle(nc: NatsConnection, items: readonly Outgoing
     o.onSettled?.(results.size);
   };
 
-  // Listen before sending: a refusal can come back within milliseconds.
+  // Listen before sending: a refusal can come back within milliseconds. One subscription per
+  // source in the input, not rejects.*: a producer's NATS user may hear only its own rejects.
   const rejects = new Map<string, Reject>();
-  const sub = nc.subscribe(withPrefix(o.names, `${subjects.rejects("*")}`), {
-    callback: (_err, m) => {
-      try {
-        const r = m.json<Reject>();
-        const feed = parseFeedSubject(r.subject)?.feed;
-        if (feed) rejects.set(`${feedStream(o.names, feed)}:${r.stream_seq}`, r);
-      } catch {}
-    },
-  });
+  const onReject = (_err: unknown, m: { json<T>(): T }) => {
+    try {
+      const r = m.json<Reject>();
+      const feed = parseFeedSubject(r.subject)?.feed;
+      if (feed) rejects.set(`${feedStream(o.names, feed)}:${r.stream_seq}`, r);
+    } catch {}
+  };
+  const sourcesOf = new Set(
+    items.map((it) => (it.subject ? (parseFeedSubject(it.subject)?.source ?? null) : null)).filter((x) => x !== null),
+  );
+  const subs = [...sourcesOf].map((source) => nc.subscribe(withPrefix(o.names, subjects.rejects(source)), { callback: onReject }));
 
   // What ingest held before: a record at or below a stored revision changes nothing.
   const keys = new Map<number, { source: string; id: string; revision: number }>();
@@ -190,7 +193,7 @@ export async function sendAndSettle(nc: NatsConnection, items: readonly Outgoing
   }
   await Promise.all(sending);
   await waitSettled(nc, o.names, pending, rejects, settle, o.db, timeoutMs, () => true, results);
-  sub.unsubscribe();
+  for (const sub of subs) sub.unsubscribe();
 
   // Not refused and past the consumer: accepted, or a duplicate of what ingest held. Ingest keeps
   // one version per (source, id), the highest revision; walked in stream order per key, as it
@@ -213,7 +216,7 @@ export async function sendAndSettle(nc: NatsConnection, items: readonly Outgoing
   if (!o.db)
     for (const s of passed)
       if (s.status === "accepted")
-        s.detail = "settled by ingest without a refusal (database not read: a repeat of a stored record also looks like this)";
+        s.detail = `${s.detail ?? "settled by ingest without a refusal"} (database not read: a repeat of a stored record also looks like this)`;
   return items.map((it) => results.get(it.tag)!);
 }
 
@@ -232,6 +235,7 @@ async function waitSettled(
   const jsm = await jetstreamManager(nc, { checkAPI: false });
   const until = Date.now() + timeoutMs;
   const graceMs = 300;
+  const deniedFloor = new Map<Feed, string>();
   for (;;) {
     const mine = [...pending.values()].filter(which);
     for (const p of mine) {
@@ -256,6 +260,21 @@ async function waitSettled(
     if (now > until) {
       for (const p of left) {
         pending.delete(`${p.stream}:${p.seq}`);
+        const denied = deniedFloor.get(p.feed);
+        if (denied) {
+          // A producer's NATS user may publish and hear its rejects but not read ingest's
+          // consumer: silence is then all there is to go by, and the line says so.
+          settle({
+            tag: p.out.tag,
+            status: "accepted",
+            by: "ingest",
+            detail: `no refusal heard within ${Math.round(timeoutMs / 1000)} s; settlement not seen, as this NATS user may not read ingest's consumer (${denied})`,
+            stream: p.stream,
+            seq: p.seq,
+            msgId: p.msgId,
+          });
+          continue;
+        }
         settle({
           tag: p.out.tag,
           status: "unsettled",
@@ -274,7 +293,11 @@ async function waitSettled(
       try {
         const info = await jsm.consumers.info(feedStream(names, feed), consumerName(feed, names.consumerPrefix));
         floors.set(feed, info.ack_floor.stream_seq);
-      } catch {}
+        deniedFloor.delete(feed);
+      } catch (err) {
+        const msg = (err as Error).message;
+        if (/permission/i.test(msg)) deniedFloor.set(feed, msg);
+      }
     }
     const past: Pending[] = [];
     for (const p of left) {
