@@ -268,8 +268,22 @@ export async function report(
     await db.close();
   }
   const rows = buildReport(o.month, figures);
+  // Month-end figures of a month that is over come from the raw events, kept by receipt time.
+  const partial = figures.gaugesFrom === "events" && start.getTime() < Date.now() - config.retentionDays * 86_400_000;
+  if (partial) {
+    io.stderr.write(
+      `note: the month-end subscribers and BTS of ${o.month} are read from raw events, which are kept ${config.retentionDays} days (EVENTS_RETENTION_DAYS): they may be incomplete\n`,
+    );
+  }
   if (o.json) {
-    printJson(io, { month: o.month, from: start.toISOString(), to: end.toISOString(), month_end_figures: figures.gaugesFrom, rows });
+    printJson(io, {
+      month: o.month,
+      from: start.toISOString(),
+      to: end.toISOString(),
+      month_end_figures: figures.gaugesFrom,
+      month_end_may_be_incomplete: partial,
+      rows,
+    });
     return 0;
   }
   let body: string | Buffer;
