@@ -67,6 +67,12 @@ const inject = async (messages: number, perMessage: number, tag: string, padByte
     hd.set(changeIdHeader, String(id));
     acks.push(h.js.publish(withPrefix(h.names, `live.${change.metric}`), JSON.stringify(change), { msgID: String(id), headers: hd }));
     if (acks.length >= 200) await Promise.all(acks.splice(0));
+    // Big values: ten messages (all 1,000 keys) per tick, so that every tick's frame is about
+    // 1 MB and the volume really reaches the socket (within one tick they would coalesce).
+    if (padBytes > 0 && m % 10 === 9) {
+      await Promise.all(acks.splice(0));
+      await new Promise((r) => setTimeout(r, 110));
+    }
   }
   await Promise.all(acks);
 };
@@ -101,8 +107,8 @@ describe("slow clients", () => {
     }
     pause(slow);
     const rssBefore = process.memoryUsage().rss;
-    // About 40 MB of deltas (1 KB values): far more than the kernel's socket buffers hold.
-    await inject(400, 100, "slow", 1_000);
+    // About 30 MB of deltas (1 KB values, 30 ticks): far more than the kernel's socket buffers hold.
+    await inject(300, 100, "slow", 1_000);
     await inject(200, 100, "slowsub");
     await fast.until(() => fast.seq >= g.seq(), 30_000, "fast client caught up");
     const deadline = Date.now() + 10_000;
@@ -131,7 +137,7 @@ describe("slow clients", () => {
     await fast.next((f) => f.type === "snapshot");
     await lagging.next((f) => f.type === "snapshot");
     pause(lagging);
-    await inject(400, 100, "lagpad", 1_000);
+    await inject(300, 100, "lagpad", 1_000);
     await inject(300, 100, "lag");
     await fast.until(() => fast.seq >= g.seq(), 30_000, "fast caught up");
     const framesBefore = lagging.frames.length;
