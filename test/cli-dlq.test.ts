@@ -93,6 +93,12 @@ describe("pulse dlq", () => {
     await h.settle();
     expect(await h.figures()).toEqual(figures);
     expect(await egovCount()).toBe(before + 1);
+    // It stays recorded as landed, where it landed.
+    expect((await runPulse(["dlq", "show", String(big.id), "--json"], env)).json()).toMatchObject({
+      retries: 3,
+      retry_outcome: "accepted",
+      retry_detail: shown.retry_detail,
+    });
     // The refused copy from the first attempt is still held; retried by reason, it is a
     // duplicate for ingest (the record is stored now): nothing changes either.
     const byReason = await runPulse(["dlq", "retry", "--reason", "too_large", "--json"], env);

@@ -62,13 +62,18 @@ export async function heldDeadLettersByReason(db: Kysely<Database>): Promise<{ r
 /** Marks a dead letter as sent again (no longer held): the retry's stream sequence, outcome pending. */
 export async function markRetrySubmitted(db: Kysely<Database>, id: number, streamSeq: number | null, detail: string): Promise<void> {
   await sql`
-    UPDATE dead_letters SET retried_at = now(), retries = retries + 1, retry_outcome = 'submitted',
-      retry_detail = ${detail}, retry_stream_seq = ${streamSeq}, retry_dead_letter_id = NULL
+    UPDATE dead_letters SET retried_at = now(), retries = retries + 1,
+      -- Once landed, it stays landed: a later retry can only be a duplicate of it.
+      retry_outcome = CASE WHEN retry_outcome = 'accepted' THEN 'accepted' ELSE 'submitted' END,
+      retry_detail = CASE WHEN retry_outcome = 'accepted' THEN retry_detail ELSE ${detail} END,
+      retry_stream_seq = CASE WHEN retry_outcome = 'accepted' THEN retry_stream_seq ELSE ${streamSeq} END,
+      retry_dead_letter_id = NULL
     WHERE id = ${id}`.execute(db);
 }
 
 /**
- * Records how a retry ended. A refusal also links the dead letter the retry became (found by the
+ * Records how a retry ended. A letter that landed once stays `accepted` (with where it landed):
+ * a later retry of it is a duplicate and changes nothing. A refusal also links the dead letter the retry became (found by the
  * retry's stream and sequence) and counts toward the next retry's Msg-Id.
  */
 export async function recordRetryOutcome(
@@ -79,7 +84,9 @@ export async function recordRetryOutcome(
   retry?: { stream: string; streamSeq: number },
 ): Promise<{ newDeadLetterId: number | null }> {
   const r = await sql<{ retry_dead_letter_id: number | null }>`
-    UPDATE dead_letters d SET retry_outcome = ${outcome}, retry_detail = ${detail},
+    UPDATE dead_letters d SET
+      retry_outcome = CASE WHEN d.retry_outcome = 'accepted' AND ${outcome} = 'duplicate' THEN 'accepted' ELSE ${outcome} END,
+      retry_detail = CASE WHEN d.retry_outcome = 'accepted' AND ${outcome} = 'duplicate' THEN d.retry_detail ELSE ${detail} END,
       retry_refusals = d.retry_refusals + ${outcome === "refused" ? 1 : 0},
       retry_dead_letter_id = (SELECT n.id FROM dead_letters n WHERE n.stream = ${retry?.stream ?? null} AND n.stream_seq = ${retry?.streamSeq ?? null} AND n.id <> d.id LIMIT 1)
     WHERE d.id = ${id}
