@@ -81,8 +81,10 @@ class Receiver {
       this.frames[f.type] = (this.frames[f.type] ?? 0) + 1;
       if (f.type === "error") this.errors.push(f.message ?? "");
       if (f.type === "snapshot" && f.reset) {
+        // Replaces what it held, the position in the sequence included.
         this.frames.reset++;
         this.values.clear();
+        this.seq = 0;
       }
       for (const e of f.entries ?? []) {
         const k = `${e.metric}\u0000${keyString(e.key)}`;
@@ -181,6 +183,7 @@ type Step =
   | { t: "publish"; events: Spec[] }
   | { t: "disconnect"; abrupt: boolean }
   | { t: "connect"; gateway: 0 | 1; resume: boolean; meanwhile: Spec[] }
+  | { t: "bogus"; gateway: 0 | 1 }
   | { t: "sleep"; ms: number };
 
 const spec: fc.Arbitrary<Spec> = fc.record({
@@ -204,6 +207,9 @@ const step: fc.Arbitrary<Step> = fc.oneof(
     }),
   },
   { weight: 2, arbitrary: fc.record({ t: fc.constant("sleep" as const), ms: fc.constantFrom(0, 50, 150, 400) }) },
+  // A since from another stream (beyond LIVE's last sequence): the gateway must answer with a
+  // reset snapshot, and the receiver replaces what it held.
+  { weight: 1, arbitrary: fc.record({ t: fc.constant("bogus" as const), gateway: fc.constantFrom(0 as const, 1 as const) }) },
 );
 
 const sourcesOf = { subscribers: ["viettel", "vinaphone"], bts: ["viettel", "mobifone"], esign: ["edoc"], egov: ["dvc"] };
@@ -260,6 +266,10 @@ async function execute(steps: Step[]): Promise<Receiver> {
       const meanwhile = publish(s.meanwhile);
       await r.connect(gateways[s.gateway]!.port, s.resume);
       await meanwhile;
+    } else if (s.t === "bogus") {
+      r.disconnect(false);
+      r.seq = (await lastLiveSeq()) + 1_000_000;
+      await r.connect(gateways[s.gateway]!.port, true);
     } else await new Promise((res) => setTimeout(res, s.ms));
   }
   if (!r.ws) await r.connect(gateways[runNo % 2]!.port, true);
