@@ -62,11 +62,14 @@ const time = fc
         Date.UTC(2024, 1, 29, 16, 59, 59),
         Date.UTC(2025, 11, 31, 16, 59, 59),
         Date.UTC(2026, 0, 1),
+        // The first instant the contract takes, 2000-01-01T00:00:00+15:59: still 1999 in UTC.
+        Date.UTC(1999, 11, 31, 8, 1),
       ),
     ),
     frac: fc.constantFrom("", ".0", ".5", ".999", ".999999", ".9999999", ".000001", ".123456789", ".1234567891"),
     offsetMin: fc.oneof(fc.constantFrom(0, 420, -(15 * 60 + 59), 15 * 60 + 59, 345), fc.integer({ min: -959, max: 959 })),
   })
+  .map(({ ms, frac, offsetMin }) => ({ ms, frac, offsetMin: ms < Date.UTC(2000, 0, 1) ? 959 : offsetMin }))
   .map(({ ms, frac, offsetMin }) => {
     const local = new Date(Math.floor(ms / 1000) * 1000 + offsetMin * 60_000).toISOString().slice(0, 19);
     const a = Math.abs(offsetMin);
