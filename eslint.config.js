@@ -5,6 +5,35 @@ import prettier from "eslint-config-prettier";
 import tseslint from "typescript-eslint";
 
 const packages = ["config", "contracts", "db", "metrics", "nats", "testkit", "cli"];
+const browserGlobals = [
+  "window",
+  "document",
+  "navigator",
+  "location",
+  "localStorage",
+  "sessionStorage",
+  "WebSocket",
+  "URL",
+  "URLSearchParams",
+  "fetch",
+  "performance",
+  "requestAnimationFrame",
+  "cancelAnimationFrame",
+  "setTimeout",
+  "clearTimeout",
+  "setInterval",
+  "clearInterval",
+  "queueMicrotask",
+  "Intl",
+  "HTMLElement",
+  "Element",
+  "Node",
+  "CustomEvent",
+  "Event",
+  "matchMedia",
+  "getComputedStyle",
+  "console",
+];
 const serviceNames = ["ingest", "exporter", "live", "simulator"];
 
 /** A service never imports another service; packages never import services. */
@@ -53,7 +82,13 @@ export default tseslint.config(
   { files: ["seeds/**/*.ts"], rules: boundary(null) },
   {
     files: ["**/*.js", "**/*.mjs"],
-    languageOptions: { globals: { console: "readonly", process: "readonly", window: "readonly", document: "readonly" } },
+    rules: { "no-empty": ["error", { allowEmptyCatch: true }] },
+    languageOptions: { globals: { console: "readonly", process: "readonly", setTimeout: "readonly", clearTimeout: "readonly" } },
+  },
+  {
+    // The wall screen's plain ES modules run in the browser.
+    files: ["services/live/wall/**/*.js"],
+    languageOptions: { globals: Object.fromEntries(browserGlobals.map((g) => [g, "readonly"])) },
   },
   prettier,
 );
