@@ -1,0 +1,76 @@
+import { agencies, districts, simulation } from "@pulse/seeds";
+import { localYymmdd, localDayStart } from "./local-time";
+import { offHoursShare, officeShare, slotMs } from "./office-day";
+import { pick, poisson, rngFor, weighted } from "./prng";
+import type { SimProcess, SimRecord } from "./record";
+
+const provincial = agencies.filter((a) => a.level === "province");
+const districtWeights = Object.fromEntries(districts.map((d) => [d.code, d.households ?? 1]));
+const docTypes = ["CV", "QĐ", "TB", "KH", "BC", "TTr"] as const;
+const shortName = (agency: string) =>
+  agency
+    .replace(/^so-|^ubnd-/, "")
+    .replace(/-/g, "")
+    .toUpperCase()
+    .slice(0, 8);
+
+/**
+ * Documents exchanged on the e-document system (source `edoc`): through office hours with the
+ * day's profile, a trickle outside them, about 95.5 % digitally signed, across provincial,
+ * district and commune agencies. Slot by slot from `fromMs`, each slot drawn from its own PRNG.
+ */
+export class EsignProcess implements SimProcess {
+  readonly name = "esign";
+  private cursor: number;
+  private pending: SimRecord[] = [];
+  private lastMs = 0;
+
+  constructor(
+    private readonly seed: number,
+    private readonly rate: number,
+    fromMs: number,
+    private readonly tag: string,
+  ) {
+    this.cursor = Math.floor(fromMs / slotMs) * slotMs;
+  }
+
+  take(untilMs: number): SimRecord[] {
+    while (this.cursor < untilMs) {
+      this.pending.push(...this.slot(this.cursor));
+      this.cursor += slotMs;
+    }
+    const k = this.pending.findIndex((r) => r.tsMs >= untilMs);
+    return k < 0 ? this.pending.splice(0) : this.pending.splice(0, k);
+  }
+
+  private slot(t: number): SimRecord[] {
+    const e = simulation.esign;
+    const rng = rngFor(this.seed, "esign", t);
+    const lambda = e.per_workday * this.rate * ((1 - e.off_hours_share) * officeShare(t) + e.off_hours_share * offHoursShare(t));
+    const n = poisson(rng, lambda);
+    const times = Array.from({ length: n }, () => t + Math.floor(rng() * slotMs)).sort((a, b) => a - b);
+    const slotNo = Math.round((t - localDayStart(t)) / slotMs);
+    return times.map((at, k) => {
+      const tsMs = Math.max(at, this.lastMs + 1);
+      this.lastMs = tsMs;
+      const level = weighted(rng, e.by_level as Record<"province" | "district" | "commune", number>);
+      const agency = level === "province" ? pick(rng, provincial).id : level === "district" ? "ubnd-huyen" : "ubnd-xa";
+      const area = level === "province" ? "40" : weighted(rng, districtWeights);
+      const serial = `${slotNo}${String(k).padStart(4, "0")}`;
+      return {
+        feed: "esign" as const,
+        source: "edoc",
+        id: `VB-${this.tag}-${localYymmdd(t)}-${serial}`,
+        revision: 0,
+        tsMs,
+        area,
+        data: {
+          agency,
+          doc: `${Number(serial) % 100_000}/${pick(rng, docTypes)}-${shortName(agency)}`,
+          signed: rng() < e.signed_share,
+          signer: rng() < e.organization_share ? ("organization" as const) : ("personal" as const),
+        },
+      };
+    });
+  }
+}
