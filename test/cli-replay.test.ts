@@ -3,7 +3,7 @@ import { runPulse } from "@pulse/cli/testing";
 import { feeds } from "@pulse/contracts";
 import { createDb, lockSpace, type Db } from "@pulse/db";
 import { loadConfig, startIngest, type Ingest } from "@pulse/ingest";
-import { ingestHarness, type Envelope, type Harness } from "@pulse/ingest/test-harness";
+import { ingestHarness, make, type Envelope, type Harness } from "@pulse/ingest/test-harness";
 import { jetstreamManager, unsettledTotal } from "@pulse/nats";
 import { createTestDatabase, type TestDatabase } from "@pulse/testkit";
 
@@ -312,6 +312,32 @@ describe("pulse replay", () => {
     } finally {
       c.release();
     }
+  });
+
+  it("keeps a run's start the raw events no longer hold (pruned), trusts them where nothing can be", async () => {
+    const early = dayStart - 5 * 86_400_000 + 3_600_000;
+    await h.publish("bts", "viettel", make.bts("pr-1", "PR-1", "up", { ts: local(early) }));
+    await h.publish("bts", "viettel", make.bts("pr-2", "PR-1", "up", { ts: local(dayStart + 3_600_000) }));
+    await h.settle();
+    const since = async () => (await h.db.pool.query("SELECT since FROM bts_stations WHERE station = 'PR-1'")).rows[0].since.getTime();
+    expect(await since()).toBe(early);
+    // The hourly prune took the first reading: received longer ago than the retention.
+    await h.db.pool.query("DELETE FROM events WHERE source = 'viettel' AND id = 'pr-1'");
+    const retention = Math.floor((Date.now() - dayStart) / 86_400_000) + 2;
+    const pruned = { ...env, EVENTS_RETENTION_DAYS: String(retention) };
+    const r = await runPulse(["replay", "--from", day, "--to", day, "--feed", "bts", "--json"], pruned);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json().changed).toBe(0);
+    expect(await since()).toBe(early);
+    // With the default retention no reading of then can have been pruned: the raw events rule.
+    const strict = (await runPulse(["replay", "--from", day, "--to", day, "--feed", "bts", "--dry-run", "--json"], env)).json();
+    expect(strict.days[0].changes).toEqual([
+      expect.objectContaining({
+        table: "bts_stations",
+        key: { source: "viettel", station: "PR-1" },
+        after: expect.objectContaining({ since: new Date(dayStart + 3_600_000).toISOString() }),
+      }),
+    ]);
   });
 
   it("refuses bad days and days past the raw-event retention", async () => {

@@ -18,9 +18,9 @@ import { localDay, localTime, parseLocalDay } from "../time-args";
 
 const dayMs = 86_400_000;
 
-const rebuild: Record<Feed, (trx: Executor, from: Date, to: Date) => Promise<ReplayResult>> = {
+const rebuild: Record<Feed, (trx: Executor, from: Date, to: Date, prunedBefore: Date) => Promise<ReplayResult>> = {
   subscribers: replaySubscriberGauges,
-  bts: replayBtsStations,
+  bts: (trx, from, to, prunedBefore) => replayBtsStations(trx, from, to, { prunedBefore }),
   esign: replayEsignBuckets,
   egov: replayEgovBuckets,
 };
@@ -62,7 +62,7 @@ export async function replay(
     for (let d = first; d <= last; d += dayMs) {
       for (const feed of which) {
         const r = await replayTransaction(db, feeds.indexOf(feed), o.dryRun ?? false, (trx) =>
-          rebuild[feed](trx, new Date(d), new Date(d + dayMs)),
+          rebuild[feed](trx, new Date(d), new Date(d + dayMs), new Date(horizon)),
         );
         done.push({ day: localDay(d), feed, events: r.events, changes: r.changes });
         bar.tick();

@@ -243,14 +243,34 @@ export async function replaySubscriberGauges(trx: Kysely<Database>, from: Date, 
   return { changes, events: await countEvents(trx, "subscribers", from, to), log: [{ metric: "subscribers", entries }] };
 }
 
-type StationRow = StationKey & { tech: string; area: string; status: string; since: Date; ts: Date; revision: number; event_id: string };
+type StationRow = StationKey & {
+  tech: string;
+  area: string;
+  status: string;
+  since: Date;
+  /** `since` as Postgres writes it (microseconds): to be written back exactly. */
+  since_text: string;
+  ts: Date;
+  revision: number;
+  event_id: string;
+};
 
 /**
  * Sets every station read in [from, to) (and every station whose state or run start is from
  * then) from its raw readings, as a restatement does; the counts of the groups a station left
  * or joined go to the change log.
+ *
+ * `prunedBefore`: raw readings before this time may be gone (retention). A station up for longer
+ * than that has lost the first readings of its run, and the raw readings left would start the
+ * run too late; so a stored `since` before it is kept when no reading of another status came
+ * after it (the run is unbroken as far as the readings go). Default: every reading is there.
  */
-export async function replayBtsStations(trx: Kysely<Database>, from: Date, to: Date): Promise<ReplayResult> {
+export async function replayBtsStations(
+  trx: Kysely<Database>,
+  from: Date,
+  to: Date,
+  options: { prunedBefore?: Date } = {},
+): Promise<ReplayResult> {
   const keys = (
     await sql<StationKey>`
       SELECT DISTINCT e.source, e.data->>'station' AS station FROM events e WHERE e.feed = 'bts' AND e.ts >= ${from} AND e.ts < ${to}
@@ -260,13 +280,23 @@ export async function replayBtsStations(trx: Kysely<Database>, from: Date, to: D
   const read = async (): Promise<Map<string, StationRow>> => {
     if (keys.length === 0) return new Map();
     const r = await sql<StationRow>`
-      SELECT s.source, s.station, s.tech, s.area, s.status, s.since, s.ts, s.revision, s.event_id FROM bts_stations s
+      SELECT s.source, s.station, s.tech, s.area, s.status, s.since, s.since::text AS since_text, s.ts, s.revision, s.event_id FROM bts_stations s
       JOIN unnest(${textArray(keys.map((k) => k.source))}::text[], ${textArray(keys.map((k) => k.station))}::text[]) AS k(source, station)
         ON s.source = k.source AND s.station = k.station`.execute(trx);
     return new Map(r.rows.map((x) => [sk(x), x]));
   };
   const before = await read();
   await recomputeBtsStations(trx, keys);
+  const kept = [...before.values()].filter((b) => options.prunedBefore && b.since < options.prunedBefore);
+  if (kept.length > 0) {
+    await sql`
+      UPDATE bts_stations s SET since = b.since, updated_at = now()
+      FROM unnest(${textArray(kept.map((b) => b.source))}::text[], ${textArray(kept.map((b) => b.station))}::text[],
+        ${textArray(kept.map((b) => b.status))}::text[], ${textArray(kept.map((b) => b.since_text))}::timestamptz[]) AS b(source, station, status, since)
+      WHERE s.source = b.source AND s.station = b.station AND s.status = b.status AND b.since < s.since
+        AND NOT EXISTS (SELECT 1 FROM events e WHERE e.feed = 'bts' AND e.source = s.source AND e.data->>'station' = s.station
+                          AND e.data->>'status' <> s.status AND e.ts >= b.since)`.execute(trx);
+  }
   const after = await read();
   const changes: ReplayChange[] = [];
   const stationEntries: { key: Record<string, string>; value: Record<string, string> | null }[] = [];
