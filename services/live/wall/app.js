@@ -1,0 +1,594 @@
+/**
+ * The operations wall screen: one live subscription, the figures held in a LiveStore, the tiles
+ * rendered from `buildView` at most every `renderMs` and once a second for the clock and the
+ * ticking durations. Only text that changed is written to the DOM, and every list has a fixed
+ * number of rows, so a day of running does the same work per tick as the first minute.
+ *
+ * URL parameters: `token` (viewer token, passed to the WebSocket), `area` (a district code, or 40),
+ * `kiosk=1` (cycle through the areas), `lang` (vi | en; else the last choice, else vi).
+ */
+import { LiveStore, pruneOld } from "./lib/store.js";
+import { LiveClient } from "./lib/live-client.js";
+import { ServerClock } from "./lib/server-clock.js";
+import { buildView, services, shortNames, techs } from "./lib/aggregate.js";
+import { t, pickLanguage } from "./lib/i18n.js";
+import { dash, formatDate, formatDuration, formatInt, formatPercent, formatTime, formatWeekday, localDay } from "./lib/format.js";
+
+const topics = ["subscribers", "bts_stations", "bts_station", "esign_day", "egov_day", "egov_minute", "kpi", "freshness"];
+const renderMs = 250;
+const kioskMs = 15_000;
+const alarmRows = 6;
+const params = new URLSearchParams(location.search);
+
+/** @type {"vi"|"en"} */
+let lang = pickLanguage(params.get("lang"), safeGet("pulse.wall.lang"));
+let store = new LiveStore();
+const clock = new ServerClock(() => performance.now());
+/** @type {any} */
+let config = null;
+let area = "40";
+let kiosk = params.get("kiosk") === "1";
+/** @type {any} */
+let kioskTimer = null;
+let linkState = "connecting";
+/** @type {string[]} */
+let behindWhy = [];
+/** @type {any} */
+let renderTimer = null;
+let lastRender = 0;
+/** Per tile: its main figure as last rendered, and when (server time) it last changed. */
+const changed = new Map();
+/** @type {any} */
+let spark = null;
+
+function safeGet(/** @type {string} */ k) {
+  try {
+    return localStorage.getItem(k);
+  } catch {
+    return null;
+  }
+}
+function safeSet(/** @type {string} */ k, /** @type {string} */ v) {
+  try {
+    localStorage.setItem(k, v);
+  } catch {}
+}
+
+const $ = (/** @type {string} */ sel, root = document) => /** @type {HTMLElement} */ (root.querySelector(sel));
+const tile = (/** @type {string} */ id) => $(`#t-${id}`);
+const field = (/** @type {HTMLElement} */ root, /** @type {string} */ name) => $(`[data-v="${name}"]`, root);
+
+/** Writes text only when it differs: the wall rewrites a handful of nodes per tick, not the page. */
+function setText(/** @type {HTMLElement|null} */ el, /** @type {string} */ text) {
+  if (el && el.textContent !== text) el.textContent = text;
+}
+function setClass(/** @type {HTMLElement|null} */ el, /** @type {string} */ name, /** @type {boolean} */ on) {
+  if (el && el.classList.contains(name) !== on) el.classList.toggle(name, on);
+}
+function setStyle(/** @type {HTMLElement|null} */ el, /** @type {string} */ prop, /** @type {string} */ value) {
+  if (el && el.style.getPropertyValue(prop) !== value) el.style.setProperty(prop, value);
+}
+function el(/** @type {string} */ tag, /** @type {string} */ cls = "", /** @type {string} */ text = "") {
+  const e = document.createElement(tag);
+  if (cls) e.className = cls;
+  if (text) e.textContent = text;
+  return e;
+}
+
+// --- building the page once ------------------------------------------------------------------
+
+function buildSubscriberTiles() {
+  for (const service of services) {
+    const root = tile(service);
+    root.innerHTML = "";
+    const head = el("div", "head");
+    const h = el("h2");
+    h.dataset.i18n = service;
+    head.append(h, el("span", "badge"));
+    const big = el("div", "big");
+    const v = el("span", "value", dash);
+    v.dataset.v = "value";
+    big.append(v);
+    const list = el("ul", "carriers");
+    list.dataset.v = "carriers";
+    for (const c of carriersOf(config)) {
+      const li = el("li");
+      li.dataset.carrier = c;
+      li.style.setProperty("--c", `var(--carrier-${c}, #94a3b8)`);
+      const bar = el("span", "cbar");
+      bar.append(el("span", "cfill"));
+      li.append(el("span", "cname", shortNames[c] ?? c), bar, el("span", "cval", dash), el("span", "cstate"));
+      list.append(li);
+    }
+    const foot = el("div", "foot");
+    foot.append(el("span", "complete"), el("span", "changed"));
+    root.append(head, big, list, foot);
+  }
+}
+
+function carriersOf(/** @type {any} */ cfg) {
+  return cfg.sources.filter((/** @type {any} */ s) => s.feeds && s.feeds.subscribers).map((/** @type {any} */ s) => s.id);
+}
+
+function buildTechRows() {
+  const body = field(tile("bts"), "techs");
+  body.innerHTML = "";
+  for (const tech of techs) {
+    const tr = el("tr");
+    tr.dataset.tech = tech;
+    tr.append(el("th", "", tech), el("td", "up", dash), el("td", "degraded", dash), el("td", "down", dash));
+    body.append(tr);
+  }
+}
+
+function buildAlarmRows() {
+  const body = field(tile("alarms"), "rows");
+  body.innerHTML = "";
+  for (let i = 0; i < alarmRows; i++) {
+    const tr = el("tr");
+    tr.hidden = true;
+    tr.append(el("td", "a-area"), el("td", "a-station"), el("td", "a-carrier"), el("td", "a-tech"), el("td", "a-for"));
+    body.append(tr);
+  }
+}
+
+function buildFeeds() {
+  const root = field(tile("complete"), "feeds");
+  root.innerHTML = "";
+  for (const feed of ["subscribers", "bts", "esign", "egov"]) {
+    const box = el("div", "feed");
+    box.dataset.feed = feed;
+    const top = el("div", "feed-top");
+    const name = el("span", "feed-name");
+    name.dataset.i18n = `feed_${feed}`;
+    top.append(name, el("span", "feed-count"));
+    const chips = el("div", "chips");
+    for (const s of config.sources.filter((/** @type {any} */ s) => s.feeds && s.feeds[feed])) {
+      const chip = el("span", "chip", shortNames[s.id] ?? s.name);
+      chip.dataset.source = s.id;
+      chips.append(chip);
+    }
+    box.append(top, chips);
+    root.append(box);
+  }
+}
+
+function buildAreaSelect() {
+  const sel = /** @type {HTMLSelectElement} */ ($("#area"));
+  sel.innerHTML = "";
+  for (const a of [config.areas.find((/** @type {any} */ x) => x.code === config.province), ...districtsOf(config)]) {
+    if (!a) continue;
+    const o = document.createElement("option");
+    o.value = a.code;
+    o.dataset.vi = a.code === config.province ? t("vi", "province_all") : a.name_vi;
+    o.dataset.en = a.code === config.province ? t("en", "province_all") : a.name_en;
+    sel.append(o);
+  }
+  sel.value = area;
+  sel.addEventListener("change", () => {
+    setKiosk(false);
+    setArea(sel.value);
+  });
+}
+
+function districtsOf(/** @type {any} */ cfg) {
+  return cfg.areas.filter((/** @type {any} */ a) => a.level === "district");
+}
+
+async function buildSpark() {
+  try {
+    const { default: uPlot } = await import("/vendor/uPlot.esm.js");
+    const host = field(tile("egov"), "spark");
+    const w = host.clientWidth || 400;
+    const h = host.clientHeight || 110;
+    spark = new uPlot(
+      {
+        width: w,
+        height: h,
+        legend: { show: false },
+        cursor: { show: false },
+        select: { show: false, left: 0, top: 0, width: 0, height: 0 },
+        padding: [6, 4, 0, 4],
+        scales: { x: { time: true }, y: { range: (/** @type {any} */ _u, _min, max) => [0, Math.max(4, max * 1.15)] } },
+        axes: [
+          {
+            stroke: "#7d8aa5",
+            grid: { show: false },
+            ticks: { show: false },
+            size: 22,
+            font: "13px system-ui, 'Noto Sans', sans-serif",
+            space: 90,
+            // Minutes in UTC+7 whatever the browser's zone (labels built from the epoch seconds).
+            values: (/** @type {any} */ _u, /** @type {number[]} */ vals) => vals.map((v) => formatTime(v * 1000).slice(0, 5)),
+          },
+          { show: false },
+        ],
+        series: [
+          {},
+          {
+            stroke: "#a78bfa",
+            width: 2,
+            fill: "rgba(167,139,250,0.18)",
+            points: { show: false },
+          },
+        ],
+      },
+      [[], []],
+      host,
+    );
+  } catch {
+    // No chart library: the figures above and below the chart still show.
+  }
+}
+
+// --- i18n --------------------------------------------------------------------------------------
+
+function applyLanguage() {
+  document.documentElement.lang = lang;
+  for (const e of document.querySelectorAll("[data-i18n]"))
+    setText(/** @type {HTMLElement} */ (e), t(lang, /** @type {any} */ (e).dataset.i18n));
+  for (const e of document.querySelectorAll("[data-i18n-title]"))
+    /** @type {HTMLElement} */ (e).title = t(lang, /** @type {any} */ (e).dataset.i18nTitle);
+  for (const o of document.querySelectorAll("#area option")) setText(/** @type {HTMLElement} */ (o), /** @type {any} */ (o).dataset[lang]);
+  const b = $("#lang");
+  setText(b, t(lang, "lang_toggle"));
+  b.title = t(lang, "lang_toggle_title");
+  document.title = `Pulse — ${t(lang, "title")}`;
+  render(true);
+}
+
+// --- areas and kiosk ---------------------------------------------------------------------------
+
+function setArea(/** @type {string} */ code) {
+  if (!config.areas.some((/** @type {any} */ a) => a.code === code)) code = config.province;
+  area = code;
+  /** @type {HTMLSelectElement} */ ($("#area")).value = code;
+  // A figure that changes because the area did is not a change of the figure.
+  changed.clear();
+  render(true);
+}
+
+function setKiosk(/** @type {boolean} */ on) {
+  kiosk = on;
+  clearInterval(kioskTimer);
+  const b = $("#kiosk");
+  b.setAttribute("aria-pressed", String(on));
+  setClass(b, "on", on);
+  if (!on) return;
+  const codes = [config.province, ...districtsOf(config).map((/** @type {any} */ a) => a.code)];
+  kioskTimer = setInterval(() => setArea(codes[(codes.indexOf(area) + 1) % codes.length]), kioskMs);
+}
+
+// --- live link ---------------------------------------------------------------------------------
+
+function connect() {
+  const token = params.get("token");
+  const url = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/live${token ? `?token=${encodeURIComponent(token)}` : ""}`;
+  const client = new LiveClient({
+    url,
+    topics,
+    WebSocket,
+    onSnapshot: (entries) => {
+      // Built aside and swapped in whole: never half the old state and half the new.
+      store = LiveStore.fromEntries(entries);
+      changed.clear();
+      scheduleRender();
+    },
+    onResumed: () => {
+      // The derived topics' versions are the serving gateway's clock; another gateway's may lag.
+      store.forgetVersions("kpi");
+      store.forgetVersions("freshness");
+    },
+    onDelta: (entries) => {
+      if (store.apply(entries).size) scheduleRender();
+    },
+    onHeartbeat: (now, behind, why) => {
+      clock.set(now);
+      behindWhy = behind === true ? (Array.isArray(why) ? why.map(String) : ["?"]) : [];
+    },
+    onState: (s) => {
+      linkState = s;
+      render(true);
+    },
+    silenceMs: 20_000,
+  });
+  client.start();
+  /** @type {any} */ (window).pulseWall = {
+    client,
+    get store() {
+      return store;
+    },
+    clock,
+  };
+}
+
+// --- rendering ---------------------------------------------------------------------------------
+
+function scheduleRender() {
+  if (renderTimer) return;
+  const wait = Math.max(0, renderMs - (performance.now() - lastRender));
+  renderTimer = setTimeout(() => {
+    renderTimer = null;
+    render(false);
+  }, wait);
+}
+
+/**
+ * The freshness badge, the completeness line and the "changed at" line of one tile.
+ * @param {HTMLElement} root @param {any} feed @param {string} figure @param {number|null} now
+ */
+function tileMeta(root, feed, figure, now) {
+  const badge = $(".badge", root);
+  if (badge) {
+    const s = feed?.state ?? "unknown";
+    setText(badge, t(lang, `state_${s}`));
+    badge.dataset.state = s;
+  }
+  const stale = !feed || feed.state !== "fresh" || linkState !== "live";
+  setClass(root, "stale", stale);
+  root.dataset.state = feed?.state ?? "unknown";
+  const complete = $(".complete", root);
+  if (complete && feed)
+    setText(complete, t(lang, feed.kind === "carrier" ? "reported_carrier" : "reported_system", { n: feed.reported, total: feed.total }));
+  // When the figure last changed, in server time: seen live here, else the feed's last receipt.
+  const id = root.id;
+  const prev = changed.get(id);
+  if (!prev) changed.set(id, { figure, at: null });
+  else if (prev.figure !== figure) changed.set(id, { figure, at: now });
+  const at = changed.get(id).at;
+  const line = $(".changed", root);
+  if (line)
+    setText(
+      line,
+      at !== null
+        ? t(lang, "changed_at", { time: formatTime(at) })
+        : feed?.lastReceivedMs
+          ? t(lang, "received_at", { time: formatTime(feed.lastReceivedMs) })
+          : t(lang, "no_data"),
+    );
+}
+
+function gauge(/** @type {HTMLElement} */ root, /** @type {number|null} */ value, /** @type {number|null} */ target) {
+  setStyle(field(root, "fill"), "width", value === null ? "0%" : `${Math.min(100, value * 100).toFixed(2)}%`);
+  setStyle(field(root, "target-mark"), "left", target === null ? "-10px" : `${(target * 100).toFixed(2)}%`);
+  setText(
+    field(root, "target"),
+    target === null ? "" : t(lang, "target", { value: formatPercent(target, lang, target * 100 === Math.round(target * 100) ? 0 : 1) }),
+  );
+  const d = field(root, "delta");
+  if (value === null || target === null) {
+    setText(d, "");
+    setClass(root, "below", false);
+  } else {
+    const pts = (value - target) * 100;
+    setText(
+      d,
+      `${pts >= 0 ? "+" : "−"}${formatPercent(Math.abs(pts) / 100, lang)}`.replace(/\s?%$/, lang === "vi" ? "\u00a0điểm" : " pts"),
+    );
+    setClass(root, "below", pts < 0);
+  }
+}
+
+function render(/** @type {boolean} */ force) {
+  if (!config) return;
+  if (!force) lastRender = performance.now();
+  const now = clock.now();
+  if (now !== null) {
+    const day = localDay(now);
+    pruneOld(store, { today: day, yesterday: localDay(now - 86_400_000), nowMs: now });
+  }
+  const v = buildView(store, config, { area, nowMs: now, alarmRows });
+
+  // Header: server time in UTC+7, link state, banner.
+  setText($("#time"), now === null ? "--:--:--" : formatTime(now));
+  setText($("#date"), now === null ? "--/--/----" : formatDate(now));
+  setText($("#weekday"), now === null ? "" : formatWeekday(now, lang));
+  const link = $("#link");
+  link.dataset.state = linkState;
+  setText(
+    $("#link-text"),
+    t(
+      lang,
+      linkState === "live" ? "conn_live" : linkState === "denied" ? "conn_denied" : linkState === "lost" ? "conn_lost" : "conn_connecting",
+    ),
+  );
+  for (const c of ["connecting", "live", "lost", "denied"]) setClass(document.body, c, linkState === c);
+  const banner = $("#banner");
+  const lost = linkState === "lost" || linkState === "denied";
+  const behind = linkState === "live" && behindWhy.length > 0;
+  banner.hidden = !lost && !behind;
+  banner.dataset.kind = lost ? "lost" : "behind";
+  setText($("#banner-text"), lost ? t(lang, linkState === "denied" ? "conn_denied" : "conn_lost") : behind ? t(lang, "conn_behind") : "");
+  setText($("#banner-note"), lost ? t(lang, "conn_stale_note") : "");
+  setClass(document.body, "behind", behind);
+
+  // Subscribers, per carrier.
+  for (const service of services) {
+    const root = tile(service);
+    const s = v.subscribers[service];
+    const total = formatInt(s.total, lang);
+    setText(field(root, "value"), total);
+    const max = Math.max(1, ...s.byCarrier.map((/** @type {any} */ c) => c.value ?? 0));
+    for (const c of s.byCarrier) {
+      const li = /** @type {HTMLElement|null} */ (root.querySelector(`li[data-carrier="${c.id}"]`));
+      if (!li) continue;
+      setText($(".cval", li), formatInt(c.value, lang));
+      setStyle($(".cfill", li), "width", `${(((c.value ?? 0) / max) * 100).toFixed(1)}%`);
+      li.dataset.state = c.state;
+      setText($(".cstate", li), c.state === "fresh" ? "" : t(lang, `state_${c.state}`));
+    }
+    tileMeta(root, v.feeds.subscribers, total, now);
+  }
+
+  // FTTH against the households, coverage against its baseline.
+  {
+    const root = tile("ftth");
+    const value = formatInt(v.ftth.households, lang);
+    setText(field(root, "value"), value);
+    setText(field(root, "of"), v.ftth.of ? t(lang, "ftth_of", { households: formatInt(v.ftth.of, lang) }) : "");
+    setText(field(root, "coverage"), formatPercent(v.ftth.coverage, lang));
+    gauge(root, v.ftth.coverage, v.ftth.target);
+    tileMeta(root, v.feeds.subscribers, value, now);
+  }
+
+  // BTS by technology.
+  {
+    const root = tile("bts");
+    setText(field(root, "total"), formatInt(v.bts.total, lang));
+    setText(field(root, "down"), formatInt(v.bts.down, lang));
+    setClass(root, "alarm", (v.bts.down ?? 0) > 0);
+    for (const r of v.bts.rows) {
+      const tr = /** @type {HTMLElement|null} */ (root.querySelector(`tr[data-tech="${r.tech}"]`));
+      if (!tr) continue;
+      const seen = v.bts.total !== null;
+      setText($(".up", tr), seen ? formatInt(r.up, lang) : dash);
+      setText($(".degraded", tr), seen ? formatInt(r.degraded, lang) : dash);
+      setText($(".down", tr), seen ? formatInt(r.down, lang) : dash);
+      setClass($(".down", tr), "hot", r.down > 0);
+    }
+    tileMeta(root, v.feeds.bts, `${v.bts.total}|${v.bts.down}|${v.bts.degraded}`, now);
+  }
+
+  // Stations down, longest first, durations ticking from the server's time.
+  {
+    const root = tile("alarms");
+    setText(field(root, "count"), formatInt(v.alarms.total, lang));
+    setClass(root, "alarm", v.alarms.total > 0);
+    const rows = /** @type {HTMLElement[]} */ ([...field(root, "rows").children]);
+    rows.forEach((tr, i) => {
+      const a = v.alarms.rows[i];
+      tr.hidden = !a;
+      if (!a) return;
+      const cells = /** @type {HTMLElement[]} */ ([...tr.children]);
+      setText(cells[0] ?? null, lang === "vi" ? a.areaVi : a.areaEn);
+      setText(cells[1] ?? null, a.station);
+      setText(cells[2] ?? null, a.carrier);
+      setText(cells[3] ?? null, a.tech);
+      setText(cells[4] ?? null, a.forMs === null ? dash : formatDuration(a.forMs, lang));
+    });
+    field(root, "empty").hidden = v.alarms.total > 0 || v.bts.total === null;
+    setText(
+      field(root, "more"),
+      v.alarms.total > alarmRows ? t(lang, "alarms_more", { n: formatInt(v.alarms.total - alarmRows, lang) }) : "",
+    );
+    tileMeta(root, v.feeds.bts, String(v.alarms.total), now);
+  }
+
+  // Reporting completeness per feed.
+  {
+    const root = tile("complete");
+    for (const box of /** @type {HTMLElement[]} */ ([...root.querySelectorAll(".feed")])) {
+      const f = v.feeds[/** @type {string} */ (box.dataset.feed)];
+      if (!f) continue;
+      box.dataset.state = f.state;
+      setText(
+        $(".feed-count", box),
+        t(lang, f.kind === "carrier" ? "reported_carrier" : "reported_system", { n: f.reported, total: f.total }),
+      );
+      for (const s of f.sources) {
+        const chip = /** @type {HTMLElement|null} */ (box.querySelector(`[data-source="${s.id}"]`));
+        if (!chip) continue;
+        chip.dataset.state = s.state;
+        setText(chip, s.state === "fresh" ? s.name : `${s.name} · ${t(lang, `state_${s.state}`)}`);
+        chip.title = `${t(lang, `state_${s.state}`)}${s.lastReceivedMs ? ` · ${formatTime(s.lastReceivedMs)}` : ""}`;
+      }
+    }
+  }
+
+  // E-documents today and the signing rate.
+  {
+    const root = tile("esign");
+    const value = formatInt(v.esign.exchanged, lang);
+    setText(field(root, "value"), value);
+    setText(field(root, "rate"), formatPercent(v.esign.rate, lang));
+    gauge(root, v.esign.rate, v.esign.target);
+    tileMeta(root, v.feeds.esign, `${value}|${v.esign.rate}`, now);
+  }
+
+  // Dossier steps received per minute, the last hour.
+  {
+    const root = tile("egov");
+    const value = v.egov.lastMinute === null ? dash : formatInt(v.egov.lastMinute, lang);
+    setText(field(root, "value"), value);
+    setText(field(root, "hour"), t(lang, "egov_hour", { n: formatInt(v.egov.hour, lang) }));
+    setText(field(root, "scope"), v.whole ? "" : t(lang, "egov_province_wide"));
+    if (spark) {
+      const key = `${v.egov.series.xs[0] ?? ""}|${v.egov.series.ys.join(",")}`;
+      if (spark._pulseKey !== key) {
+        spark._pulseKey = key;
+        spark.setData([v.egov.series.xs, v.egov.series.ys]);
+      }
+    }
+    tileMeta(root, v.feeds.egov, value, now);
+  }
+
+  // Online share (full and partial), today.
+  {
+    const root = tile("online");
+    const value = formatPercent(v.egov.onlineShare, lang);
+    setText(field(root, "value"), value);
+    setText(field(root, "full"), formatPercent(v.egov.onlineFullShare, lang));
+    setText(field(root, "partial"), formatPercent(v.egov.onlinePartialShare, lang));
+    setStyle(field(root, "full-bar"), "width", `${((v.egov.onlineFullShare ?? 0) * 100).toFixed(2)}%`);
+    setStyle(field(root, "partial-bar"), "width", `${((v.egov.onlinePartialShare ?? 0) * 100).toFixed(2)}%`);
+    setText(
+      field(root, "received"),
+      v.egov.receivedToday === null ? "" : t(lang, "egov_received_today", { n: formatInt(v.egov.receivedToday, lang) }),
+    );
+    tileMeta(root, v.feeds.egov, value, now);
+  }
+
+  // On-time rate, today.
+  {
+    const root = tile("ontime");
+    const value = formatPercent(v.egov.ontimeRate, lang);
+    setText(field(root, "value"), value);
+    gauge(root, v.egov.ontimeRate, v.egov.ontimeTarget);
+    setText(
+      field(root, "counts"),
+      v.egov.onTime === null
+        ? ""
+        : t(lang, "ontime_counts", { ontime: formatInt(v.egov.onTime, lang), late: formatInt(v.egov.late, lang) }),
+    );
+    tileMeta(root, v.feeds.egov, value, now);
+  }
+}
+
+// --- start -------------------------------------------------------------------------------------
+
+async function loadConfig() {
+  for (let wait = 500; ; wait = Math.min(wait * 2, 10_000)) {
+    try {
+      const r = await fetch("/config.json", { cache: "no-store" });
+      if (r.ok) return await r.json();
+    } catch {}
+    await new Promise((r) => setTimeout(r, wait));
+  }
+}
+
+async function main() {
+  config = await loadConfig();
+  setText($("#operator"), config.operator_name ?? "");
+  buildSubscriberTiles();
+  buildTechRows();
+  buildAlarmRows();
+  buildFeeds();
+  buildAreaSelect();
+  $("#lang").addEventListener("click", () => {
+    lang = lang === "vi" ? "en" : "vi";
+    safeSet("pulse.wall.lang", lang);
+    applyLanguage();
+  });
+  $("#kiosk").addEventListener("click", () => setKiosk(!kiosk));
+  const wanted = params.get("area");
+  if (wanted) setArea(wanted);
+  applyLanguage();
+  await buildSpark();
+  setKiosk(kiosk);
+  connect();
+  // The clock and the down durations tick every second whatever the traffic.
+  setInterval(() => render(false), 1000);
+  document.body.dataset.ready = "1";
+}
+
+void main();
