@@ -193,6 +193,29 @@ describe("pulse check and pulse publish", () => {
     expect(out.lines.filter((l: { status: string }) => l.status === "refused").map((l: { line: number }) => l.line)).toEqual([6]);
   });
 
+  it("publish: a record ingest already held, sent under another Msg-Id, is ingest's duplicate; without the database it cannot say", async () => {
+    const rec = { v: 1, id: "pre1", source: "dvc", ts: "2026-11-26T10:00:00+07:00", area: "412", data: egov("x").data };
+    // Stored earlier by another way (no Msg-Id): JetStream cannot know the file's line repeats it.
+    await h.publish("egov", "dvc", rec, { msgId: false });
+    await h.settle();
+    const before = await h.figures();
+    const p = await runPulse(["publish", "-", "--feed", "egov", "--source", "dvc", "--json"], env, JSON.stringify(rec));
+    expect(p.json().lines[0]).toMatchObject({
+      status: "duplicate",
+      by: "ingest",
+      detail: 'ingest already held revision 0 of dvc id "pre1": nothing changed',
+    });
+    expect(p.code).toBe(0);
+    await h.settle();
+    expect(await h.figures()).toEqual(before);
+    const blind = await runPulse(
+      ["publish", "-", "--feed", "egov", "--source", "dvc", "--no-database", "--json"],
+      env,
+      JSON.stringify({ ...rec, revision: 0, id: "pre2" }),
+    );
+    expect(blind.json().lines[0]).toMatchObject({ status: "accepted", detail: expect.stringMatching(/database not read/) });
+  });
+
   it("reads standard input and --feed/--source lines as exact payloads", async () => {
     const rec = {
       v: 1,
