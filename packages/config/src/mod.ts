@@ -1,3 +1,4 @@
 export * from "./env-reader";
 export * from "./logger";
 export * from "./on-shutdown";
+export * from "./nats-auth";

@@ -1,4 +1,5 @@
 export * from "./connect-nats";
+export * from "./nats-url";
 export * from "./streams";
 export * from "./puller";
 export * from "./stored-message";
@@ -12,4 +13,13 @@ export {
   type JetStreamManager,
   type PubAck,
 } from "@nats-io/jetstream";
-export { headers, createInbox, nanos, type Msg, type MsgHdrs, type Subscription } from "@nats-io/transport-node";
+export {
+  headers,
+  createInbox,
+  nanos,
+  nkeys,
+  PermissionViolationError,
+  type Msg,
+  type MsgHdrs,
+  type Subscription,
+} from "@nats-io/transport-node";

@@ -132,8 +132,11 @@ export class Puller {
   private readonly nc: NatsConnection;
   private readonly acks: AckWriter;
   private readonly opts: Required<PullerOptions>;
-  /** Each pull request gets its own reply subject under this prefix: `<prefix>.<generation>`. */
-  private readonly inboxPrefix = createInbox();
+  /**
+   * Each pull request gets its own reply subject under this prefix: `<prefix>.<generation>`. Under
+   * the connection's own inbox prefix: with permissions, a user may subscribe only to its own.
+   */
+  private readonly inboxPrefix: string;
   /** Counts pull requests; the current one replies to `<prefix>.<generation>`. */
   private generation = 0;
   private sub: Subscription | null = null;
@@ -167,6 +170,7 @@ export class Puller {
 
   constructor(nc: NatsConnection, options: PullerOptions) {
     this.nc = nc;
+    this.inboxPrefix = createInbox((nc as { options?: { inboxPrefix?: string } }).options?.inboxPrefix);
     this.acks = new AckWriter(nc);
     this.opts = {
       batchSize: 1_000,

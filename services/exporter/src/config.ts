@@ -1,4 +1,4 @@
-import { ConfigError, envReader, type Env, type LogLevel } from "@pulse/config";
+import { ConfigError, envReader, readNatsAuth, type Env, type LogLevel, type NatsAuth } from "@pulse/config";
 import { defaultStreamNames, type StreamNames } from "@pulse/nats";
 
 export interface ExporterConfig {
@@ -17,6 +17,8 @@ export interface ExporterConfig {
    * nats://127.0.0.1:4222; `none` turns it off (feeds are then never pipeline_behind).
    */
   natsUrl: string | undefined;
+  /** NATS_USER + NATS_PASSWORD / NATS_PASSWORD_FILE, or NATS_CREDS: the exporter's user (see `readNatsAuth`). Default none. */
+  natsAuth: NatsAuth;
   /** EXPORTER_BEHIND_PENDING: undelivered messages on a feed's consumer that mean ingest is behind. Default 1,000. */
   behindPending: number;
   /**
@@ -49,6 +51,7 @@ export function loadConfig(env: Env, overrides: Partial<ExporterConfig> = {}): R
     host: r.string("METRICS_HOST", "0.0.0.0"),
     cacheMs: r.int("EXPORTER_CACHE_MS", 1_000, { min: 0, max: 60_000 }),
     natsUrl: nats === "none" ? undefined : nats,
+    natsAuth: readNatsAuth(env),
     behindPending: r.int("EXPORTER_BEHIND_PENDING", 1_000, { min: 1 }),
     stallMs: r.int("EXPORTER_STALL_MS", 30_000, { min: 1_000 }),
     logLevel: level as LogLevel,

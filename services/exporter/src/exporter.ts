@@ -56,6 +56,7 @@ export function createExporter(config: Readonly<ExporterConfig>, deps: ExporterD
   const gauges: Record<keyof typeof domainMetrics, Gauge> = makeMetrics(registry, domainMetrics);
   const pipeline = createPipelineWatch({
     natsUrl: config.natsUrl,
+    natsAuth: config.natsAuth,
     names: config.names,
     behindPending: config.behindPending,
     stallMs: config.stallMs,

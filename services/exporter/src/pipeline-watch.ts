@@ -1,9 +1,11 @@
 import type { Logger } from "@pulse/config";
 import { consumerName, feeds, type Feed } from "@pulse/contracts";
-import { connectNats, feedStream, jetstreamManager, type NatsConnection, type StreamNames } from "@pulse/nats";
+import { connectNats, feedStream, jetstreamManager, type ConnectNatsOptions, type NatsConnection, type StreamNames } from "@pulse/nats";
 
 export interface PipelineWatchOptions {
   natsUrl: string | undefined;
+  /** The exporter's NATS user. Default none. */
+  natsAuth?: ConnectNatsOptions;
   names: StreamNames;
   /** Undelivered messages that mean ingest is behind. */
   behindPending: number;
@@ -44,7 +46,7 @@ export function createPipelineWatch(o: PipelineWatchOptions): PipelineWatch {
 
   const connect = async () => {
     if (nc || !o.natsUrl || closed) return;
-    connecting ??= connectNats(o.natsUrl, "pulse-exporter")
+    connecting ??= connectNats(o.natsUrl, "pulse-exporter", { ...o.natsAuth, log: o.log })
       .then((c) => {
         if (closed) void c.close();
         else nc = c;

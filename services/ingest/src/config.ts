@@ -1,9 +1,11 @@
-import { ConfigError, envReader, type Env, type LogLevel } from "@pulse/config";
+import { ConfigError, envReader, readNatsAuth, type Env, type LogLevel, type NatsAuth } from "@pulse/config";
 import { defaultStreamNames, testStreamNames, type StreamNames } from "@pulse/nats";
 
 export interface IngestConfig {
   /** NATS_URL. Default nats://127.0.0.1:4222 (comma-separated for a cluster). */
   natsUrl: string;
+  /** NATS_USER + NATS_PASSWORD / NATS_PASSWORD_FILE, or NATS_CREDS: ingest's user (see `readNatsAuth`). Default none. */
+  natsAuth: NatsAuth;
   /** DATABASE_URL. Default: none, meaning the embedded Postgres under `dataDir`. */
   databaseUrl: string | undefined;
   /** PULSE_DATA_DIR: where the embedded Postgres keeps its files. Default .data */
@@ -54,6 +56,7 @@ export function loadConfig(env: Env, overrides: Partial<IngestConfig> = {}): Rea
   }
   return Object.freeze({
     natsUrl: r.string("NATS_URL", "nats://127.0.0.1:4222"),
+    natsAuth: readNatsAuth(env),
     databaseUrl,
     dataDir: r.string("PULSE_DATA_DIR", ".data"),
     poolMax: r.int("DATABASE_POOL_MAX", databaseUrl ? 6 : 1, { min: 1, max: 100 }),

@@ -2,7 +2,7 @@ import { createLogger, type Logger } from "@pulse/config";
 import { feeds, type Feed } from "@pulse/contracts";
 import { createDb, migrateOrThrow, pruneDeadLetters, pruneEvents, type Db } from "@pulse/db";
 import { startMetricsServer, type Health, type MetricsServer } from "@pulse/metrics";
-import { connectNats, consumerBacklog, ensureStreams, type NatsConnection } from "@pulse/nats";
+import { connectNats, consumerBacklog, ensureStreams, redactNatsUrl, type NatsConnection } from "@pulse/nats";
 import { AdvisoryWatcher } from "./advisories";
 import type { IngestConfig } from "./config";
 import { DbGate } from "./db-gate";
@@ -39,7 +39,7 @@ export async function startIngest(config: Readonly<IngestConfig>, deps: IngestDe
   if (!url && !deps.db) throw new Error("startIngest: no database (set DATABASE_URL, or let main start the embedded Postgres)");
 
   const metrics = createIngestMetrics();
-  const nc: NatsConnection = await connectNats(config.natsUrl, "pulse-ingest");
+  const nc: NatsConnection = await connectNats(config.natsUrl, "pulse-ingest", { ...config.natsAuth, log: log.child("nats") });
   const names = await ensureStreams(nc, {
     names: config.names,
     replicas: config.replicas,
@@ -128,7 +128,13 @@ export async function startIngest(config: Readonly<IngestConfig>, deps: IngestDe
     backlog: Object.fromEntries(backlog),
   });
   const server: MetricsServer = await startMetricsServer({ port: config.port, registry: metrics.registry, health });
-  log.info("ingest started", { port: server.port, nats: config.natsUrl, streams: `${names.feeds}_<FEED>`, batch: config.batchSize });
+  log.info("ingest started", {
+    port: server.port,
+    nats: redactNatsUrl(config.natsUrl),
+    nats_user: config.natsAuth.user,
+    streams: `${names.feeds}_<FEED>`,
+    batch: config.batchSize,
+  });
 
   let closing: Promise<void> | null = null;
   return {
