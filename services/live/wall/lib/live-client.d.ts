@@ -1,0 +1,29 @@
+// Types of live-client.js for the TypeScript tests.
+import type { Entry } from "./store.js";
+export type LinkState = "connecting" | "live" | "lost" | "denied";
+export interface LiveClientOptions {
+  url: string;
+  topics: string[];
+  WebSocket: unknown;
+  onSnapshot: (entries: Entry[], info: { seq: number; reset: boolean }) => void;
+  onDelta: (entries: Entry[], seq: number) => void;
+  onResumed?: (seq: number) => void;
+  onHeartbeat?: (now: string, behind: unknown, why: unknown) => void;
+  onState?: (state: LinkState, detail?: { code?: number; reason?: string }) => void;
+  onProtocolError?: (frame: { code?: string; message?: string }) => void;
+  subscriptionId?: string;
+  silenceMs?: number;
+  minDelayMs?: number;
+  maxDelayMs?: number;
+  deniedDelayMs?: number;
+  random?: () => number;
+}
+export declare class LiveClient {
+  constructor(o: LiveClientOptions);
+  seq: number | null;
+  state: LinkState;
+  frames: number;
+  connects: number;
+  start(): this;
+  close(): void;
+}
