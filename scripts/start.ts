@@ -1,49 +1,44 @@
 /**
  * `pnpm start`: the whole of Pulse on one machine, in one process.
  *
- * - No DATABASE_URL: the embedded Postgres under `.data/pg` (PGlite; one session, so every
- *   service here shares one pool of one). With DATABASE_URL, each service opens its own pool.
+ * - No DATABASE_URL: the embedded Postgres under `<PULSE_DATA_DIR>/pg` (PGlite; one session, so
+ *   every service here shares one pool of one). With DATABASE_URL, each service opens its own pool.
  * - No NATS answering at NATS_URL (default nats://127.0.0.1:4222): a local nats-server with
- *   JetStream, its store under `.data/nats`, stopped with us.
- * First SIGINT/SIGTERM drains everything within 15 s; a second one exits at once.
+ *   JetStream, its store under `<PULSE_DATA_DIR>/nats`, stopped with us.
+ * - Migrations (by ingest), ingest, the exporter, the live gateway with the wall screen, and the
+ *   simulator — by default only on our own embedded Postgres and our own nats-server
+ *   (PULSE_SIMULATE=1|0 overrides; the log says which and why).
+ * Every port comes from the environment (NATS_URL, EMBEDDED_PG_PORT, INGEST_PORT, METRICS_PORT,
+ * LIVE_PORT, LIVE_ADMIN_PORT). First SIGINT/SIGTERM stops everything within 20 s; a second exits.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
-import { connect as tcpConnect } from "node:net";
 import { ConfigError, createLogger, onShutdown } from "@pulse/config";
 import { createDb, startEmbeddedPostgres, type Db, type EmbeddedPostgres } from "@pulse/db";
 import { loadConfig as loadExporterConfig, startExporter, type Exporter } from "@pulse/exporter";
 import { loadConfig as loadIngestConfig, startIngest, type Ingest } from "@pulse/ingest";
+import { loadConfig as loadLiveConfig, startLive, type Live } from "@pulse/live";
+import { loadConfig as loadSimulatorConfig, startSimulator, type Simulator } from "@pulse/simulator";
+import { findNatsServer, reachable, startLocalNats, type LocalNats } from "./local-nats";
+import { loadStartConfig, simulatorDecision } from "./start-config";
 
 const log = createLogger("pulse");
-
-async function reachable(url: string): Promise<boolean> {
-  const u = new URL(url.split(",")[0]!);
-  return new Promise((resolve) => {
-    const s = tcpConnect({ host: u.hostname, port: Number(u.port || 4222) });
-    s.setTimeout(1_000);
-    s.once("connect", () => (s.destroy(), resolve(true)));
-    s.once("error", () => resolve(false));
-    s.once("timeout", () => (s.destroy(), resolve(false)));
-  });
+const startedAt = Date.now();
+const steps = 6;
+let stepNo = 0;
+/** One progress line per step, with how long it took: what a person watches while it starts. */
+async function step<T>(name: string, run: () => Promise<T>, done: (v: T) => string): Promise<T> {
+  stepNo++;
+  const t = Date.now();
+  process.stderr.write(`  [${stepNo}/${steps}] ${name.padEnd(16)} …\n`);
+  const v = await run();
+  process.stderr.write(`  [${stepNo}/${steps}] ${name.padEnd(16)} ${done(v)} (${((Date.now() - t) / 1000).toFixed(1)} s)\n`);
+  return v;
 }
 
-async function startLocalNats(url: string, dir: string): Promise<ChildProcess> {
-  const bin = ["/usr/sbin/nats-server", "/usr/bin/nats-server", "/usr/local/bin/nats-server"].find((p) => existsSync(p));
-  if (!bin) {
-    throw new Error(`no NATS server answers at ${url} and nats-server is not installed: apt-get install nats-server (or set NATS_URL)`);
-  }
-  const u = new URL(url);
-  mkdirSync(dir, { recursive: true });
-  const child = spawn(bin, ["-js", "-a", u.hostname, "-p", u.port || "4222", "-sd", dir], { stdio: "ignore" });
-  for (let i = 0; i < 100 && !(await reachable(url)); i++) await new Promise((r) => setTimeout(r, 100));
-  log.info("started a local nats-server with JetStream", { url, store: dir, pid: child.pid });
-  return child;
-}
-
-let ingestConfig;
+let configs;
 try {
-  ingestConfig = loadIngestConfig(process.env);
+  const start = loadStartConfig(process.env);
+  const ingest = loadIngestConfig(process.env);
+  configs = { start, ingest, simulator: loadSimulatorConfig(process.env, { names: ingest.names, natsUrl: ingest.natsUrl }) };
 } catch (err) {
   if (err instanceof ConfigError) {
     log.error(`bad configuration: ${err.message}`);
@@ -51,38 +46,109 @@ try {
   }
   throw err;
 }
+const { start: startConfig, ingest: ingestConfig } = configs;
 
-let natsChild: ChildProcess | null = null;
+let nats: LocalNats | null = null;
 let embedded: EmbeddedPostgres | null = null;
 let shared: Db | null = null;
 let ingest: Ingest | null = null;
 let exporter: Exporter | null = null;
+let live: Live | null = null;
+let simulator: Simulator | null = null;
 
+const bounded = <T>(p: Promise<T>, ms: number) => Promise.race([p, new Promise<void>((r) => setTimeout(r, ms).unref())]);
 const close = async () => {
-  await exporter?.close();
-  await ingest?.close();
-  await shared?.close();
-  await embedded?.close();
-  natsChild?.kill("SIGTERM");
+  // Producers first, then readers, then the stores: nothing is lost or left half-applied.
+  if (simulator) await bounded(simulator.close(), 5_000).catch(() => {});
+  await live?.close().catch((e) => log.warn("live close", { error: String(e) }));
+  await exporter?.close().catch((e) => log.warn("exporter close", { error: String(e) }));
+  await ingest?.close().catch((e) => log.warn("ingest close", { error: String(e) }));
+  await shared?.close().catch(() => {});
+  await embedded?.close().catch(() => {});
+  await nats?.stop();
+  log.info("stopped");
 };
+onShutdown(close, { log, timeoutMs: 20_000 });
 
 try {
-  if (!(await reachable(ingestConfig.natsUrl))) natsChild = await startLocalNats(ingestConfig.natsUrl, `${ingestConfig.dataDir}/nats`);
-  let databaseUrl = ingestConfig.databaseUrl;
-  if (!databaseUrl) {
-    embedded = await startEmbeddedPostgres({ dataDir: `${ingestConfig.dataDir}/pg`, port: Number(process.env.EMBEDDED_PG_PORT ?? 54329) });
-    databaseUrl = embedded.url;
-    shared = createDb({ url: databaseUrl, poolMax: 1, applicationName: "pulse" });
-    log.info("no DATABASE_URL: using the embedded Postgres", { url: databaseUrl, dir: embedded.dataDir });
-  }
-  ingest = await startIngest(ingestConfig, { db: shared ?? undefined, log: log.child("ingest") });
-  const exporterConfig = loadExporterConfig(process.env, { databaseUrl });
-  exporter = await startExporter(exporterConfig, { db: shared ?? undefined, log: log.child("exporter") });
-  log.info("Pulse is running", { ingest: `http://127.0.0.1:${ingest.port}/healthz`, metrics: `http://127.0.0.1:${exporter.port}/metrics` });
+  process.stderr.write(`Pulse: starting (data in ${ingestConfig.dataDir})\n`);
+  await step(
+    "NATS",
+    async () => {
+      if (await reachable(ingestConfig.natsUrl)) return "existing";
+      const bin = findNatsServer(startConfig.natsServerBin);
+      if (!bin) {
+        throw new Error(
+          `no NATS server answers at ${ingestConfig.natsUrl} and nats-server is not installed.\n` +
+            `  Install it:  sudo apt-get install nats-server   (or: go install github.com/nats-io/nats-server/v2@latest)\n` +
+            `  or point NATS_URL at a running server with JetStream.`,
+        );
+      }
+      nats = await startLocalNats(ingestConfig.natsUrl, `${ingestConfig.dataDir}/nats`, bin);
+      return "local";
+    },
+    (v) =>
+      v === "local"
+        ? `local nats-server pid ${nats!.pid} on ${ingestConfig.natsUrl}, store ${ingestConfig.dataDir}/nats`
+        : `using ${ingestConfig.natsUrl}`,
+  );
+  const databaseUrl = await step(
+    "Postgres",
+    async () => {
+      if (ingestConfig.databaseUrl) return ingestConfig.databaseUrl;
+      embedded = await startEmbeddedPostgres({ dataDir: `${ingestConfig.dataDir}/pg`, port: startConfig.embeddedPgPort });
+      shared = createDb({ url: embedded.url, poolMax: 1, applicationName: "pulse" });
+      return embedded.url;
+    },
+    (url) => (embedded ? `embedded (PGlite) ${url}, data ${embedded.dataDir}` : `DATABASE_URL ${new URL(url).host}`),
+  );
+  const db = shared ?? undefined;
+  ingest = await step(
+    "migrations+ingest",
+    () => startIngest(ingestConfig, { db, databaseUrl, log: log.child("ingest") }),
+    (i) => `ingest on :${i.port}`,
+  );
+  exporter = await step(
+    "exporter",
+    () => startExporter(loadExporterConfig(process.env, { databaseUrl, names: ingestConfig.names }), { db, log: log.child("exporter") }),
+    (e) => `/metrics on :${e.port}`,
+  );
+  live = await step(
+    "live gateway",
+    () => startLive(loadLiveConfig(process.env, { databaseUrl, names: ingestConfig.names }), { db, log: log.child("live") }),
+    (l) => `wall and /live on :${l.port}, admin :${l.adminPort}`,
+  );
+  const decision = simulatorDecision(startConfig.simulate, embedded !== null, nats !== null);
+  log.info(`simulator ${decision.on ? "ON" : "OFF"}: ${decision.why}`);
+  await step(
+    "simulator",
+    async () => {
+      if (!decision.on) return null;
+      simulator = await startSimulator(configs.simulator, { log: log.child("simulator") });
+      return simulator;
+    },
+    (s) =>
+      s
+        ? `on (${decision.why}); rate ${configs.simulator.rate}, seed ${configs.simulator.seed}, ${s.stats().fresh ? "fresh: backfilling today" : "resuming today"}`
+        : `off (${decision.why})`,
+  );
+  const h = startConfig.publicHost;
+  process.stdout.write(
+    [
+      "",
+      `Pulse is running (started in ${((Date.now() - startedAt) / 1000).toFixed(1)} s)`,
+      `  Wall screen   http://${h}:${live.port}/`,
+      `  Live socket   ws://${h}:${live.port}/live`,
+      `  Metrics       http://${h}:${exporter.port}/metrics   (ingest :${ingest.port}/metrics, gateway :${live.adminPort}/metrics)`,
+      `  Health        http://${h}:${ingest.port}/healthz   http://${h}:${live.port}/healthz   http://${h}:${exporter.port}/healthz`,
+      `  Simulator     ${decision.on ? "on" : "off"}: ${decision.why}`,
+      `  Data          ${ingestConfig.dataDir} (a second start reuses it)`,
+      "  Ctrl-C stops everything.",
+      "",
+    ].join("\n") + "\n",
+  );
 } catch (err) {
   log.error(`start failed: ${(err as Error).message}`);
   await close().catch(() => {});
   process.exit(1);
 }
-
-onShutdown(close, { log, timeoutMs: 15_000 });

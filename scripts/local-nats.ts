@@ -1,0 +1,98 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { accessSync, constants, existsSync, mkdirSync } from "node:fs";
+import { connect as tcpConnect } from "node:net";
+import { delimiter, join } from "node:path";
+
+/** True when something accepts TCP connections at the first server of a NATS URL. */
+export async function reachable(url: string, timeoutMs = 1_000): Promise<boolean> {
+  const u = new URL(url.split(",")[0]!);
+  return new Promise((resolve) => {
+    const s = tcpConnect({ host: u.hostname, port: Number(u.port || 4222) });
+    s.setTimeout(timeoutMs);
+    s.once("connect", () => (s.destroy(), resolve(true)));
+    s.once("error", () => resolve(false));
+    s.once("timeout", () => (s.destroy(), resolve(false)));
+  });
+}
+
+export function findNatsServer(explicit?: string): string | null {
+  if (explicit) return existsSync(explicit) ? explicit : null;
+  const dirs = ["/usr/sbin", "/usr/bin", "/usr/local/bin", ...(process.env.PATH ?? "").split(delimiter)];
+  for (const d of dirs) {
+    const p = join(d, "nats-server");
+    try {
+      accessSync(p, constants.X_OK);
+      return p;
+    } catch {
+      /* next */
+    }
+  }
+  return null;
+}
+
+export interface LocalNats {
+  pid: number;
+  url: string;
+  /** SIGTERM, then SIGKILL after 5 s; resolves once the process is gone. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `nats-server -js` for this start, its store under `storeDir`. It runs in its own process
+ * group, so a Ctrl-C in the terminal reaches us first and ingest drains before the broker goes;
+ * a small watchdog stops it should we die without closing it (SIGKILL, a crash).
+ */
+export async function startLocalNats(url: string, storeDir: string, bin: string): Promise<LocalNats> {
+  const u = new URL(url.split(",")[0]!);
+  mkdirSync(storeDir, { recursive: true });
+  const child: ChildProcess = spawn(bin, ["-js", "-a", u.hostname, "-p", u.port || "4222", "-sd", storeDir], {
+    stdio: ["ignore", "ignore", "pipe"],
+    detached: true,
+  });
+  let err = "";
+  child.stderr!.on("data", (d) => (err = (err + d).slice(-4_000)));
+  const exited = new Promise<void>((r) => child.once("exit", () => r()));
+  for (let i = 0; i < 150; i++) {
+    if (child.exitCode !== null) throw new Error(`nats-server exited with ${child.exitCode}: ${err.trim().split("\n").pop()}`);
+    if (await reachable(url, 200)) break;
+    if (i === 149) {
+      child.kill("SIGKILL");
+      throw new Error(`nats-server did not listen on ${url} within 15 s: ${err.trim().split("\n").pop()}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const pid = child.pid!;
+  const watchdog = spawn(
+    "/bin/sh",
+    [
+      "-c",
+      `while kill -0 ${process.pid} 2>/dev/null && kill -0 ${pid} 2>/dev/null; do sleep 0.5; done; kill -0 ${pid} 2>/dev/null && kill -TERM ${pid}`,
+    ],
+    {
+      detached: true,
+      stdio: "ignore",
+    },
+  );
+  watchdog.unref();
+  child.unref();
+  return {
+    pid,
+    url,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGTERM");
+      const t = setTimeout(() => child.kill("SIGKILL"), 5_000);
+      await exited;
+      clearTimeout(t);
+      // The watchdog sees the broker gone within half a second and exits; do not leave it behind.
+      // Its whole group, so its `sleep` goes too.
+      if (watchdog.exitCode === null && watchdog.pid) {
+        try {
+          process.kill(-watchdog.pid, "SIGTERM");
+        } catch {
+          /* already gone */
+        }
+      }
+    },
+  };
+}
