@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { ConfigError, envReader, type Env, type LogLevel } from "@pulse/config";
 import { defaultBehindPending, defaultStallMs } from "@pulse/contracts";
-import { defaultStreamNames, type StreamNames } from "@pulse/nats";
+import { defaultStreamNames, testStreamNames, type StreamNames } from "@pulse/nats";
 
 export interface LiveConfig {
   /** DATABASE_URL: the database ingest fills (the state is read from it at start). Required. */
@@ -36,12 +36,17 @@ export interface LiveConfig {
   maxSubscriptions: number;
   /**
    * LIVE_SLOW_BYTES: bytes a socket may have queued (`bufferedAmount`) before its deltas are held
-   * back and coalesced per key. Default 1 MiB.
+   * back and coalesced per key. Default 256 KiB: what a slow link queues is latency (at 50 KB/s a
+   * 1 MiB queue is 20 s old), and the gateway's memory is clients × (this + one frame).
    */
   slowBytes: number;
   /** LIVE_SLOW_MS: how long a socket may stay above `slowBytes` before it is closed with 1013. Default 10,000. */
   slowMs: number;
-  /** LIVE_MAX_BUFFERED_BYTES: a socket with more than this queued is closed with 1013 at once. Default 8 MiB. */
+  /**
+   * LIVE_MAX_BUFFERED_BYTES: a socket with more than this queued is closed with 1013 at once.
+   * Default 8 MiB: above a full snapshot of every station (about 1.3 MB for 10,000), which a new
+   * client may take a moment to drain.
+   */
   maxBufferedBytes: number;
   /** LIVE_RING: recent LIVE messages kept in memory to answer a `since` without reading the stream. Default 20,000. */
   ringSize: number;
@@ -61,7 +66,7 @@ export interface LiveConfig {
   wallDir: string;
   /** LOG_LEVEL. Default info. */
   logLevel: LogLevel;
-  /** Stream names. Defaults from contracts; tests use fresh ones. */
+  /** Stream names. Defaults from contracts; PULSE_NAMESPACE=x as ingest reads it; tests use fresh ones. */
   names: StreamNames;
 }
 
@@ -99,7 +104,7 @@ export function loadConfig(env: Env, overrides: Partial<LiveConfig> = {}): Reado
   }
   if (tokens !== null && tokens.length === 0) throw new ConfigError("LIVE_TOKENS", "set but empty: leave it unset for open access");
   const origins = list(r.optional("LIVE_ORIGINS"));
-  const slowBytes = r.int("LIVE_SLOW_BYTES", 1024 * 1024, { min: 1024 });
+  const slowBytes = r.int("LIVE_SLOW_BYTES", 256 * 1024, { min: 1024 });
   return Object.freeze({
     databaseUrl,
     poolMax: r.int("DATABASE_POOL_MAX", 2, { min: 1, max: 20 }),
@@ -126,7 +131,7 @@ export function loadConfig(env: Env, overrides: Partial<LiveConfig> = {}): Reado
     operatorName: r.string("PULSE_OPERATOR_NAME", "Sở Khoa học và Công nghệ tỉnh Nghệ An"),
     wallDir: fileURLToPath(new URL("../wall/", import.meta.url)),
     logLevel: level as LogLevel,
-    names: defaultStreamNames,
+    names: r.optional("PULSE_NAMESPACE") ? testStreamNames(r.optional("PULSE_NAMESPACE")!) : defaultStreamNames,
     ...overrides,
   });
 }
