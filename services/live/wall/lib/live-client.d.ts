@@ -24,6 +24,9 @@ export declare class LiveClient {
   state: LinkState;
   frames: number;
   connects: number;
+  snapshots: number;
+  resets: number;
+  resumes: number;
   start(): this;
   close(): void;
 }

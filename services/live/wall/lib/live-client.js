@@ -60,6 +60,10 @@ export class LiveClient {
     /** Frames received in all (for tests and the page's diagnostics). */
     this.frames = 0;
     this.connects = 0;
+    /** Snapshots applied, of which resets; resumes honoured. */
+    this.snapshots = 0;
+    this.resets = 0;
+    this.resumes = 0;
     this.setT = o.setTimeout ?? ((fn, ms) => setTimeout(fn, ms));
     this.clearT = o.clearTimeout ?? ((t) => clearTimeout(t));
   }
@@ -141,12 +145,15 @@ export class LiveClient {
       case "snapshot": {
         if (f.id !== undefined && f.id !== this.id) return;
         const entries = Array.isArray(f.entries) ? f.entries : [];
+        this.snapshots++;
+        if (f.reset === true) this.resets++;
         this.o.onSnapshot(entries, { seq: Number(f.seq) || 0, reset: f.reset === true });
         this.seq = Number.isFinite(Number(f.seq)) ? Number(f.seq) : this.seq;
         this.live();
         break;
       }
       case "resumed":
+        this.resumes++;
         this.o.onResumed?.(Number(f.seq) || 0);
         if (Number.isFinite(Number(f.seq))) this.seq = Math.max(this.seq ?? 0, Number(f.seq));
         this.live();

@@ -1,0 +1,183 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chromium, type Browser, type Page } from "playwright-core";
+import { ingestHarness, make, type Harness } from "@pulse/ingest/test-harness";
+import { loadConfig, startLive, type Live } from "@pulse/live";
+import type { LiveClient } from "../services/live/wall/lib/live-client.js";
+
+/** What the page exposes for diagnostics (app.js: window.pulseWall). */
+type WallWindow = { pulseWall: { client: LiveClient } };
+
+// The wall screen in headless Chromium, fed by the real pipeline: producers publish over NATS,
+// ingest commits to Postgres and relays the change log to LIVE, the gateway serves the page and
+// pushes the figures over its WebSocket. Nothing here is mocked; the gateway's clock for
+// freshness is moved forward (its `clock` option) so a feed turns late without a 10-minute wait.
+const local = (ms: number) => new Date(ms + 7 * 3_600_000).toISOString().slice(0, 19) + "+07:00";
+const token = "wall-secret";
+const cadenceMs = 300_000; // seeds: every carrier's subscribers feed
+
+describe("wall screen in a browser", () => {
+  let h: Harness;
+  let live: Live | null = null;
+  let port = 0;
+  let browser: Browser;
+  let page: Page;
+  let ahead = 0; // how far the gateway's clock runs ahead of the machine's
+  let n = 0;
+  const clock = () => Date.now() + ahead;
+  const start = async (p: number) =>
+    startLive(
+      loadConfig(
+        {
+          DATABASE_URL: h.database.url,
+          NATS_URL: h.config.natsUrl,
+          LIVE_PORT: String(p),
+          LIVE_ADMIN_PORT: "0",
+          LIVE_HEARTBEAT_MS: "500",
+          LIVE_TOKENS: token,
+          LOG_LEVEL: "silent",
+        },
+        { names: h.names },
+      ),
+      { clock },
+    );
+  const reading = (source: string, area: string, count: number) =>
+    h.publish("subscribers", source, make.subscribers(`r${++n}`, "mobile", count, { area, ts: local(Date.now() - 1000) }));
+  const text = (sel: string) => page.locator(sel).first();
+  const carrier = (id: string) => page.locator(`#t-mobile li[data-carrier="${id}"]`);
+  let vietnamobileHeardAt = 0;
+
+  beforeAll(async () => {
+    h = await ingestHarness("wall_browser");
+    live = await start(0);
+    port = live.port;
+    browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+      headless: true,
+      args: [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--disable-quic",
+      ],
+    });
+    page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await live?.close();
+    await h?.close();
+  });
+
+  it("shows the province figure in vi-VN format and each carrier's tile change", async () => {
+    // Vietnamobile first: the late test below needs its last receipt well before the others'.
+    await reading("vietnamobile", "413", 28_167);
+    await h.settle();
+    vietnamobileHeardAt = Date.now();
+
+    await page.goto(`http://127.0.0.1:${port}/?token=${token}`);
+    await expect.poll(() => page.locator("html").getAttribute("lang")).toBe("vi");
+    await expect.poll(() => text("#link").getAttribute("data-state"), { timeout: 15_000 }).toBe("live");
+    await expect.poll(() => text("#operator").textContent()).toBe("Sở Khoa học và Công nghệ tỉnh Nghệ An");
+
+    await reading("viettel", "412", 1_000_000);
+    await reading("vinaphone", "412", 1_500_000);
+    await reading("mobifone", "412", 600_000);
+    await h.settle();
+    // 1,000,000 + 1,500,000 + 600,000 + 28,167, summed over districts and carriers.
+    await expect.poll(() => text('#t-mobile [data-v="value"]').textContent(), { timeout: 10_000 }).toBe("3.128.167");
+    await expect.poll(() => carrier("viettel").locator(".cval").textContent()).toBe("1.000.000");
+    await expect.poll(() => text("#t-mobile .complete").textContent(), { timeout: 10_000 }).toBe("4/4 nhà mạng đã báo cáo");
+    await expect.poll(() => text("#t-mobile").getAttribute("data-state")).toBe("fresh");
+
+    // A new reading from Viettel: its row and the total change, nothing else does.
+    await reading("viettel", "412", 1_000_500);
+    await h.settle();
+    await expect.poll(() => carrier("viettel").locator(".cval").textContent(), { timeout: 10_000 }).toBe("1.000.500");
+    await expect.poll(() => text('#t-mobile [data-v="value"]').textContent()).toBe("3.128.667");
+    expect(await carrier("vinaphone").locator(".cval").textContent()).toBe("1.500.000");
+    await expect.poll(() => text("#t-mobile .changed").textContent()).toMatch(/^Thay đổi lúc \d\d:\d\d:\d\d$/);
+
+    // The district view: Cửa Lò holds Vietnamobile's reading only.
+    await page.selectOption("#area", "413");
+    await expect.poll(() => text('#t-mobile [data-v="value"]').textContent()).toBe("28.167");
+    await page.selectOption("#area", "40");
+    await expect.poll(() => text('#t-mobile [data-v="value"]').textContent()).toBe("3.128.667");
+  });
+
+  it("turns the tile late when a producer stops, keeping its last value with the badge", async () => {
+    // Vietnamobile has been quiet for 20 s of real time when the other three report again.
+    await new Promise((r) => setTimeout(r, Math.max(0, vietnamobileHeardAt + 20_000 - Date.now())));
+    const before = Date.now();
+    await reading("viettel", "412", 1_000_500);
+    await reading("vinaphone", "412", 1_500_000);
+    await reading("mobifone", "412", 600_000);
+    await h.settle();
+    // Move the gateway's clock so the three are 15 s short of due-and-past (2 cadences) and
+    // Vietnamobile, 20 s quieter, is past it: late (amber), not yet silent.
+    ahead = 2 * cadenceMs - 15_000 - (Date.now() - before);
+    await expect.poll(() => text("#t-mobile").getAttribute("data-state"), { timeout: 8_000 }).toBe("late");
+    expect(await text("#t-mobile .complete").textContent()).toBe("3/4 nhà mạng đã báo cáo");
+    expect(await text("#t-mobile .badge").textContent()).toBe("Chậm");
+    expect(await carrier("vietnamobile").getAttribute("data-state")).toBe("late");
+    expect(await carrier("viettel").getAttribute("data-state")).toBe("fresh");
+    // Never blanked: the last figures stay, marked.
+    expect(await carrier("vietnamobile").locator(".cval").textContent()).toBe("28.167");
+    expect(await text('#t-mobile [data-v="value"]').textContent()).toBe("3.128.667");
+    expect(await text('#t-complete .feed[data-feed="subscribers"]').getAttribute("data-state")).toBe("late");
+
+    // It reports again: fresh, 4/4.
+    await reading("vietnamobile", "413", 28_167);
+    await h.settle();
+    await expect.poll(() => text("#t-mobile .complete").textContent(), { timeout: 8_000 }).toBe("4/4 nhà mạng đã báo cáo");
+    ahead = 0;
+  });
+
+  it("recovers by itself when the gateway stops and comes back, with what changed meanwhile", async () => {
+    const connects = await page.evaluate(() => (globalThis as unknown as WallWindow).pulseWall.client.connects);
+    await live!.close();
+    live = null;
+    await expect.poll(() => text("#link").getAttribute("data-state"), { timeout: 10_000 }).toBe("lost");
+    expect(await text("#banner").isVisible()).toBe(true);
+    expect(await text("#banner-text").textContent()).toBe("Mất kết nối — đang kết nối lại");
+    // The last figures stay on the screen while the link is down.
+    expect(await text('#t-mobile [data-v="value"]').textContent()).toBe("3.128.667");
+
+    // A change committed while no gateway runs.
+    await reading("viettel", "412", 1_001_000);
+    await h.settle();
+    live = await start(port);
+    await expect.poll(() => text("#link").getAttribute("data-state"), { timeout: 20_000 }).toBe("live");
+    await expect.poll(() => text('#t-mobile [data-v="value"]').textContent(), { timeout: 10_000 }).toBe("3.129.167");
+    expect(await text("#banner").isVisible()).toBe(false);
+    const after = await page.evaluate(() => {
+      const c = (globalThis as unknown as WallWindow).pulseWall.client;
+      return { connects: c.connects, resumes: c.resumes, resets: c.resets };
+    });
+    expect(after.connects).toBeGreaterThan(connects);
+    // The new gateway honoured the page's `since`: a resume, not a fresh snapshot.
+    expect(after.resumes).toBeGreaterThanOrEqual(1);
+    expect(after.resets).toBe(0);
+  });
+
+  it("switches to English and remembers it; a wrong token is refused visibly", async () => {
+    await page.click("#lang");
+    await expect.poll(() => page.locator("html").getAttribute("lang")).toBe("en");
+    expect(await text("#t-mobile h2").textContent()).toBe("Mobile subscribers");
+    expect(await text('#t-mobile [data-v="value"]').textContent()).toBe("3,129,167");
+    expect(await text("#t-mobile .complete").textContent()).toBe("4/4 carriers reported");
+    await page.reload();
+    await expect.poll(() => text('#t-mobile [data-v="value"]').textContent(), { timeout: 15_000 }).toBe("3,129,167");
+    expect(await page.locator("html").getAttribute("lang")).toBe("en");
+    await page.click("#lang");
+    await expect.poll(() => text("#t-mobile h2").textContent()).toBe("Thuê bao di động");
+
+    const other = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+    await other.goto(`http://127.0.0.1:${port}/?token=wrong&lang=vi`);
+    await expect.poll(() => other.locator("#link").getAttribute("data-state"), { timeout: 10_000 }).toBe("denied");
+    expect(await other.locator('#t-mobile [data-v="value"]').textContent()).toBe("—");
+    await other.close();
+  });
+});
