@@ -50,6 +50,8 @@ export interface LiveConfig {
   maxBufferedBytes: number;
   /** LIVE_RING: recent LIVE messages kept in memory to answer a `since` without reading the stream. Default 20,000. */
   ringSize: number;
+  /** LIVE_RING_BYTES: most bytes of message bodies in that ring. Default 64 MiB. */
+  ringBytes: number;
   /** LIVE_DAYS: UTC+7 days of esign_day/egov_day keys held (today included). Default 31. */
   days: number;
   /** LIVE_MINUTES_HOURS: hours of egov_minute keys held. Default 6. */
@@ -123,6 +125,7 @@ export function loadConfig(env: Env, overrides: Partial<LiveConfig> = {}): Reado
     slowMs: r.int("LIVE_SLOW_MS", 10_000, { min: 0 }),
     maxBufferedBytes: r.int("LIVE_MAX_BUFFERED_BYTES", Math.max(8 * 1024 * 1024, slowBytes * 2), { min: slowBytes }),
     ringSize: r.int("LIVE_RING", 20_000, { min: 0, max: 1_000_000 }),
+    ringBytes: r.int("LIVE_RING_BYTES", 64 * 1024 * 1024, { min: 0 }),
     days: r.int("LIVE_DAYS", 31, { min: 1, max: 400 }),
     minutesHours: r.int("LIVE_MINUTES_HOURS", 6, { min: 1, max: 24 * 7 }),
     behindPending: r.int("LIVE_BEHIND_PENDING", defaultBehindPending, { min: 1 }),

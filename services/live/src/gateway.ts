@@ -391,7 +391,7 @@ export class Gateway {
             bytes += Buffer.byteLength(text);
           }
           c.held = null;
-          c.sentSeq = s;
+          if (c.opening === 0) c.sentSeq = s;
           if (c.floor <= seq) c.floor = 0;
           continue;
         }
@@ -401,10 +401,12 @@ export class Gateway {
           frames++;
           bytes += frame.length;
         }
-        c.sentSeq = seq;
+        // Not while a subscription is being answered: a heartbeat's seq must never pass the
+        // changes a resume is still to send.
+        if (c.opening === 0) c.sentSeq = seq;
       }
     }
-    for (const c of this.clients) if (c.subs.size === 0 && c.held === null) c.sentSeq = Math.max(seq, c.floor);
+    for (const c of this.clients) if (c.subs.size === 0 && c.held === null && c.opening === 0) c.sentSeq = Math.max(seq, c.floor);
     if (frames > 0) {
       this.o.metrics.frames.inc({ type: "delta" }, frames);
       this.o.metrics.bytes.inc(bytes);

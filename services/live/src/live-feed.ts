@@ -109,7 +109,8 @@ export class LiveFeed {
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: state.seq + 1,
     });
-    const messages = await consumer.consume({ max_messages: 2_000, expires: 5_000 });
+    // Bounded in bytes, not messages: one relay row may be 256 KB.
+    const messages = await consumer.consume({ max_bytes: 8 * 1024 * 1024, expires: 5_000 });
     this.messages = messages;
     // close() may have run while the consumer was being made: it could not stop this one.
     if (!this.running) await messages.close().catch(() => {});
@@ -131,7 +132,7 @@ export class LiveFeed {
           state.seq = m.seq;
           continue;
         }
-        state.apply(change, m.seq);
+        state.apply(change, m.seq, m.data.length);
         // Tell the gateway once per burst, not once per message.
         if (++pending >= 256 || m.info.pending === 0) {
           pending = 0;
@@ -160,12 +161,12 @@ export class LiveFeed {
     const until = Date.now() + timeoutMs;
     while (expect <= upTo) {
       if (Date.now() > until) throw new Error(`reading LIVE ${after + 1}..${upTo} took longer than ${timeoutMs} ms`);
-      const batch = await consumer.fetch({ max_messages: Math.min(1_000, upTo - expect + 1), expires: 2_000 });
+      const batch = await consumer.fetch({ max_messages: Math.min(500, upTo - expect + 1), expires: 2_000 });
       let got = 0;
       for await (const m of batch) {
         got++;
         if (m.seq !== expect) return null; // a hole: messages aged out meanwhile
-        out.push({ seq: m.seq, change: m.json<LiveChange>() });
+        out.push({ seq: m.seq, change: m.json<LiveChange>(), bytes: m.data.length });
         expect++;
         if (expect > upTo) break;
       }

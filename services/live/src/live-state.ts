@@ -28,6 +28,8 @@ export const entryId = (metric: string, key: LiveKey): string => `${metric}\u000
 export interface RingItem {
   seq: number;
   change: LiveChange;
+  /** Size of the message's body: the ring is bounded in bytes too (a relay row may be 256 KB). */
+  bytes: number;
 }
 
 /** Which keys are kept (day and minute keys only within the screens' windows). */
@@ -56,10 +58,13 @@ export class LiveState {
   private ring: (RingItem | undefined)[];
   private ringStart = 0; // index of the oldest item
   private ringLength = 0;
+  private ringBytes = 0;
 
   constructor(
     readonly ringSize: number,
     readonly keep: KeepFn,
+    /** Most bytes of message bodies the ring holds. Default 64 MiB. */
+    readonly ringMaxBytes = 64 * 1024 * 1024,
   ) {
     this.ring = new Array(ringSize);
   }
@@ -74,6 +79,7 @@ export class LiveState {
     this.ring = new Array(this.ringSize);
     this.ringStart = 0;
     this.ringLength = 0;
+    this.ringBytes = 0;
     for (const [metric, list] of read) {
       for (const e of list) {
         if (!this.keep(metric, e.key)) continue;
@@ -84,15 +90,17 @@ export class LiveState {
     this.dirtyMetrics.clear();
   }
 
-  /** Applies one LIVE message; returns the entries it changed. */
-  apply(change: LiveChange, seq: number): number {
+  /** Applies one LIVE message (`bytes`: its body's size); returns the entries it changed. */
+  apply(change: LiveChange, seq: number, bytes = 0): number {
     if (seq > this.seq) this.seq = seq;
     if (change.change_id > this.changeId) this.changeId = change.change_id;
     if (this.ringSize > 0) {
+      if (this.ringLength === this.ringSize) this.dropOldest();
       const i = (this.ringStart + this.ringLength) % this.ringSize;
-      this.ring[i] = { seq, change };
-      if (this.ringLength < this.ringSize) this.ringLength++;
-      else this.ringStart = (this.ringStart + 1) % this.ringSize;
+      this.ring[i] = { seq, change, bytes };
+      this.ringLength++;
+      this.ringBytes += bytes;
+      while (this.ringBytes > this.ringMaxBytes && this.ringLength > 1) this.dropOldest();
     }
     if (change.change_id <= this.base) return 0;
     const at = Date.parse(change.at) || 0;
@@ -102,6 +110,14 @@ export class LiveState {
       if (this.put(change.metric, e.key, e.value, change.change_id, seq, at, true)) n++;
     }
     return n;
+  }
+
+  private dropOldest(): void {
+    const it = this.ring[this.ringStart]!;
+    this.ringBytes -= it.bytes;
+    this.ring[this.ringStart] = undefined;
+    this.ringStart = (this.ringStart + 1) % this.ringSize;
+    this.ringLength--;
   }
 
   /** Sets a key; false when the version is not newer than the one held. */

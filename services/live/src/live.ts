@@ -54,7 +54,7 @@ export async function startLive(config: Readonly<LiveConfig>, deps: LiveDeps = {
     if (metric === "egov_minute") return Date.parse(key.minute!) >= keepMinute;
     return true;
   };
-  const state = new LiveState(config.ringSize, keep);
+  const state = new LiveState(config.ringSize, keep, config.ringBytes);
 
   // --- what is behind ---------------------------------------------------------------------
   let natsUp = true;
