@@ -2,11 +2,15 @@
  * Beyond one machine: the three-node cluster of infra/nats/ (started by its own script, with its
  * permissions), every stream R3, two ingest processes with only ingest's user, producers with
  * their own users that retry with the same Nats-Msg-Id. The node leading the busiest stream is
- * SIGKILLed mid-run and restarted later: every figure ends exact, nothing good dead-lettered.
+ * SIGKILLed mid-run and restarted later: every figure ends exact, nothing good dead-lettered,
+ * and a live client on each of two gateways (the live user) stays connected and ends equal to
+ * Postgres.
  */
 import { msgId } from "@pulse/contracts";
 import { createDb, sql, type Db } from "@pulse/db";
 import { allStreams, defaultStreamNames, headers, jetstream, jetstreamManager, unsettledTotal, type NatsConnection } from "@pulse/nats";
+import { loadConfig as liveConfig, startLive, type Live } from "@pulse/live";
+import { allLogTopics, clientValues, LiveClient, postgresValues } from "@pulse/live/testing";
 import { createTestDatabase, uniqueTag, type TestDatabase } from "@pulse/testkit";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { eventMix } from "./support/event-mix";
@@ -14,12 +18,14 @@ import { spawnIngest, type IngestProcess } from "./support/ingest-process";
 import { mixFigures } from "./support/mix-figures";
 import { nodeOf, startNatsCluster, type NatsCluster } from "./support/nats-cluster";
 
-const EVENTS = 100_000;
+const EVENTS = Number(process.env.CLUSTER_EVENTS ?? 100_000);
 let cluster: NatsCluster;
 let database: TestDatabase;
 let db: Db;
 let admin: NatsConnection;
 const procs: IngestProcess[] = [];
+const gateways: Live[] = [];
+const clients: LiveClient[] = [];
 const producers = new Map<string, NatsConnection>();
 
 beforeAll(async () => {
@@ -30,6 +36,8 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  for (const c of clients) await c.close().catch(() => {});
+  for (const g of gateways) await g.close().catch(() => {});
   for (const p of procs) await p.kill("SIGKILL");
   for (const nc of producers.values()) await nc.close().catch(() => {});
   await admin?.close().catch(() => {});
@@ -58,6 +66,22 @@ it("keeps every figure exact through the SIGKILL of the stream leader's node, wi
     const info = await jsm.streams.info(s);
     expect(info.config.num_replicas, s).toBe(3);
     expect(info.cluster?.replicas?.length, s).toBe(2);
+  }
+
+  // Two gateways as the live user. The gateway takes its credentials out of NATS_URL (connectNats
+  // does), which is how it runs until it reads NATS_USER/NATS_PASSWORD itself.
+  const pw = encodeURIComponent(cluster.passwords.live!);
+  const liveUrl = cluster.ports.map((p) => `nats://live:${pw}@127.0.0.1:${p}`).join(",");
+  for (let g = 0; g < 2; g++) {
+    const gw = await startLive(
+      liveConfig({ DATABASE_URL: database.url, NATS_URL: liveUrl, LIVE_PORT: "0", LIVE_ADMIN_PORT: "0", LOG_LEVEL: "silent" }),
+    );
+    gateways.push(gw);
+    const c = LiveClient.connect(`ws://127.0.0.1:${gw.port}/live`);
+    await c.opened;
+    c.subscribe("all", allLogTopics);
+    await c.next((f) => f.type === "snapshot");
+    clients.push(c);
   }
 
   const { events, expected } = eventMix(EVENTS, 16);
@@ -144,6 +168,21 @@ it("keeps every figure exact through the SIGKILL of the stream leader's node, wi
     if (infos.every((i) => (i.cluster?.replicas ?? []).length === 2 && i.cluster!.replicas!.every((r) => r.current && !r.offline))) break;
     if (Date.now() > until) throw new Error("the restarted node did not catch up");
     await sleep(250);
+  }
+  // The live clients never left, and hold exactly what Postgres holds.
+  const last = (await jsm.streams.info(defaultStreamNames.live)).state.last_seq;
+  // The gateway holds egov_minute keys of the last LIVE_MINUTES_HOURS (6) only; the mix's
+  // events are a week old, so none of their minutes is a key a screen keeps.
+  const keepMinute = Date.now() - 6 * 3_600_000;
+  const truth = Object.fromEntries(
+    Object.entries(await postgresValues(db)).filter(
+      ([k]) => !k.startsWith("egov_minute\u0000") || Date.parse(k.split("minute=")[1]!) >= keepMinute,
+    ),
+  );
+  for (const [g, c] of clients.entries()) {
+    await c.until(() => c.seq >= last, 60_000, `gateway ${g} to reach LIVE's ${last}`);
+    expect(c.closeCode, `client of gateway ${g}`).toBeNull();
+    expect(Object.entries(clientValues(c)).sort(), `client of gateway ${g}`).toEqual(Object.entries(truth).sort());
   }
   // Both ingest processes did work and are still healthy.
   const [a, b] = [await procs[0]!.eventsTotal(), await procs[1]!.eventsTotal()];
