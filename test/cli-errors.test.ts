@@ -87,7 +87,7 @@ describe("pulse as a command", () => {
     expect(publish!.stderr).toMatch(new RegExp(`cannot reach NATS: no NATS server at nats://127.0.0.1:${deadPort} .*set NATS_URL`));
     // status shows what it can (the database is there) and says NATS is not.
     expect(status!.code).toBe(1);
-    expect(status!.stdout).toMatch(/NATS not reachable: cannot reach NATS/);
+    expect(status!.stdout).toMatch(/\nNATS: cannot reach NATS: no NATS server at/);
     expect(status!.stdout).toMatch(/gateway not reachable/);
     expect(status!.stdout).toMatch(/viettel +bts +silent/);
     for (const r of [dlq!, replay!, report!]) {

@@ -1,9 +1,15 @@
-import { envReader, type Env } from "@pulse/config";
+import { envReader, readNatsAuth, type Env, type NatsAuth } from "@pulse/config";
 import { defaultStreamNames, testStreamNames, type StreamNames } from "@pulse/nats";
 
 export interface CliConfig {
   /** NATS_URL, as ingest reads it. Default nats://127.0.0.1:4222 (comma-separated for a cluster). */
   natsUrl: string;
+  /**
+   * NATS_USER + NATS_PASSWORD / NATS_PASSWORD_FILE, or NATS_CREDS (see `readNatsAuth`): the
+   * operators' `cli` user of infra/nats/permissions.conf, or a producer's own for `publish`.
+   * Default none.
+   */
+  natsAuth: NatsAuth;
   /**
    * DATABASE_URL, as ingest reads it. Default: the embedded Postgres `pnpm start` serves,
    * postgres://postgres@127.0.0.1:<EMBEDDED_PG_PORT, 54329>/postgres.
@@ -33,6 +39,7 @@ export function loadConfig(env: Env, overrides: Partial<CliConfig> = {}): Readon
   const namespace = r.optional("PULSE_NAMESPACE");
   return Object.freeze({
     natsUrl: r.string("NATS_URL", "nats://127.0.0.1:4222"),
+    natsAuth: readNatsAuth(env),
     databaseUrl: set ?? `postgres://postgres@127.0.0.1:${embeddedPort}/postgres`,
     databaseUrlSet: set !== undefined,
     names: namespace ? testStreamNames(namespace) : defaultStreamNames,

@@ -1,5 +1,5 @@
 import { createDb, sql, type Db } from "@pulse/db";
-import { connectNats, type NatsConnection } from "@pulse/nats";
+import { connectNats, NatsAuthError, type NatsConnection } from "@pulse/nats";
 import { CliError } from "./cli-error";
 import type { CliConfig } from "./config";
 
@@ -43,8 +43,9 @@ export async function openDb(config: CliConfig): Promise<Db> {
 /** Connects to NATS, or fails with what to do. */
 export async function openNats(config: CliConfig, name: string): Promise<NatsConnection> {
   try {
-    return await connectNats(config.natsUrl, name);
+    return await connectNats(config.natsUrl, name, { ...config.natsAuth, timeoutMs: 10_000 });
   } catch (err) {
+    if (err instanceof NatsAuthError) throw new CliError(err.message, 1, { cause: err });
     throw new CliError(`cannot reach NATS: ${(err as Error).message} (set NATS_URL if it runs elsewhere)`, 1, { cause: err });
   }
 }

@@ -149,6 +149,10 @@ export async function sendAndSettle(nc: NatsConnection, items: readonly Outgoing
           detail: `no stream takes ${withPrefix(o.names, it.subject!)} (${msg}): is PULSE_NAMESPACE right, and has ingest created its streams?`,
           msgId,
         });
+      } else if (/permissions violation/i.test(msg)) {
+        // The broker's own refusal: this NATS user may not publish there (a producer speaks only
+        // for itself). No reason code: ingest never saw it.
+        settle({ tag: it.tag, status: "refused", by: "jetstream", detail: `the broker refused the publish: ${msg}`, msgId });
       } else {
         // A timeout or a lost connection says nothing about the record: not settled.
         settle({ tag: it.tag, status: "unsettled", by: "jetstream", detail: `the publish failed: ${msg}`, msgId });

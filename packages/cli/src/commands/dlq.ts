@@ -203,7 +203,7 @@ export async function dlqRetry(
             s.status === "accepted"
               ? `landed: stream ${s.stream} sequence ${s.seq}`
               : s.status === "refused"
-                ? `${s.reason}: ${s.detail}`
+                ? `${s.reason ? `${s.reason}: ` : ""}${s.detail}`
                 : (s.detail ?? "");
           let became: number | null = null;
           if (s.seq !== undefined) {

@@ -49,7 +49,8 @@ export async function publish(
       for (const s of settled) {
         const where = s.seq !== undefined ? ` [seq ${s.seq}]` : "";
         const by = s.by === "jetstream" ? "JetStream" : s.by === "cli" ? "not sent" : "ingest";
-        if (s.status === "refused") io.stdout.write(`line ${s.tag}: refused ${s.reason}: ${s.detail} (${by})${where}\n`);
+        if (s.status === "refused")
+          io.stdout.write(`line ${s.tag}: refused ${s.reason ? `${s.reason}: ` : ""}${s.detail} (${by})${where}\n`);
         else io.stdout.write(`line ${s.tag}: ${s.status}${s.detail ? ` (${s.detail})` : ` (${by})`}${where}\n`);
       }
       io.stdout.write(summaryLine(summary, "accepted").replace(/\n$/, summary.unsettled ? `, ${summary.unsettled} unsettled\n` : "\n"));

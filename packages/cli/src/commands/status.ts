@@ -149,7 +149,7 @@ export async function status(io: CliIo, config: CliConfig, o: { json?: boolean }
         consumers.map((c) => [c.feed, c.pending, c.ack_pending, c.redelivered, c.behind ? "yes" : "no"]),
       ),
     );
-  else w(`NATS not reachable: ${natsError}\n`);
+  else w(`NATS: ${natsError}\n`);
   w("\nDead letters held\n");
   const held = out.dead_letters_held;
   if (held.length === 0) w("none\n");
