@@ -40,8 +40,17 @@ describe("wall screen in a browser", () => {
       ),
       { clock },
     );
-  const reading = (source: string, area: string, count: number) =>
-    h.publish("subscribers", source, make.subscribers(`r${++n}`, "mobile", count, { area, ts: local(Date.now() - 1000) }));
+  // Each reading a whole second after the one before (ts has seconds only, and a gauge keeps the
+  // reading latest by (ts, revision, id)), so a later reading always replaces an earlier one.
+  let lastTs = 0;
+  const reading = (source: string, area: string, count: number) => {
+    lastTs = Math.max(lastTs + 1000, Date.now() - 1000);
+    return h.publish(
+      "subscribers",
+      source,
+      make.subscribers(`r${String(++n).padStart(4, "0")}`, "mobile", count, { area, ts: local(lastTs) }),
+    );
+  };
   const text = (sel: string) => page.locator(sel).first();
   const carrier = (id: string) => page.locator(`#t-mobile li[data-carrier="${id}"]`);
   let vietnamobileHeardAt = 0;
@@ -162,14 +171,45 @@ describe("wall screen in a browser", () => {
     expect(after.resets).toBe(0);
   });
 
+  it("applies a reset snapshot whole: no figure is ever shown half old, half new", async () => {
+    // Every value the total takes on screen, recorded by the page itself.
+    // (A string: this file is typed without the DOM library.)
+    await page.evaluate(`(() => {
+      const el = document.querySelector('#t-mobile [data-v="value"]');
+      const seen = (globalThis.seen = []);
+      new MutationObserver(() => seen.push(el.textContent)).observe(el, { childList: true, characterData: true, subtree: true });
+    })()`);
+    // A `since` this LIVE stream never reached (as from another deployment): the gateway cannot
+    // prove the gap complete and answers with a reset snapshot. The socket is cut to make the
+    // page reconnect with it.
+    await page.evaluate(() => {
+      const c = (globalThis as unknown as WallWindow).pulseWall.client as unknown as { seq: number; ws: { close(): void } };
+      c.seq = 1_000_000_000;
+      c.ws.close();
+    });
+    await expect
+      .poll(() => page.evaluate(() => (globalThis as unknown as WallWindow).pulseWall.client.resets), { timeout: 15_000 })
+      .toBe(1);
+    await expect.poll(() => text("#link").getAttribute("data-state"), { timeout: 10_000 }).toBe("live");
+    // A change after the reset still arrives.
+    await reading("mobifone", "412", 600_001);
+    await h.settle();
+    await expect.poll(() => text('#t-mobile [data-v="value"]').textContent(), { timeout: 10_000 }).toBe("3.129.168");
+    const seen = await page.evaluate(() => (globalThis as unknown as { seen: string[] }).seen);
+    expect(
+      seen.every((v) => v === "3.129.167" || v === "3.129.168"),
+      seen.join(", "),
+    ).toBe(true);
+  });
+
   it("switches to English and remembers it; a wrong token is refused visibly", async () => {
     await page.click("#lang");
     await expect.poll(() => page.locator("html").getAttribute("lang")).toBe("en");
     expect(await text("#t-mobile h2").textContent()).toBe("Mobile subscribers");
-    expect(await text('#t-mobile [data-v="value"]').textContent()).toBe("3,129,167");
+    expect(await text('#t-mobile [data-v="value"]').textContent()).toBe("3,129,168");
     expect(await text("#t-mobile .complete").textContent()).toBe("4/4 carriers reported");
     await page.reload();
-    await expect.poll(() => text('#t-mobile [data-v="value"]').textContent(), { timeout: 15_000 }).toBe("3,129,167");
+    await expect.poll(() => text('#t-mobile [data-v="value"]').textContent(), { timeout: 15_000 }).toBe("3,129,168");
     expect(await page.locator("html").getAttribute("lang")).toBe("en");
     await page.click("#lang");
     await expect.poll(() => text("#t-mobile h2").textContent()).toBe("Thuê bao di động");
