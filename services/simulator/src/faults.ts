@@ -77,6 +77,8 @@ export class FaultInjector {
     seed: number,
     private readonly subjectOf: (r: { feed: SimRecord["feed"]; source: string }) => string,
     private readonly tag: string,
+    /** The clock's now: a future time must be in the future of the broker's receipt, even in the backfill. */
+    private readonly wallNow: () => number = Date.now,
   ) {
     this.rng = rngFor(seed, "faults");
   }
@@ -211,7 +213,7 @@ export class FaultInjector {
         body = JSON.stringify({ ...env, ts: localIso(now).slice(0, 19).replace("T", " ") });
         break;
       case "future_time":
-        body = JSON.stringify({ ...env, ts: localIso(now + 3 * 3_600_000) });
+        body = JSON.stringify({ ...env, ts: localIso(Math.max(now, this.wallNow()) + 3 * 3_600_000) });
         break;
       case "unknown_area":
         body = JSON.stringify({ ...env, area: "499" });

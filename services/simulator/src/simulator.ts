@@ -103,7 +103,7 @@ export async function startSimulator(config: Readonly<SimulatorConfig>, deps: Si
     if (after !== undefined) skipUntil[s] = after;
     else if (resume.fresh && !config.backfill) skipUntil[s] = t0 - 1;
   }
-  const faults = new FaultInjector(config.faults, config.seed, subjectOf, tag);
+  const faults = new FaultInjector(config.faults, config.seed, subjectOf, tag, () => clock.now());
   const stats: SimulatorStats = {
     fresh: resume.fresh,
     resumedAfter: Object.fromEntries(Object.entries(resume.after).map(([k, v]) => [k, localIso(v)])),
@@ -145,27 +145,30 @@ export async function startSimulator(config: Readonly<SimulatorConfig>, deps: Si
   let wake: (() => void) | null = null;
   const run = async (): Promise<SimulatorStats> => {
     try {
-      // Inventory and backfill: everything up to now, as fast as the window allows.
-      const first = due(t0 + 1);
-      stats.backfilled = first.filter((r) => r.feed === "esign" || r.feed === "egov").length;
+      // Inventory and backfill: everything up to now, as fast as the window allows, ten minutes
+      // of the day at a time (at a high rate a day so far is millions of records: never all in memory).
       log.info(
         resume.fresh
           ? config.backfill
             ? "fresh stream: backfilling today so far"
             : "fresh stream: no backfill (SIMULATOR_BACKFILL=0)"
           : "today's records already in the stream: resuming after them",
-        {
-          inventory: first.length - stats.backfilled,
-          backfill: stats.backfilled,
-          resumedAfter: stats.resumedAfter,
-          seed: config.seed,
-          rate: config.rate,
-        },
+        { resumedAfter: stats.resumedAfter, seed: config.seed, rate: config.rate },
       );
-      for (const m of faults.apply(first, t0)) await out.publish(m);
+      for (let t = dayStart + 600_000; ; t += 600_000) {
+        const until = Math.min(t, t0 + 1);
+        const chunk = due(until);
+        stats.backfilled += chunk.filter((r) => r.feed === "esign" || r.feed === "egov").length;
+        for (const m of faults.apply(chunk, until)) await out.publish(m);
+        if (until > t0) break;
+      }
       await out.flush();
       stats.caughtUpAt = clock.now();
-      log.info("inventory and backfill acknowledged", { messages: stats.messages, seconds: (stats.caughtUpAt - t0) / 1000 });
+      log.info("inventory and backfill acknowledged", {
+        messages: stats.messages,
+        backfilled: stats.backfilled,
+        seconds: (stats.caughtUpAt - t0) / 1000,
+      });
 
       const liveFrom = clock.now();
       faults.startLive(liveFrom);
