@@ -48,6 +48,17 @@ export interface LiveConfig {
    * client may take a moment to drain.
    */
   maxBufferedBytes: number;
+  /**
+   * LIVE_PROBE_MS: how often each socket is probed with a ping to tell a full link (bytes queued in
+   * the kernel, which bufferedAmount does not see). Default 250.
+   */
+  probeMs: number;
+  /**
+   * LIVE_LAG_MS: a probe unanswered this long means the link is full: deltas are held and
+   * coalesced until it answers. Default 500 (a screen on a slow link then gets one merged frame
+   * per round trip instead of a queue that only grows).
+   */
+  lagMs: number;
   /** LIVE_RING: recent LIVE messages kept in memory to answer a `since` without reading the stream. Default 20,000. */
   ringSize: number;
   /** LIVE_RING_BYTES: most bytes of message bodies in that ring. Default 64 MiB. */
@@ -124,6 +135,8 @@ export function loadConfig(env: Env, overrides: Partial<LiveConfig> = {}): Reado
     slowBytes,
     slowMs: r.int("LIVE_SLOW_MS", 10_000, { min: 0 }),
     maxBufferedBytes: r.int("LIVE_MAX_BUFFERED_BYTES", Math.max(8 * 1024 * 1024, slowBytes * 2), { min: slowBytes }),
+    probeMs: r.int("LIVE_PROBE_MS", 250, { min: 10, max: 60_000 }),
+    lagMs: r.int("LIVE_LAG_MS", 500, { min: 10, max: 60_000 }),
     ringSize: r.int("LIVE_RING", 20_000, { min: 0, max: 1_000_000 }),
     ringBytes: r.int("LIVE_RING_BYTES", 64 * 1024 * 1024, { min: 0 }),
     days: r.int("LIVE_DAYS", 31, { min: 1, max: 400 }),

@@ -40,6 +40,10 @@ interface Client {
   /** Everything up to this sequence that concerns the client has been handed to its socket. */
   sentSeq: number;
   alive: boolean;
+  /** When the outstanding lag probe (a ping) went out; 0 when none is out. */
+  probeAt: number;
+  /** When the last probe's pong came back. */
+  probedAt: number;
   errors: number;
   closed: boolean;
 }
@@ -172,12 +176,20 @@ export class Gateway {
       floor: 0,
       sentSeq: this.o.state.seq,
       alive: true,
+      probeAt: 0,
+      probedAt: 0,
       errors: 0,
       closed: false,
     };
     this.clients.add(c);
     this.o.metrics.clients.set(this.clients.size);
-    ws.on("pong", () => (c.alive = true));
+    ws.on("pong", () => {
+      c.alive = true;
+      if (c.probeAt !== 0) {
+        c.probeAt = 0;
+        c.probedAt = Date.now();
+      }
+    });
     ws.on("message", (data: RawData, isBinary: boolean) => {
       c.alive = true;
       const text = isBinary ? null : Array.isArray(data) ? Buffer.concat(data).toString() : data.toString();
@@ -373,7 +385,15 @@ export class Gateway {
           this.slowClose(c);
           continue;
         }
-        if (c.held !== null || c.floor > 0 || buffered > cfg.slowBytes) {
+        // The lag probe: a ping queued behind what the socket already has (in this process and
+        // in the kernel's buffers, which bufferedAmount does not see) comes back only when the
+        // client has read all of it. Unanswered for longer than lagMs, the link is full: hold.
+        if (c.probeAt === 0 && now - c.probedAt >= cfg.probeMs) {
+          c.probeAt = now;
+          c.ws.ping();
+        }
+        const lagging = c.probeAt !== 0 && now - c.probeAt > cfg.lagMs;
+        if (c.held !== null || c.floor > 0 || lagging || buffered > cfg.slowBytes) {
           const held = (c.held ??= new Set());
           for (const e of matched) if (e.seq === 0 || e.seq > c.floor) held.add(e);
           if (buffered > cfg.slowBytes) {
@@ -381,8 +401,14 @@ export class Gateway {
             else if (now - c.slowSince > cfg.slowMs) this.slowClose(c);
             continue;
           }
-          // Caught up: the latest value of every key it missed, in one frame.
           c.slowSince = 0;
+          // A full link (few bytes queued here, many in the kernel) is held, and closed only once
+          // its probe has gone unanswered past the same bound.
+          if (lagging) {
+            if (now - c.probeAt > cfg.slowMs) this.slowClose(c);
+            continue;
+          }
+          // Caught up: the latest value of every key it missed, in one frame.
           const s = Math.max(seq, c.floor);
           if (held.size > 0) {
             const text = deltaFrame(s, [...held].map(entryJson));
