@@ -3,8 +3,10 @@
  * single-secure.conf and permissions.conf, and every user does what it is for (and is refused
  * what it is not) with real clients; ingest and the exporter run with only their own user.
  */
+import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { promisify } from "node:util";
 import { readNatsAuth, type Logger } from "@pulse/config";
 import { consumerName, feeds, msgId } from "@pulse/contracts";
 import { createDb, sql, type Db } from "@pulse/db";
@@ -21,10 +23,14 @@ import {
   type NatsConnection,
 } from "@pulse/nats";
 import { sources } from "@pulse/seeds";
+import { loadConfig as simulatorConfig, startSimulator } from "@pulse/simulator";
 import { createTestDatabase, uniqueTag, type TestDatabase } from "@pulse/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { natsDir, startSecureNats, type SecureNats } from "./support/secure-nats";
 
+const run = promisify(execFile);
+const root = resolve(import.meta.dirname, "..");
+const tsx = resolve(root, "node_modules/tsx/dist/cli.mjs");
 let nats: SecureNats;
 let database: TestDatabase;
 let db: Db;
@@ -357,9 +363,15 @@ describe("each service with only its own user", () => {
         expect(ack.stream).toBe(`FEEDS_${feed.toUpperCase()}`);
       }
     }
+    const jsm = await jetstreamManager(sim.nc, { timeout: 2_000 });
+    for (const f of feeds) expect((await jsm.streams.info(feedStream(defaultNames(), f))).config.name).toBe(feedStream(defaultNames(), f));
+    const last = await jsm.streams.getMessage("FEEDS_EGOV", { last_by_subj: "feeds.egov.dvc" });
+    expect(last?.subject).toBe("feeds.egov.dvc");
     expect(await trySubscribe(sim, "live.>")).toBeInstanceOf(PermissionViolationError);
-    sim.nc.publish("$JS.API.INFO", "");
-    await violation(sim, "publish", "$JS.API.INFO");
+    for (const s of ["$JS.API.STREAM.INFO.LIVE", "$JS.API.CONSUMER.CREATE.FEEDS_EGOV", "$JS.API.STREAM.DELETE.FEEDS_EGOV", "live.forged"]) {
+      sim.nc.publish(s, "{}");
+      await violation(sim, "publish", s);
+    }
     await settled();
     const dl = await sql<{ n: number }>`SELECT count(*)::int AS n FROM dead_letters WHERE reason = 'bad_json'`.execute(db.db);
     expect(dl.rows[0]!.n).toBe(sources.reduce((n, s) => n + Object.keys(s.feeds).length, 0));
@@ -382,6 +394,30 @@ describe("each service with only its own user", () => {
       cli.nc.publish(s, "{}");
       await violation(cli, "publish", s);
     }
+  });
+});
+
+describe("the real simulator and CLI with their own users", () => {
+  it("the simulator runs a few seconds as the simulator user: nothing refused, nothing failed", async () => {
+    const url = `nats://simulator:${encodeURIComponent(nats.passwords.simulator!)}@127.0.0.1:${nats.server.port}`;
+    const sim = await startSimulator(
+      simulatorConfig({ NATS_URL: url, SIMULATOR_DURATION_S: "2", SIMULATOR_BACKFILL: "0", SIMULATOR_RATE: "20", LOG_LEVEL: "silent" }),
+      { log: capture("simulator") },
+    );
+    const stats = await sim.done;
+    expect(stats.publish.published).toBeGreaterThan(0);
+    expect(stats.publish.failed).toBe(0);
+    expect(logged.filter((l) => l.startsWith("simulator") && /refused|permission/i.test(l))).toEqual([]);
+  });
+
+  it("pulse status runs as the cli user", async () => {
+    const out = await run(process.execPath, [tsx, "packages/cli/src/main.ts", "status", "--json"], {
+      cwd: root,
+      env: { PATH: process.env.PATH, DATABASE_URL: database.url, NATS_URL: nats.url, NATS_USER: "cli", NATS_PASSWORD: nats.passwords.cli },
+    }).catch((err: { stdout?: string; stderr?: string; code?: number }) => err);
+    expect((out as { stderr?: string }).stderr ?? "", "stderr").not.toMatch(/permission|refused|violation/i);
+    expect((out as { code?: number }).code ?? 0).toBe(0);
+    expect(JSON.parse((out as { stdout: string }).stdout)).toBeTypeOf("object");
   });
 });
 
