@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { spawnPulse, type PulseRun } from "@pulse/cli/testing";
+import { runPulse, spawnPulse, type PulseRun } from "@pulse/cli/testing";
 import { createTestDatabase, freePort, type TestDatabase } from "@pulse/testkit";
 
-// As a user meets them: the real bin in a child process. Help exits 0, bad usage 2, a broker or
+// As a user meets them: the real bin in a child process (the rest of the cases in-process, the
+// same runCli, to keep the file quick on a busy machine). Help exits 0, bad usage 2, a broker or
 // database that does not answer 1, each with a message that says what to do.
 describe("pulse as a command", () => {
   let database: TestDatabase;
@@ -35,7 +36,7 @@ describe("pulse as a command", () => {
       ["replay"],
       ["report"],
     ];
-    const runs = await all(cmds.map((c) => () => spawnPulse([...c, "--help"], {})));
+    const runs = await all(cmds.map((c, i) => () => (i < 3 ? spawnPulse : runPulse)([...c, "--help"], {})));
     runs.forEach((r, i) => {
       expect([cmds[i]!.join(" "), r.code]).toEqual([cmds[i]!.join(" "), 0]);
       expect(r.stdout).toMatch(/^Usage: pulse/);
@@ -79,8 +80,8 @@ describe("pulse as a command", () => {
       () => spawnPulse(["publish", "-", "--no-database"], noNats, { stdin: '{"subject":"feeds.egov.dvc","v":1}\n' }),
       () => spawnPulse(["status"], { ...noNats, LIVE_ADMIN_URL: `http://127.0.0.1:${deadPort}` }),
       () => spawnPulse(["dlq", "list"], noDb),
-      () => spawnPulse(["replay", "--from", "2026-11-20", "--to", "2026-11-20"], noDb),
-      () => spawnPulse(["report", "--month", "2026-11"], noDb),
+      () => runPulse(["replay", "--from", "2026-11-20", "--to", "2026-11-20"], noDb),
+      () => runPulse(["report", "--month", "2026-11"], noDb),
       () => spawnPulse(["dlq", "list"], { EMBEDDED_PG_PORT: String(deadPort) }),
     ]);
     expect(publish!.code).toBe(1);
@@ -101,10 +102,10 @@ describe("pulse as a command", () => {
     expect(embedded!.code).toBe(1);
     expect(embedded!.stderr).toMatch(/DATABASE_URL is not set, so the embedded Postgres of `pnpm start` was tried/);
     // Offline check needs neither.
-    const check = await spawnPulse(["check", "-", "--feed", "esign", "--source", "edoc"], noDb, { stdin: "{}\n" });
+    const check = await runPulse(["check", "-", "--feed", "esign", "--source", "edoc"], noDb, "{}\n");
     expect(check.code).toBe(1);
     expect(check.stdout).toMatch(/line 1: refused bad_shape/);
-    const missing = await spawnPulse(["check", "/nonexistent/records.jsonl"], {});
+    const missing = await runPulse(["check", "/nonexistent/records.jsonl"], {});
     expect([missing.code, missing.stderr]).toEqual([1, expect.stringMatching(/cannot read \/nonexistent\/records.jsonl: ENOENT/)]);
   });
 });
