@@ -14,7 +14,9 @@
  * 3. socket.io: the same injected changes, coalesced on the same 100 ms tick into the same frame
  *    by a minimal socket.io 4 server (one room, broadcast), to the same number of clients; the
  *    ratios ws / socket.io.
- * 4. scale: inject again with more clients (BENCH_SCALE, default 250,500,…,10000), until
+ * 4. slow: the inject part again with BENCH_SLOW (default 500) more clients that never read
+ *    after their snapshot: how many are closed with 1013, and the gateway's RSS.
+ * 5. scale: inject again with more clients (BENCH_SCALE, default 250,500,…,10000), until
  *    p99 passes 250 ms. BENCH_SCALE=0 skips it.
  * Latency is from a change's commit time (its `at`) to its receipt by a client, for every LIVE
  * message a received frame covers. Runs on the machine's Postgres and NATS (PULSE_TEST_PG_URL,
@@ -50,7 +52,8 @@ const SCALE = (env.BENCH_SCALE ?? "250,500,1000,2000,4000,6000,8000,10000")
   .split(",")
   .map(Number)
   .filter((n) => n > 0);
-const PARTS = new Set((env.BENCH_PARTS ?? "inject,pipeline,socketio,scale").split(","));
+const PARTS = new Set((env.BENCH_PARTS ?? "inject,pipeline,socketio,slow,scale").split(","));
+const SLOW = Number(env.BENCH_SLOW ?? 500);
 const TOPICS = ["subscribers", "bts_stations", "feed", "kpi"];
 const natsUrl = sharedNatsUrl();
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
@@ -180,7 +183,7 @@ async function publishFeeds(rate: number, seconds: number): Promise<number> {
 }
 
 // --- servers ---------------------------------------------------------------------------------
-async function startGateway(): Promise<{ child: ChildProcess; port: number }> {
+async function startGateway(): Promise<{ child: ChildProcess; port: number; adminPort: number }> {
   const port = await freePort();
   const adminPort = await freePort();
   const child = spawnTs(here("../services/live/src/main.ts"), [], {
@@ -194,7 +197,7 @@ async function startGateway(): Promise<{ child: ChildProcess; port: number }> {
   });
   for (let i = 0; i < 300; i++) {
     try {
-      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) return { child, port };
+      if ((await fetch(`http://127.0.0.1:${port}/healthz`)).ok) return { child, port, adminPort };
     } catch {
       /* not yet */
     }
@@ -235,7 +238,16 @@ async function scenario(
   n: number,
   server: ChildProcess,
   load: () => Promise<number>,
+  slowClients = 0,
 ): Promise<Row> {
+  // Clients that never read, in a process of their own (their sockets are paused after the snapshot).
+  let slow: ChildProcess | null = null;
+  if (slowClients > 0) {
+    slow = spawnTs(here("./support/live-clients.ts"));
+    await message<{ ok?: string }>(slow, (m) => m.ok === "ready");
+    slow.send({ cmd: "start", kind, url, n: slowClients, topics: TOPICS, paused: true });
+    await message<{ ok?: string }>(slow, (m) => m.ok === "started", 300_000);
+  }
   const child = spawnTs(here("./support/live-clients.ts"));
   await message<{ ok?: string }>(child, (m) => m.ok === "ready");
   clientsChild = child;
@@ -259,6 +271,8 @@ async function scenario(
   const { report: r } = await message<{ report: Record<string, number> }>(child, (m) => "report" in m);
   child.send({ cmd: "close" });
   await new Promise((res) => child.once("exit", res));
+  slow?.send({ cmd: "close" });
+  if (slow) await new Promise((res) => slow!.once("exit", res));
   clientsChild = null;
   const row: Row = {
     name,
@@ -323,6 +337,23 @@ try {
           `(lower is better), server CPU ${(wsRow.serverCpu / sioRow.serverCpu).toFixed(2)}×`,
       );
     }
+  }
+  if (PARTS.has("slow")) {
+    // Memory whatever clients do: the same load with BENCH_SLOW more clients that never read.
+    const metric = async (name: string) => {
+      const text = await (await fetch(`http://127.0.0.1:${gw.adminPort}/metrics`)).text();
+      return Number(
+        text
+          .split("\n")
+          .find((l) => l.startsWith(name + " "))
+          ?.split(" ")[1] ?? NaN,
+      );
+    };
+    const closes0 = await metric("pulse_live_slow_closes_total");
+    const row = await scenario(`ws, +${SLOW} never reading`, "ws", wsUrl, CLIENTS, gw.child, () => inject(RATE, SECONDS), SLOW);
+    console.log(
+      `  never-reading clients closed with 1013: ${(await metric("pulse_live_slow_closes_total")) - closes0} of ${SLOW}; gateway max RSS ${f0(row.serverRss)} MiB`,
+    );
   }
   if (PARTS.has("scale")) {
     for (const n of SCALE) {

@@ -5,7 +5,7 @@
  * LIVE sequence (sent here by the bench over IPC), records commit → receipt for each LIVE
  * message the frame covers (prev seq + 1 … S) in a 1 ms histogram.
  *
- * IPC in: {cmd:"start", kind:"ws"|"sio", url, n, topics}, {cmd:"at", pairs:[seq, atMs, …]},
+ * IPC in: {cmd:"start", kind:"ws"|"sio", url, n, topics, paused?}, {cmd:"at", pairs:[seq, atMs, …]},
  * {cmd:"reset"}, {cmd:"report"}, {cmd:"close"}. Out: {ok:"started", connected}, {report}.
  */
 import { io, type Socket } from "socket.io-client";
@@ -62,7 +62,7 @@ function quantile(p: number): number {
   return NaN;
 }
 
-async function start(kind: "ws" | "sio", url: string, n: number, topics: string[]): Promise<number> {
+async function start(kind: "ws" | "sio", url: string, n: number, topics: string[], paused = false): Promise<number> {
   let connected = 0;
   const batch = 200;
   for (let i = 0; i < n; i += batch) {
@@ -77,6 +77,8 @@ async function start(kind: "ws" | "sio", url: string, n: number, topics: string[
             ws.once("open", () => {
               connected++;
               ws.send(JSON.stringify({ op: "subscribe", id: "bench", topics }));
+              // A client that never reads again (the slow part): its socket stops being read.
+              if (paused) setTimeout(() => (ws as unknown as { _socket: { pause(): void } })._socket.pause(), 1_000);
               resolve();
             });
             ws.once("error", () => resolve());
@@ -108,7 +110,7 @@ async function start(kind: "ws" | "sio", url: string, n: number, topics: string[
 process.on("message", (m: { cmd: string; [k: string]: unknown }) => {
   switch (m.cmd) {
     case "start":
-      void start(m.kind as "ws" | "sio", m.url as string, m.n as number, m.topics as string[]).then((connected) =>
+      void start(m.kind as "ws" | "sio", m.url as string, m.n as number, m.topics as string[], m.paused === true).then((connected) =>
         process.send!({ ok: "started", connected }),
       );
       break;
