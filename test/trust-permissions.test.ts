@@ -24,6 +24,8 @@ import {
 } from "@pulse/nats";
 import { sources } from "@pulse/seeds";
 import { loadConfig as simulatorConfig, startSimulator } from "@pulse/simulator";
+import { loadConfig as liveConfig, startLive } from "@pulse/live";
+import { allLogTopics, clientValues, LiveClient, postgresValues } from "@pulse/live/testing";
 import { createTestDatabase, uniqueTag, type TestDatabase } from "@pulse/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { natsDir, startSecureNats, type SecureNats } from "./support/secure-nats";
@@ -397,7 +399,7 @@ describe("each service with only its own user", () => {
   });
 });
 
-describe("the real simulator and CLI with their own users", () => {
+describe("the real simulator, gateway and CLI with their own users", () => {
   it("the simulator runs a few seconds as the simulator user: nothing refused, nothing failed", async () => {
     const url = `nats://simulator:${encodeURIComponent(nats.passwords.simulator!)}@127.0.0.1:${nats.server.port}`;
     const sim = await startSimulator(
@@ -408,6 +410,35 @@ describe("the real simulator and CLI with their own users", () => {
     expect(stats.publish.published).toBeGreaterThan(0);
     expect(stats.publish.failed).toBe(0);
     expect(logged.filter((l) => l.startsWith("simulator") && /refused|permission/i.test(l))).toEqual([]);
+  });
+
+  it("the gateway runs as the live user: a client's snapshot equals Postgres", async () => {
+    const url = `nats://live:${encodeURIComponent(nats.passwords.live!)}@127.0.0.1:${nats.server.port}`;
+    const gw = await startLive(
+      liveConfig({ DATABASE_URL: database.url, NATS_URL: url, LIVE_PORT: "0", LIVE_ADMIN_PORT: "0", LOG_LEVEL: "silent" }),
+      {
+        log: capture("live"),
+      },
+    );
+    await settled();
+    const c = LiveClient.connect(`ws://127.0.0.1:${gw.port}/live`);
+    try {
+      await c.opened;
+      c.subscribe("all", allLogTopics);
+      await c.next((f) => f.type === "snapshot");
+      const last = (await (await jetstreamManager((await as("live")).nc, { checkAPI: false })).streams.info("LIVE")).state.last_seq;
+      await c.until(() => c.seq >= last, 10_000, "the gateway to reach LIVE's end");
+      // The gateway keeps the egov_minute keys of the last 6 hours only (LIVE_MINUTES_HOURS).
+      const keepMinute = Date.now() - 6 * 3_600_000;
+      const truth = Object.entries(await postgresValues(db)).filter(
+        ([k]) => !k.startsWith("egov_minute\u0000") || Date.parse(k.split("minute=")[1]!) >= keepMinute,
+      );
+      expect(Object.entries(clientValues(c)).sort()).toEqual(truth.sort());
+      expect(gw.behind()).toEqual([]);
+    } finally {
+      await c.close();
+      await gw.close();
+    }
   });
 
   it("pulse status runs as the cli user", async () => {
