@@ -26,7 +26,13 @@ try {
   throw err;
 }
 
-const sim = await startSimulator(config, { log: createLogger("simulator", config.logLevel) });
+let sim;
+try {
+  sim = await startSimulator(config, { log: createLogger("simulator", config.logLevel) });
+} catch (err) {
+  log.error((err as Error).message);
+  process.exit(1);
+}
 const t0 = Date.now();
 const report = () => {
   const s = sim.stats();

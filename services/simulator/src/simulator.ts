@@ -1,6 +1,6 @@
 import { createLogger, type Logger } from "@pulse/config";
-import { subjects } from "@pulse/contracts";
-import { connectNats, withPrefix, type NatsConnection } from "@pulse/nats";
+import { feeds, subjects } from "@pulse/contracts";
+import { connectNats, feedStream, jetstreamManager, withPrefix, type NatsConnection } from "@pulse/nats";
 import { sources } from "@pulse/seeds";
 import { BtsProcess } from "./bts";
 import { realClock, type Clock } from "./clock";
@@ -52,6 +52,20 @@ export interface SimulatorDeps {
   resume?: ResumePoint;
 }
 
+/** A producer does not create streams: ingest does. Without them every publish would time out, so say so at once. */
+async function requireStreams(nc: NatsConnection, names: SimulatorConfig["names"]): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  for (const feed of feeds) {
+    try {
+      await jsm.streams.info(feedStream(names, feed));
+    } catch (err) {
+      throw new Error(
+        `no JetStream stream ${feedStream(names, feed)} (${(err as Error).message}): start ingest first (pnpm start, or tsx services/ingest/src/main.ts), it creates the streams`,
+      );
+    }
+  }
+}
+
 /** A short tag of the seed in every id, so two worlds (two seeds) never share an id. */
 export const seedTag = (seed: number) => seed.toString(36);
 
@@ -86,6 +100,7 @@ export async function startSimulator(config: Readonly<SimulatorConfig>, deps: Si
     );
   }
 
+  if (nc) await requireStreams(nc, names);
   const t0 = clock.now();
   const resume = deps.resume ?? (nc ? await resumePoint(nc, names, t0) : { fresh: true, after: {} });
   const dayStart = localDayStart(t0);
@@ -160,7 +175,7 @@ export async function startSimulator(config: Readonly<SimulatorConfig>, deps: Si
         const chunk = due(until);
         stats.backfilled += chunk.filter((r) => r.feed === "esign" || r.feed === "egov").length;
         for (const m of faults.apply(chunk, until)) await out.publish(m);
-        if (until > t0) break;
+        if (until > t0 || stopping) break;
       }
       await out.flush();
       stats.caughtUpAt = clock.now();
