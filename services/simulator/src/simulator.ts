@@ -61,6 +61,7 @@ async function requireStreams(nc: NatsConnection, names: SimulatorConfig["names"
     } catch (err) {
       throw new Error(
         `no JetStream stream ${feedStream(names, feed)} (${(err as Error).message}): start ingest first (pnpm start, or tsx services/ingest/src/main.ts), it creates the streams`,
+        { cause: err },
       );
     }
   }
