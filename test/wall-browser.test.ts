@@ -202,7 +202,7 @@ describe("wall screen in a browser", () => {
     ).toBe(true);
   });
 
-  it("switches to English and remembers it; a wrong token is refused visibly", async () => {
+  it("switches to English and remembers it; cycles through districts; a wrong token is refused visibly", async () => {
     await page.click("#lang");
     await expect.poll(() => page.locator("html").getAttribute("lang")).toBe("en");
     expect(await text("#t-mobile h2").textContent()).toBe("Mobile subscribers");
@@ -213,6 +213,15 @@ describe("wall screen in a browser", () => {
     expect(await page.locator("html").getAttribute("lang")).toBe("en");
     await page.click("#lang");
     await expect.poll(() => text("#t-mobile h2").textContent()).toBe("Thuê bao di động");
+
+    // Kiosk style: the screen cycles from the province through each district by itself.
+    const kiosk = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
+    await kiosk.goto(`http://127.0.0.1:${port}/?token=${token}&kiosk=1&kiosk_s=2`);
+    await expect.poll(() => kiosk.locator('#t-mobile [data-v="value"]').textContent(), { timeout: 15_000 }).toBe("3.129.168");
+    await expect.poll(() => kiosk.locator("#area").inputValue(), { timeout: 8_000 }).toBe("412");
+    await expect.poll(() => kiosk.locator("#area").inputValue(), { timeout: 8_000 }).toBe("413");
+    expect(await kiosk.locator('#t-mobile [data-v="value"]').textContent()).toBe("28.167");
+    await kiosk.close();
 
     const other = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
     await other.goto(`http://127.0.0.1:${port}/?token=wrong&lang=vi`);

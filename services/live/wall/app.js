@@ -5,7 +5,7 @@
  * number of rows, so a day of running does the same work per tick as the first minute.
  *
  * URL parameters: `token` (viewer token, passed to the WebSocket), `area` (a district code, or 40),
- * `kiosk=1` (cycle through the areas), `lang` (vi | en; else the last choice, else vi).
+ * `kiosk=1` (cycle through the areas, `kiosk_s` seconds each, default 15), `lang` (vi | en; else the last choice, else vi).
  */
 import { LiveStore, pruneOld } from "./lib/store.js";
 import { LiveClient } from "./lib/live-client.js";
@@ -16,9 +16,11 @@ import { dash, formatDate, formatDuration, formatInt, formatPercent, formatTime,
 
 const topics = ["subscribers", "bts_stations", "bts_station", "esign_day", "egov_day", "egov_minute", "kpi", "freshness"];
 const renderMs = 250;
-const kioskMs = 15_000;
+
 const alarmRows = 6;
 const params = new URLSearchParams(location.search);
+/** Seconds per area when cycling: `?kiosk_s=`, at least 2, default 15. */
+const kioskMs = Math.max(2, Number(params.get("kiosk_s")) || 15) * 1000;
 
 /** @type {"vi"|"en"} */
 let lang = pickLanguage(params.get("lang"), safeGet("pulse.wall.lang"));
@@ -67,6 +69,14 @@ function setClass(/** @type {HTMLElement|null} */ el, /** @type {string} */ name
 }
 function setStyle(/** @type {HTMLElement|null} */ el, /** @type {string} */ prop, /** @type {string} */ value) {
   if (el && el.style.getPropertyValue(prop) !== value) el.style.setProperty(prop, value);
+}
+/**
+ * A bar's length as a transform (the compositor animates it; a width would lay out the page on
+ * every frame of every transition).
+ * @param {number} r 0–1
+ */
+function scaleX(r) {
+  return `scaleX(${Math.max(0, Math.min(1, r)).toFixed(4)})`;
 }
 function el(/** @type {string} */ tag, /** @type {string} */ cls = "", /** @type {string} */ text = "") {
   const e = document.createElement(tag);
@@ -315,6 +325,7 @@ function scheduleRender() {
 
 /**
  * The freshness badge, the completeness line and the "changed at" line of one tile.
+ * `figure` is the tile's figure in a form independent of the language, so a toggle is no change.
  * @param {HTMLElement} root @param {any} feed @param {string} figure @param {number|null} now
  */
 function tileMeta(root, feed, figure, now) {
@@ -349,7 +360,7 @@ function tileMeta(root, feed, figure, now) {
 }
 
 function gauge(/** @type {HTMLElement} */ root, /** @type {number|null} */ value, /** @type {number|null} */ target) {
-  setStyle(field(root, "fill"), "width", value === null ? "0%" : `${Math.min(100, value * 100).toFixed(2)}%`);
+  setStyle(field(root, "fill"), "transform", scaleX(value ?? 0));
   setStyle(field(root, "target-mark"), "left", target === null ? "-10px" : `${(target * 100).toFixed(2)}%`);
   setText(
     field(root, "target"),
@@ -413,11 +424,11 @@ function render(/** @type {boolean} */ force) {
       const li = /** @type {HTMLElement|null} */ (root.querySelector(`li[data-carrier="${c.id}"]`));
       if (!li) continue;
       setText($(".cval", li), formatInt(c.value, lang));
-      setStyle($(".cfill", li), "width", `${(((c.value ?? 0) / max) * 100).toFixed(1)}%`);
+      setStyle($(".cfill", li), "transform", scaleX((c.value ?? 0) / max));
       li.dataset.state = c.state;
       setText($(".cstate", li), c.state === "fresh" ? "" : t(lang, `state_${c.state}`));
     }
-    tileMeta(root, v.feeds.subscribers, total, now);
+    tileMeta(root, v.feeds.subscribers, String(s.total), now);
   }
 
   // FTTH against the households, coverage against its baseline.
@@ -428,7 +439,7 @@ function render(/** @type {boolean} */ force) {
     setText(field(root, "of"), v.ftth.of ? t(lang, "ftth_of", { households: formatInt(v.ftth.of, lang) }) : "");
     setText(field(root, "coverage"), formatPercent(v.ftth.coverage, lang));
     gauge(root, v.ftth.coverage, v.ftth.target);
-    tileMeta(root, v.feeds.subscribers, value, now);
+    tileMeta(root, v.feeds.subscribers, String(v.ftth.households), now);
   }
 
   // BTS by technology.
@@ -502,7 +513,7 @@ function render(/** @type {boolean} */ force) {
     setText(field(root, "value"), value);
     setText(field(root, "rate"), formatPercent(v.esign.rate, lang));
     gauge(root, v.esign.rate, v.esign.target);
-    tileMeta(root, v.feeds.esign, `${value}|${v.esign.rate}`, now);
+    tileMeta(root, v.feeds.esign, `${v.esign.exchanged}|${v.esign.rate}`, now);
   }
 
   // Dossier steps received per minute, the last hour.
@@ -519,7 +530,7 @@ function render(/** @type {boolean} */ force) {
         spark.setData([v.egov.series.xs, v.egov.series.ys]);
       }
     }
-    tileMeta(root, v.feeds.egov, value, now);
+    tileMeta(root, v.feeds.egov, String(v.egov.lastMinute), now);
   }
 
   // Online share (full and partial), today.
@@ -529,13 +540,14 @@ function render(/** @type {boolean} */ force) {
     setText(field(root, "value"), value);
     setText(field(root, "full"), formatPercent(v.egov.onlineFullShare, lang));
     setText(field(root, "partial"), formatPercent(v.egov.onlinePartialShare, lang));
-    setStyle(field(root, "full-bar"), "width", `${((v.egov.onlineFullShare ?? 0) * 100).toFixed(2)}%`);
-    setStyle(field(root, "partial-bar"), "width", `${((v.egov.onlinePartialShare ?? 0) * 100).toFixed(2)}%`);
+    // Two layers: online (full + partial) behind, fully online in front.
+    setStyle(field(root, "full-bar"), "transform", scaleX(v.egov.onlineFullShare ?? 0));
+    setStyle(field(root, "partial-bar"), "transform", scaleX(v.egov.onlineShare ?? 0));
     setText(
       field(root, "received"),
       v.egov.receivedToday === null ? "" : t(lang, "egov_received_today", { n: formatInt(v.egov.receivedToday, lang) }),
     );
-    tileMeta(root, v.feeds.egov, value, now);
+    tileMeta(root, v.feeds.egov, String(v.egov.onlineShare), now);
   }
 
   // On-time rate, today.
@@ -550,7 +562,7 @@ function render(/** @type {boolean} */ force) {
         ? ""
         : t(lang, "ontime_counts", { ontime: formatInt(v.egov.onTime, lang), late: formatInt(v.egov.late, lang) }),
     );
-    tileMeta(root, v.feeds.egov, value, now);
+    tileMeta(root, v.feeds.egov, String(v.egov.ontimeRate), now);
   }
 }
 
