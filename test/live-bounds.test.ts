@@ -250,6 +250,22 @@ describe("access", () => {
   });
 });
 
+describe("heartbeats under a steady flow", () => {
+  it("do not say behind while the gateway keeps up (LIVE is always a few ms ahead of it)", async () => {
+    const g = await start({ LIVE_HEARTBEAT_MS: "200", LIVE_RELAY_BEHIND_MS: "500" });
+    const c = connect(g);
+    await c.opened;
+    c.subscribe("s", ["subscribers"]);
+    await c.next((f) => f.type === "snapshot");
+    const from = c.frames.length;
+    // A message every millisecond or so for 3 s: at any instant LIVE holds one the gateway has not applied yet.
+    for (const until = Date.now() + 3_000; Date.now() < until;) await inject(2, 10, "steady");
+    const beats = c.frames.slice(from).filter((f) => f.type === "heartbeat");
+    expect(beats.length).toBeGreaterThan(5);
+    expect(beats.filter((f) => f.behind)).toEqual([]);
+  });
+});
+
 describe("shutdown and restart", () => {
   it("closes clients with 1001; they reconnect to the restarted gateway and resume", async () => {
     const g1 = await start();

@@ -42,7 +42,7 @@ function onFrame(state: { prev: number }, head: string, size: number): void {
     return;
   }
   const s = seqOf(head);
-  for (let q = Math.max(state.prev + 1, s - 10_000); q <= s; q++) {
+  for (let q = Math.max(state.prev + 1, s - 200_000); q <= s; q++) {
     const a = at.get(q);
     if (a === undefined) continue;
     const ms = Math.min(60_000, Math.max(0, now - a));

@@ -61,7 +61,8 @@ export async function startLive(config: Readonly<LiveConfig>, deps: LiveDeps = {
   let dbUp = true;
   let relaySamples: { at: number; changeId: number }[] = [];
   let relayBehind = false;
-  let streamBehindSince = 0;
+  let streamSamples: { at: number; seq: number }[] = [];
+  let streamBehind = false;
   let behindFeeds: ReadonlySet<Feed> = new Set();
   const judge = pipelineBehindJudge({ behindPending: config.behindPending, stallMs: config.stallMs });
   const behind = (): BehindReason[] => {
@@ -70,7 +71,7 @@ export async function startLive(config: Readonly<LiveConfig>, deps: LiveDeps = {
     if (!natsUp) why.push("nats");
     if (!dbUp) why.push("database");
     if (relayBehind) why.push("relay");
-    if (streamBehindSince && Date.now() - streamBehindSince >= config.relayBehindMs) why.push("stream");
+    if (streamBehind) why.push("stream");
     return why;
   };
   void (async () => {
@@ -163,15 +164,20 @@ export async function startLive(config: Readonly<LiveConfig>, deps: LiveDeps = {
     relaySamples = relaySamples.filter((s) => now - s.at <= config.relayBehindMs * 3);
     relayBehind = relaySamples.some((s) => now - s.at >= config.relayBehindMs && s.changeId > state.changeId);
   });
+  // The same for LIVE itself: a message the stream held a while ago and this gateway has still
+  // not applied. (Not "the stream is ahead right now": under a steady flow it always is, by a
+  // few milliseconds.)
   every(1_000, async () => {
     if (!feed.ready) return;
+    const now = Date.now();
     try {
       const { last } = await feed.bounds();
-      if (last > state.seq) streamBehindSince ||= Date.now();
-      else streamBehindSince = 0;
+      streamSamples.push({ at: now, seq: last });
     } catch {
       /* NATS down: said by natsUp */
     }
+    streamSamples = streamSamples.filter((s) => now - s.at <= config.relayBehindMs * 3);
+    streamBehind = streamSamples.some((s) => now - s.at >= config.relayBehindMs && s.seq > state.seq);
   });
   // Ingest's feed consumers, judged as the exporter judges them (contracts' pipelineBehindJudge).
   every(2_000, async () => {
