@@ -102,3 +102,37 @@ it("says behind while Postgres is away, and catches up when it returns", async (
   await heartbeat((why) => why.length === 0, c.frames.length);
   expect(c.closeCode).toBeNull();
 }, 60_000);
+
+it("starts with Postgres away: serves, says loading, and answers the waiting subscription once it can read", async () => {
+  proxy.cut();
+  const late = await startLive(
+    loadConfig(
+      {
+        DATABASE_URL: proxiedUrl(h.database.url, proxy),
+        NATS_URL: nats.url,
+        LIVE_PORT: "0",
+        LIVE_ADMIN_PORT: "0",
+        LIVE_HEARTBEAT_MS: "200",
+        LIVE_START_WAIT_MS: "300",
+        LOG_LEVEL: "silent",
+      },
+      { names: h.names },
+    ),
+  );
+  const w = LiveClient.connect(`ws://127.0.0.1:${late.port}/live`);
+  try {
+    await w.opened;
+    w.subscribe("all", allLogTopics);
+    const hb = await w.next((f) => f.type === "heartbeat");
+    expect(hb.why).toContain("loading");
+    expect((await fetch(`http://127.0.0.1:${late.port}/healthz`)).status).toBe(503);
+    expect(w.frames.some((f) => f.type === "snapshot")).toBe(false);
+    proxy.restore();
+    await w.next((f) => f.type === "snapshot", 15_000);
+    expect(clientValues(w)).toEqual(await postgresValues(h.db));
+  } finally {
+    proxy.restore();
+    await w.close();
+    await late.close();
+  }
+}, 60_000);

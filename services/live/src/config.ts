@@ -73,6 +73,8 @@ export interface LiveConfig {
   stallMs: number;
   /** LIVE_RELAY_BEHIND_MS: committed changes not in LIVE after this long make heartbeats say behind. Default 3,000. */
   relayBehindMs: number;
+  /** LIVE_START_WAIT_MS: how long start waits for the first read of the state before serving without it. Default 10,000. */
+  startWaitMs: number;
   /** PULSE_OPERATOR_NAME, shown by the wall (in /config.json). */
   operatorName: string;
   /** Folder served at / (the wall page). Default services/live/wall. */
@@ -144,6 +146,7 @@ export function loadConfig(env: Env, overrides: Partial<LiveConfig> = {}): Reado
     behindPending: r.int("LIVE_BEHIND_PENDING", defaultBehindPending, { min: 1 }),
     stallMs: r.int("LIVE_STALL_MS", defaultStallMs, { min: 1_000 }),
     relayBehindMs: r.int("LIVE_RELAY_BEHIND_MS", 3_000, { min: 100 }),
+    startWaitMs: r.int("LIVE_START_WAIT_MS", 10_000, { min: 0 }),
     operatorName: r.string("PULSE_OPERATOR_NAME", "Sở Khoa học và Công nghệ tỉnh Nghệ An"),
     wallDir: fileURLToPath(new URL("../wall/", import.meta.url)),
     logLevel: level as LogLevel,

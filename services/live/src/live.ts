@@ -228,7 +228,7 @@ export async function startLive(config: Readonly<LiveConfig>, deps: LiveDeps = {
   gateway.start();
   // Serve with the state read when Postgres answers; without it, listen anyway (heartbeats say
   // `loading`, subscriptions wait) rather than refuse to start.
-  if (!(await feed.waitReady(10_000)))
+  if (!(await feed.waitReady(config.startWaitMs)))
     log.warn("state not read from Postgres yet; serving, subscriptions wait for it", { error: feed.lastError });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
