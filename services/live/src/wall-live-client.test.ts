@@ -39,7 +39,7 @@ function timers() {
   const due = new Map<number, { at: number; fn: () => void }>();
   return {
     setTimeout: (fn: () => void, ms: number) => (due.set(++id, { at: now + ms, fn }), id),
-    clearTimeout: (t: number) => void due.delete(t),
+    clearTimeout: (t: unknown) => void due.delete(t as number),
     /** Moves time on, running what falls due, in order. */
     advance(ms: number) {
       const end = now + ms;

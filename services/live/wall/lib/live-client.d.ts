@@ -17,6 +17,8 @@ export interface LiveClientOptions {
   maxDelayMs?: number;
   deniedDelayMs?: number;
   random?: () => number;
+  setTimeout?: (fn: () => void, ms: number) => unknown;
+  clearTimeout?: (t: unknown) => void;
 }
 export declare class LiveClient {
   constructor(o: LiveClientOptions);
