@@ -14,6 +14,8 @@ type WallWindow = { pulseWall: { client: LiveClient } };
 const local = (ms: number) => new Date(ms + 7 * 3_600_000).toISOString().slice(0, 19) + "+07:00";
 const token = "wall-secret";
 const cadenceMs = 300_000; // seeds: every carrier's subscribers feed
+/** WALL_TEST_SHOTS=<dir>: save what the screen looked like at each step (for a reviewer's eyes). */
+const shots = process.env.WALL_TEST_SHOTS;
 
 describe("wall screen in a browser", () => {
   let h: Harness;
@@ -136,6 +138,7 @@ describe("wall screen in a browser", () => {
     expect(await carrier("vietnamobile").locator(".cval").textContent()).toBe("28.167");
     expect(await text('#t-mobile [data-v="value"]').textContent()).toBe("3.128.667");
     expect(await text('#t-complete .feed[data-feed="subscribers"]').getAttribute("data-state")).toBe("late");
+    if (shots) await page.screenshot({ path: `${shots}/wall-late.png` });
 
     // It reports again: fresh, 4/4.
     await reading("vietnamobile", "413", 28_167);
@@ -151,6 +154,7 @@ describe("wall screen in a browser", () => {
     await expect.poll(() => text("#link").getAttribute("data-state"), { timeout: 10_000 }).toBe("lost");
     expect(await text("#banner").isVisible()).toBe(true);
     expect(await text("#banner-text").textContent()).toBe("Mất kết nối — đang kết nối lại");
+    if (shots) await page.screenshot({ path: `${shots}/wall-lost.png` });
     // The last figures stay on the screen while the link is down.
     expect(await text('#t-mobile [data-v="value"]').textContent()).toBe("3.128.667");
 

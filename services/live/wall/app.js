@@ -107,7 +107,7 @@ function buildSubscriberTiles() {
       li.style.setProperty("--c", `var(--carrier-${c}, #94a3b8)`);
       const bar = el("span", "cbar");
       bar.append(el("span", "cfill"));
-      li.append(el("span", "cname", shortNames[c] ?? c), bar, el("span", "cval", dash), el("span", "cstate"));
+      li.append(el("span", "cname", shortNames[c] ?? c), bar, el("span", "cval", dash));
       list.append(li);
     }
     const foot = el("div", "foot");
@@ -329,9 +329,10 @@ function scheduleRender() {
  * @param {HTMLElement} root @param {any} feed @param {string} figure @param {number|null} now
  */
 function tileMeta(root, feed, figure, now) {
+  // While the link is down nobody can vouch for a feed's state: the badge says so.
   const badge = $(".badge", root);
   if (badge) {
-    const s = feed?.state ?? "unknown";
+    const s = linkState === "live" ? (feed?.state ?? "unknown") : "offline";
     setText(badge, t(lang, `state_${s}`));
     badge.dataset.state = s;
   }
@@ -400,7 +401,13 @@ function render(/** @type {boolean} */ force) {
     $("#link-text"),
     t(
       lang,
-      linkState === "live" ? "conn_live" : linkState === "denied" ? "conn_denied" : linkState === "lost" ? "conn_lost" : "conn_connecting",
+      linkState === "live"
+        ? "conn_live"
+        : linkState === "denied"
+          ? "conn_denied_short"
+          : linkState === "lost"
+            ? "conn_lost_short"
+            : "conn_connecting",
     ),
   );
   for (const c of ["connecting", "live", "lost", "denied"]) setClass(document.body, c, linkState === c);
@@ -426,7 +433,7 @@ function render(/** @type {boolean} */ force) {
       setText($(".cval", li), formatInt(c.value, lang));
       setStyle($(".cfill", li), "transform", scaleX((c.value ?? 0) / max));
       li.dataset.state = c.state;
-      setText($(".cstate", li), c.state === "fresh" ? "" : t(lang, `state_${c.state}`));
+      li.title = c.state === "fresh" ? "" : t(lang, `state_${c.state}`);
     }
     tileMeta(root, v.feeds.subscribers, String(s.total), now);
   }

@@ -74,6 +74,7 @@ export const labels = {
   state_silent: { vi: "Mất tín hiệu", en: "Silent" },
   state_pipeline_behind: { vi: "Hệ thống xử lý chậm", en: "Pipeline behind" },
   state_unknown: { vi: "Chưa có dữ liệu", en: "No data yet" },
+  state_offline: { vi: "Ngoại tuyến", en: "Offline" },
 
   changed_at: { vi: "Thay đổi lúc {time}", en: "Changed {time}" },
   received_at: { vi: "Nhận lúc {time}", en: "Received {time}" },
@@ -82,6 +83,8 @@ export const labels = {
   conn_connecting: { vi: "Đang kết nối…", en: "Connecting…" },
   conn_live: { vi: "Trực tuyến", en: "Live" },
   conn_lost: { vi: "Mất kết nối — đang kết nối lại", en: "Connection lost — reconnecting" },
+  conn_lost_short: { vi: "Mất kết nối", en: "Offline" },
+  conn_denied_short: { vi: "Bị từ chối", en: "Denied" },
   conn_denied: { vi: "Không được phép truy cập (mã xem không hợp lệ)", en: "Access denied (invalid viewer token)" },
   conn_behind: { vi: "Hệ thống đang xử lý chậm: số liệu có thể chưa mới nhất", en: "Pipeline behind: figures may not be the latest" },
   conn_stale_note: { vi: "Số liệu hiển thị là giá trị cuối cùng đã nhận", en: "Figures shown are the last received" },
