@@ -198,7 +198,7 @@ async function buildSpark() {
         legend: { show: false },
         cursor: { show: false },
         select: { show: false, left: 0, top: 0, width: 0, height: 0 },
-        padding: [6, 4, 0, 4],
+        padding: [6, 22, 0, 22],
         scales: { x: { time: true }, y: { range: (/** @type {any} */ _u, _min, max) => [0, Math.max(4, max * 1.15)] } },
         axes: [
           {
