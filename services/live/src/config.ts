@@ -55,7 +55,7 @@ export interface LiveConfig {
   probeMs: number;
   /**
    * LIVE_LAG_MS: a probe unanswered this long means the link is full: deltas are held and
-   * coalesced until it answers. Default 500 (a screen on a slow link then gets one merged frame
+   * coalesced until it answers. Default 1,000 (a screen on a slow link then gets one merged frame
    * per round trip instead of a queue that only grows).
    */
   lagMs: number;
@@ -138,7 +138,7 @@ export function loadConfig(env: Env, overrides: Partial<LiveConfig> = {}): Reado
     slowMs: r.int("LIVE_SLOW_MS", 10_000, { min: 0 }),
     maxBufferedBytes: r.int("LIVE_MAX_BUFFERED_BYTES", Math.max(8 * 1024 * 1024, slowBytes * 2), { min: slowBytes }),
     probeMs: r.int("LIVE_PROBE_MS", 250, { min: 10, max: 60_000 }),
-    lagMs: r.int("LIVE_LAG_MS", 500, { min: 10, max: 60_000 }),
+    lagMs: r.int("LIVE_LAG_MS", 1_000, { min: 10, max: 60_000 }),
     ringSize: r.int("LIVE_RING", 20_000, { min: 0, max: 1_000_000 }),
     ringBytes: r.int("LIVE_RING_BYTES", 64 * 1024 * 1024, { min: 0 }),
     days: r.int("LIVE_DAYS", 31, { min: 1, max: 400 }),
