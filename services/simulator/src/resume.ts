@@ -1,5 +1,5 @@
 import type { Feed } from "@pulse/contracts";
-import { feedStream, jetstreamManager, withPrefix, type NatsConnection, type StreamNames } from "@pulse/nats";
+import { feedStream, jetstream, jetstreamManager, withPrefix, type NatsConnection, type StreamNames } from "@pulse/nats";
 import { localDayStart } from "./local-time";
 
 /**
@@ -53,4 +53,51 @@ export async function resumePoint(nc: NatsConnection, names: StreamNames, now: n
   if (esign !== null && esign >= today) after.edoc = esign;
   if (egov !== null && egov >= today) after.dvc = egov;
   return { fresh: Object.keys(after).length === 0, after };
+}
+
+/**
+ * The latest count of every subscriber gauge of our carriers in the stream (key
+ * `source/service/area`), read back from its last `maxMessages` messages, so a restart carries on
+ * from where the counts had drifted instead of jumping back to the article's figures.
+ */
+export async function lastGaugeCounts(nc: NatsConnection, names: StreamNames, maxMessages = 3_000): Promise<Map<string, number>> {
+  const jsm = await jetstreamManager(nc);
+  const stream = feedStream(names, "subscribers");
+  const out = new Map<string, { count: number; ts: number; rev: number }>();
+  let info;
+  try {
+    info = await jsm.streams.info(stream);
+  } catch {
+    return new Map();
+  }
+  const last = info.state.last_seq;
+  const first = Math.max(info.state.first_seq, last - maxMessages + 1);
+  if (last === 0) return new Map();
+  const prefix = withPrefix(names, "feeds.subscribers.");
+  // One ordered consumer from `first`, fetched in one go: a round trip per message would take
+  // seconds on a busy machine.
+  const consumer = await jetstream(nc).consumers.get(stream, { deliver_policy: "by_start_sequence" as never, opt_start_seq: first });
+  const messages = await consumer.fetch({ max_messages: last - first + 1, expires: 5_000 });
+  for await (const m of messages) {
+    if (m.subject.startsWith(prefix)) {
+      try {
+        const e = m.json<{ source: string; area: string; ts: string; revision?: number; data: { service: string; count: number } }>();
+        const key = `${e.source}/${e.data.service}/${e.area}`;
+        const ts = Date.parse(e.ts);
+        const had = out.get(key);
+        // Gauge order as ingest's: (ts, revision).
+        if (
+          Number.isFinite(ts) &&
+          Number.isInteger(e.data.count) &&
+          (!had || ts > had.ts || (ts === had.ts && (e.revision ?? 0) > had.rev))
+        ) {
+          out.set(key, { count: e.data.count, ts, rev: e.revision ?? 0 });
+        }
+      } catch {
+        /* malformed: not a reading */
+      }
+    }
+    if (m.seq >= last) break;
+  }
+  return new Map([...out].map(([k, v]) => [k, v.count]));
 }

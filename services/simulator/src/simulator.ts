@@ -11,7 +11,7 @@ import { FaultInjector, type Injected } from "./faults";
 import { localDayStart, localIso } from "./local-time";
 import { Publisher, type OutMessage, type PublishStats } from "./publisher";
 import type { SimProcess, SimRecord } from "./record";
-import { resumePoint, type ResumePoint } from "./resume";
+import { lastGaugeCounts, resumePoint, type ResumePoint } from "./resume";
 import { SubscribersProcess } from "./subscribers";
 
 export interface SimulatorStats {
@@ -106,11 +106,20 @@ export async function startSimulator(config: Readonly<SimulatorConfig>, deps: Si
   const resume = deps.resume ?? (nc ? await resumePoint(nc, names, t0) : { fresh: true, after: {} });
   const dayStart = localDayStart(t0);
   const tag = seedTag(config.seed);
+  // Where the event feeds' generation starts. Each slot draws from its own PRNG, so starting later
+  // changes no slot's events. On a resume, at the last record sent; for dossiers 4 h before it
+  // (the longest same-day delay), so dossiers received before it are still resolved after it.
+  const afters = Object.values(resume.after);
+  const resumeAt = afters.length ? Math.min(...afters) : dayStart;
+  const esignFrom = resume.fresh ? (config.backfill ? dayStart : t0) : Math.max(dayStart, resumeAt);
+  const egovFrom = resume.fresh ? esignFrom : Math.max(dayStart, resumeAt - 4 * 3_600_000);
+  // A restart carries the subscriber counts on from the stream; a fresh start begins at the article's.
+  const counts = nc && !resume.fresh ? await lastGaugeCounts(nc, names) : new Map<string, number>();
   const processes: SimProcess[] = [
-    new SubscribersProcess(config.seed, config.rate, t0),
+    new SubscribersProcess(config.seed, config.rate, t0, counts),
     new BtsProcess(config.seed, config.rate, t0),
-    new EsignProcess(config.seed, config.rate, dayStart, tag),
-    new EgovProcess(config.seed, config.rate, dayStart, tag),
+    new EsignProcess(config.seed, config.rate, esignFrom, tag),
+    new EgovProcess(config.seed, config.rate, egovFrom, tag),
   ];
   // Event records at or before these times are not sent: already in the stream, or before the start.
   const skipUntil: Record<string, number> = {};
@@ -169,7 +178,7 @@ export async function startSimulator(config: Readonly<SimulatorConfig>, deps: Si
             ? "fresh stream: backfilling today so far"
             : "fresh stream: no backfill (SIMULATOR_BACKFILL=0)"
           : "today's records already in the stream: resuming after them",
-        { resumedAfter: stats.resumedAfter, seed: config.seed, rate: config.rate },
+        { resumedAfter: stats.resumedAfter, gaugesCarriedOn: counts.size, seed: config.seed, rate: config.rate },
       );
       for (let t = dayStart + 600_000; ; t += 600_000) {
         const until = Math.min(t, t0 + 1);

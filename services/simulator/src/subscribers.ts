@@ -22,8 +22,10 @@ export class SubscribersProcess implements SimProcess {
     private readonly seed: number,
     private readonly rate: number,
     private readonly t0: number,
+    /** Counts to carry on from (a restart), by `source/service/area`; the article's split otherwise. */
+    resumeFrom: ReadonlyMap<string, number> = new Map(),
   ) {
-    this.gauges = subscriberPlan().map((g) => ({ ...g, value: g.count }));
+    this.gauges = subscriberPlan().map((g) => ({ ...g, value: resumeFrom.get(`${g.source}/${g.service}/${g.area}`) ?? g.count }));
     for (const c of carriers) {
       const iv = Math.max(1_000, Math.round(cadenceOf(c) / Math.max(1, rate)));
       this.interval.set(c, iv);
