@@ -111,6 +111,20 @@ describe("wall screen in a browser", () => {
     expect(await carrier("vinaphone").locator(".cval").textContent()).toBe("1.500.000");
     await expect.poll(() => text("#t-mobile .changed").textContent()).toMatch(/^Thay đổi lúc \d\d:\d\d:\d\d$/);
 
+    // A station goes down: the alarm list shows it, its district and how long (server time).
+    await h.publish("bts", "viettel", make.bts("down-1", "NA-412-0042", "down", { area: "412", ts: local(Date.now() - 125_000) }));
+    await h.settle();
+    const alarm = page.locator("#t-alarms tbody tr").first();
+    await expect.poll(() => alarm.locator(".a-station").textContent(), { timeout: 10_000 }).toBe("NA-412-0042");
+    expect(await alarm.locator(".a-area").textContent()).toBe("Thành phố Vinh");
+    expect(await alarm.locator(".a-for").textContent()).toMatch(/^2:0\d$/);
+    expect(await text('#t-alarms [data-v="count"]').textContent()).toBe("1");
+    // It comes back up: it leaves the list (the gateway sends the change that takes it out of the filter).
+    await h.publish("bts", "viettel", make.bts("up-1", "NA-412-0042", "up", { area: "412", ts: local(Date.now() - 1000) }));
+    await h.settle();
+    await expect.poll(() => text('#t-alarms [data-v="count"]').textContent(), { timeout: 10_000 }).toBe("0");
+    expect(await alarm.isVisible()).toBe(false);
+
     // The district view: Cửa Lò holds Vietnamobile's reading only.
     await page.selectOption("#area", "413");
     await expect.poll(() => text('#t-mobile [data-v="value"]').textContent()).toBe("28.167");
@@ -193,7 +207,7 @@ describe("wall screen in a browser", () => {
     });
     await expect
       .poll(() => page.evaluate(() => (globalThis as unknown as WallWindow).pulseWall.client.resets), { timeout: 15_000 })
-      .toBe(1);
+      .toBe(2); // one per subscription of the page
     await expect.poll(() => text("#link").getAttribute("data-state"), { timeout: 10_000 }).toBe("live");
     // A change after the reset still arrives.
     await reading("mobifone", "412", 600_001);

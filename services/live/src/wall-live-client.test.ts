@@ -162,4 +162,52 @@ describe("wall live client", () => {
     expect(last().closedWith).toBe(1000);
     expect(t.pending).toEqual([]);
   });
+
+  it("with two subscriptions, sends both (same since) and is live only when both are answered", () => {
+    Socket.all = [];
+    const t = timers();
+    const states: LinkState[] = [];
+    const got: { id: string; topics: string[] }[] = [];
+    const c = new LiveClient({
+      url: "ws://wall/live",
+      subscriptions: [
+        { id: "wall", topics: ["subscribers"] },
+        { id: "wall-down", topics: ["bts_station"], filter: { status: "down" } },
+      ],
+      WebSocket: Socket,
+      onSnapshot: (_e, info) => got.push({ id: info.id, topics: info.topics }),
+      onDelta: () => {},
+      onState: (s) => states.push(s),
+      random: () => 0.5,
+      setTimeout: t.setTimeout,
+      clearTimeout: t.clearTimeout,
+    }).start();
+    const ws = Socket.all.at(-1)!;
+    ws.open();
+    expect(ws.sent).toEqual([
+      { op: "subscribe", id: "wall", topics: ["subscribers"] },
+      { op: "subscribe", id: "wall-down", topics: ["bts_station"], filter: { status: "down" } },
+    ]);
+    ws.frame({ type: "snapshot", id: "wall", seq: 7, entries: [] });
+    expect(states.includes("live")).toBe(false);
+    ws.frame({ type: "snapshot", id: "wall-down", seq: 8, entries: [] });
+    expect(states.at(-1)).toBe("live");
+    expect(got).toEqual([
+      { id: "wall", topics: ["subscribers"] },
+      { id: "wall-down", topics: ["bts_station"] },
+    ]);
+    ws.drop();
+    t.advance(500);
+    const again = Socket.all.at(-1)!;
+    again.open();
+    expect(again.sent.map((m) => [m.id, m.since])).toEqual([
+      ["wall", 8],
+      ["wall-down", 8],
+    ]);
+    again.frame({ type: "resumed", id: "wall", seq: 8 });
+    expect(states.at(-1)).toBe("lost");
+    again.frame({ type: "resumed", id: "wall-down", seq: 8 });
+    expect(states.at(-1)).toBe("live");
+    c.close();
+  });
 });

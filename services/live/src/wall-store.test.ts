@@ -98,4 +98,19 @@ describe("wall store", () => {
     expect([...s.entries("esign_day")].map((e) => e.key.day).sort()).toEqual(["2026-12-02", "2026-12-03"]);
     expect([...s.entries("egov_minute")].length).toBe(76); // 75 minutes back, and this one
   });
+
+  it("a subscription's snapshot replaces its topics only, whole", () => {
+    const s = LiveStore.fromEntries([
+      sub("viettel", "412", 10, 5),
+      sub("viettel", "413", 20, 6), // gone from the next snapshot
+      { metric: "bts_station", key: { source: "viettel", station: "A" }, value: { status: "down" }, version: 7 },
+    ]);
+    // A reset snapshot may carry lower versions (another stream): it is taken as it is.
+    s.replaceMetrics(["subscribers", "kpi"], [sub("viettel", "412", 11, 2)]);
+    expect([...s.entries("subscribers")].map((e) => [e.key.area, e.value])).toEqual([["412", 11]]);
+    expect([...s.entries("kpi")]).toEqual([]);
+    expect(s.get("bts_station", { source: "viettel", station: "A" })).toEqual({ status: "down" });
+    // Afterwards the usual rule: a duplicate of the snapshot's version changes nothing.
+    expect(s.apply([sub("viettel", "412", 99, 2)]).size).toBe(0);
+  });
 });

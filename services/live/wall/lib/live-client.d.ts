@@ -3,9 +3,10 @@ import type { Entry } from "./store.js";
 export type LinkState = "connecting" | "live" | "lost" | "denied";
 export interface LiveClientOptions {
   url: string;
-  topics: string[];
+  topics?: string[];
+  subscriptions?: { id: string; topics: string[]; filter?: Record<string, string | string[]> }[];
   WebSocket: unknown;
-  onSnapshot: (entries: Entry[], info: { seq: number; reset: boolean }) => void;
+  onSnapshot: (entries: Entry[], info: { id: string; topics: string[]; seq: number; reset: boolean }) => void;
   onDelta: (entries: Entry[], seq: number) => void;
   onResumed?: (seq: number) => void;
   onHeartbeat?: (now: string, behind: unknown, why: unknown) => void;

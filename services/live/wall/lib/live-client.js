@@ -1,9 +1,11 @@
 /**
- * The wall's side of the live protocol (docs/live-protocol.md): one subscription, resumed with
- * `since` after any break, reconnecting by itself for as long as the page is open.
+ * The wall's side of the live protocol (docs/live-protocol.md): its subscriptions (one socket),
+ * resumed with `since` after any break, reconnecting by itself for as long as the page is open.
  *
  * - A `snapshot` (first, or `reset: true` when the gateway cannot prove a gap complete) is handed
- *   over whole (`onSnapshot`): the page builds a new store from it and swaps it in at once.
+ *   over whole (`onSnapshot`, with the subscription's topics): the page replaces what it held for
+ *   those topics at once.
+ * - The link is live once every subscription got its snapshot or `resumed`.
  * - `resumed` means what follows are exactly the changes after our `since`: the held figures stay.
  * - The link counts as dead when no frame at all (heartbeats included) came for `silenceMs`: a
  *   half-open socket is closed from this side instead of being waited on.
@@ -18,9 +20,10 @@
  * @typedef {"connecting" | "live" | "lost" | "denied"} LinkState
  * @typedef {{
  *   url: string,
- *   topics: string[],
+ *   topics?: string[],
+ *   subscriptions?: { id: string, topics: string[], filter?: Record<string, string|string[]> }[],
  *   WebSocket: any,
- *   onSnapshot: (entries: Entry[], info: { seq: number, reset: boolean }) => void,
+ *   onSnapshot: (entries: Entry[], info: { id: string, topics: string[], seq: number, reset: boolean }) => void,
  *   onDelta: (entries: Entry[], seq: number) => void,
  *   onResumed?: (seq: number) => void,
  *   onHeartbeat?: (now: string, behind: unknown, why: unknown) => void,
@@ -44,7 +47,10 @@ export class LiveClient {
   /** @param {LiveClientOptions} o */
   constructor(o) {
     this.o = o;
-    this.id = o.subscriptionId ?? "wall";
+    /** @type {{ id: string, topics: string[], filter?: Record<string, string|string[]> }[]} */
+    this.subs = o.subscriptions ?? [{ id: o.subscriptionId ?? "wall", topics: o.topics ?? [] }];
+    /** Subscriptions of this socket still waiting for their snapshot or `resumed`. */
+    this.pending = new Set();
     /** The highest LIVE sequence applied; what a reconnect asks to resume from. @type {number|null} */
     this.seq = null;
     /** @type {LinkState} */
@@ -110,10 +116,14 @@ export class LiveClient {
     this.ws = ws;
     ws.onopen = () => {
       if (this.ws !== ws) return;
-      /** @type {Record<string, unknown>} */
-      const sub = { op: "subscribe", id: this.id, topics: this.o.topics };
-      if (this.seq !== null) sub.since = this.seq;
-      ws.send(JSON.stringify(sub));
+      this.pending = new Set(this.subs.map((s) => s.id));
+      for (const s of this.subs) {
+        /** @type {Record<string, unknown>} */
+        const sub = { op: "subscribe", id: s.id, topics: s.topics };
+        if (s.filter) sub.filter = s.filter;
+        if (this.seq !== null) sub.since = this.seq;
+        ws.send(JSON.stringify(sub));
+      }
       this.armSilence();
     };
     ws.onmessage = (/** @type {{ data: unknown }} */ ev) => {
@@ -143,20 +153,22 @@ export class LiveClient {
     if (!f || typeof f !== "object") return;
     switch (f.type) {
       case "snapshot": {
-        if (f.id !== undefined && f.id !== this.id) return;
+        const sub = this.subs.find((s) => s.id === f.id);
+        if (!sub) return;
         const entries = Array.isArray(f.entries) ? f.entries : [];
         this.snapshots++;
         if (f.reset === true) this.resets++;
-        this.o.onSnapshot(entries, { seq: Number(f.seq) || 0, reset: f.reset === true });
-        this.seq = Number.isFinite(Number(f.seq)) ? Number(f.seq) : this.seq;
-        this.live();
+        this.o.onSnapshot(entries, { id: sub.id, topics: sub.topics, seq: Number(f.seq) || 0, reset: f.reset === true });
+        if (Number.isFinite(Number(f.seq))) this.seq = Math.max(this.seq ?? 0, Number(f.seq));
+        this.settled(sub.id);
         break;
       }
       case "resumed":
+        if (!this.subs.some((s) => s.id === f.id)) return;
         this.resumes++;
         this.o.onResumed?.(Number(f.seq) || 0);
         if (Number.isFinite(Number(f.seq))) this.seq = Math.max(this.seq ?? 0, Number(f.seq));
-        this.live();
+        this.settled(f.id);
         break;
       case "delta": {
         const entries = Array.isArray(f.entries) ? f.entries : [];
@@ -176,7 +188,10 @@ export class LiveClient {
     }
   }
 
-  live() {
+  /** @param {string} id */
+  settled(id) {
+    this.pending.delete(id);
+    if (this.pending.size > 0) return;
     this.attempt = 0;
     this.setState("live");
   }

@@ -14,6 +14,7 @@ export declare function keyString(key: Record<string, string>): string;
 export declare class LiveStore {
   metrics: Map<string, Map<string, Held>>;
   static fromEntries(entries: Iterable<Entry>): LiveStore;
+  replaceMetrics(metrics: Iterable<string>, entries: Iterable<Entry>): void;
   apply(entries: Iterable<Entry>): Set<string>;
   entries(metric: string): Iterable<Held>;
   get(metric: string, key: Record<string, string>): unknown;

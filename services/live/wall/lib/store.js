@@ -42,6 +42,25 @@ export class LiveStore {
   }
 
   /**
+   * Replaces everything held for `metrics` with `entries` (a subscription's snapshot), in one
+   * step: the new maps are filled aside and swapped in, so no render sees a mix of the two.
+   * @param {Iterable<string>} metrics
+   * @param {Iterable<Entry>} entries
+   */
+  replaceMetrics(metrics, entries) {
+    const list = new Set(metrics);
+    /** @type {Entry[]} */
+    const mine = [];
+    /** @type {Entry[]} */
+    const others = [];
+    for (const e of entries) (e && list.has(e.metric) ? mine : others).push(e);
+    const fresh = LiveStore.fromEntries(mine);
+    for (const m of list) this.metrics.set(m, fresh.metrics.get(m) ?? new Map());
+    // A topic outside the subscription (never expected) is merged by version, not replaced.
+    this.apply(others);
+  }
+
+  /**
    * Applies entries; returns the set of metrics in which some key really changed.
    * @param {Iterable<Entry>} entries
    * @returns {Set<string>}
