@@ -44,6 +44,7 @@ export class LiveFeed {
   ready = false;
   /** Last error met (for heartbeats and /healthz). */
   lastError: string | null = null;
+  private logged: string | null = null;
 
   constructor(private readonly o: LiveFeedOptions) {}
 
@@ -92,10 +93,15 @@ export class LiveFeed {
         const gap = await this.follow();
         if (gap) needLoad = true;
         this.lastError = null;
+        this.logged = null;
       } catch (err) {
         if (!this.running) break;
         this.lastError = (err as Error)?.message ?? String(err);
-        this.o.log.warn("LIVE follower failed; retrying", { error: this.lastError });
+        if (/stream not found/i.test(this.lastError))
+          this.lastError = `stream ${this.o.names.live} not found: ingest creates it (start ingest, or check PULSE_NAMESPACE)`;
+        // Once per kind of failure, not once a second while it lasts.
+        if (this.lastError !== this.logged) this.o.log.warn("LIVE follower failed; retrying every second", { error: this.lastError });
+        this.logged = this.lastError;
         await sleep(1_000);
       }
     }
