@@ -51,7 +51,16 @@ export class BtsProcess implements SimProcess {
     const out: SimRecord[] = [];
     if (!this.inventorySent && this.t0 < untilMs) {
       this.inventorySent = true;
-      this.stations.forEach((_, i) => out.push(this.reading(i, this.t0, "up")));
+      // As a real network is at any moment: a few stations already down or degraded (the steady
+      // share of the outage process: rate × median duration), each back within the next hour or two.
+      const b = simulation.bts;
+      const rng = rngFor(this.seed, "bts-initial", this.t0);
+      const pDown = Math.min(0.2, (b.outages_per_station_day * this.rate * b.outage_minutes.median) / 1440);
+      this.stations.forEach((_, i) => {
+        if (rng() >= pDown) return void out.push(this.reading(i, this.t0, "up"));
+        out.push(this.reading(i, this.t0, rng() < b.degraded_share ? "degraded" : "down"));
+        this.heap.push(this.readingLater(i, this.t0 + intIn(rng, 1, 2 * b.outage_minutes.median) * minute, "up"));
+      });
     }
     // Generate whole minutes ahead of time; what they schedule waits in the heap.
     while (this.nextMinute < untilMs) {

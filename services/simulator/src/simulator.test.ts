@@ -82,6 +82,10 @@ describe("simulator (virtual clock, no NATS)", () => {
       expect(sum).toBe(simulation.subscribers.totals[s]);
     }
     expect(atStart.filter((e) => e.data.station).length).toBe(8176);
+    // A few already down or degraded, as a real network is at any moment (about 0.5 %).
+    const notUp = atStart.filter((e) => e.data.station && e.data.status !== "up").length;
+    expect(notUp).toBeGreaterThan(8);
+    expect(notUp).toBeLessThan(160);
     // Every message carries Nats-Msg-Id <source>:<id>:<revision>.
     for (const [i, m] of got.entries()) expect(m.msgId).toBe(`${bodies[i].source}:${bodies[i].id}:${bodies[i].revision}`);
     // Documents and dossiers from 07:30 to 14:00 (and a trickle before): about 6.5 of 9.5 office hours.
