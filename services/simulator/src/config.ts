@@ -1,10 +1,12 @@
-import { ConfigError, envReader, type Env, type LogLevel } from "@pulse/config";
+import { ConfigError, envReader, readNatsAuth, type Env, type LogLevel, type NatsAuth } from "@pulse/config";
 import { defaultStreamNames, testStreamNames, type StreamNames } from "@pulse/nats";
 import { noFaults, type Faults } from "./faults";
 
 export interface SimulatorConfig {
   /** NATS_URL. Default nats://127.0.0.1:4222. */
   natsUrl: string;
+  /** NATS_USER / NATS_PASSWORD(_FILE) / NATS_CREDS: the simulator's credentials. Default none. */
+  natsAuth: NatsAuth;
   /** SIMULATOR_RATE: multiplies the volume of every source (documents, dossiers, outages; gauges report up to `rate` times per cadence). Default 1. */
   rate: number;
   /** SIMULATOR_DURATION_S: how long the live phase runs after the backfill; 0 for ever. Default 0. */
@@ -40,6 +42,7 @@ export function loadConfig(env: Env, overrides: Partial<SimulatorConfig> = {}): 
   if (!["0", "1"].includes(backfill)) throw new ConfigError("SIMULATOR_BACKFILL", `expected 0 or 1, got ${JSON.stringify(backfill)}`);
   return Object.freeze({
     natsUrl: r.string("NATS_URL", "nats://127.0.0.1:4222"),
+    natsAuth: readNatsAuth(env),
     rate,
     durationS: r.int("SIMULATOR_DURATION_S", 0),
     seed: r.int("SIMULATOR_SEED", 40, { min: 0, max: 2 ** 32 - 1 }),

@@ -80,7 +80,7 @@ export async function startSimulator(config: Readonly<SimulatorConfig>, deps: Si
   const log = deps.log ?? createLogger("simulator", config.logLevel);
   const clock = deps.clock ?? realClock;
   const ownNc = !deps.sink && !deps.nc;
-  const nc = deps.sink ? null : (deps.nc ?? (await connectNats(config.natsUrl, "pulse-simulator")));
+  const nc = deps.sink ? null : (deps.nc ?? (await connectNats(config.natsUrl, "pulse-simulator", { ...config.natsAuth, log })));
   const names = config.names;
   const subjectOf = (r: Pick<SimRecord, "feed" | "source">) => withPrefix(names, subjects.feed(r.feed, r.source));
 
