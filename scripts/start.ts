@@ -13,6 +13,7 @@
  */
 import { ConfigError, createLogger, onShutdown } from "@pulse/config";
 import { createDb, startEmbeddedPostgres, type Db, type EmbeddedPostgres } from "@pulse/db";
+import { redactNatsUrl } from "@pulse/nats";
 import { loadConfig as loadExporterConfig, startExporter, type Exporter } from "@pulse/exporter";
 import { loadConfig as loadIngestConfig, startIngest, type Ingest } from "@pulse/ingest";
 import { loadConfig as loadLiveConfig, startLive, type Live } from "@pulse/live";
@@ -79,7 +80,7 @@ try {
       const bin = findNatsServer(startConfig.natsServerBin);
       if (!bin) {
         throw new Error(
-          `no NATS server answers at ${ingestConfig.natsUrl} and nats-server is not installed.\n` +
+          `no NATS server answers at ${redactNatsUrl(ingestConfig.natsUrl)} and nats-server is not installed.\n` +
             `  Install it:  sudo apt-get install nats-server   (or: go install github.com/nats-io/nats-server/v2@latest)\n` +
             `  or point NATS_URL at a running server with JetStream.`,
         );
@@ -89,8 +90,8 @@ try {
     },
     (v) =>
       v === "local"
-        ? `local nats-server pid ${nats!.pid} on ${ingestConfig.natsUrl}, store ${ingestConfig.dataDir}/nats`
-        : `using ${ingestConfig.natsUrl}`,
+        ? `local nats-server pid ${nats!.pid} on ${redactNatsUrl(ingestConfig.natsUrl)}, store ${ingestConfig.dataDir}/nats`
+        : `using ${redactNatsUrl(ingestConfig.natsUrl)}`,
   );
   const databaseUrl = await step(
     "Postgres",
