@@ -105,6 +105,8 @@ void (async () => {
   }
 })();
 const pairTimer = setInterval(() => {
+  // Commit times only for the clients running now (older ones would be counted in their first frame).
+  if (!clientsChild) pairs = [];
   if (pairs.length === 0 || !clientsChild) return;
   clientsChild.send({ cmd: "at", pairs });
   pairs = [];

@@ -42,6 +42,11 @@ function onFrame(state: { prev: number }, head: string, size: number): void {
     return;
   }
   const s = seqOf(head);
+  // A socket.io client gets no snapshot: its first frame says where it starts, nothing before it.
+  if (state.prev === 0) {
+    state.prev = s;
+    return;
+  }
   for (let q = Math.max(state.prev + 1, s - 200_000); q <= s; q++) {
     const a = at.get(q);
     if (a === undefined) continue;
