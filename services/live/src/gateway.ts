@@ -30,6 +30,8 @@ interface Client {
   subs: Map<string, Subscription>;
   /** Subscriptions being answered (a resume may read the stream). */
   opening: number;
+  /** Their ids: a burst of subscribes under one id (each replacing the last) is one subscription, not many. */
+  openingIds: Map<string, number>;
   /** Group key: the sorted signatures of its subscriptions. */
   group: string;
   /** Entries held back while the socket is behind (one per key: the latest value goes when it catches up). */
@@ -170,6 +172,7 @@ export class Gateway {
       ws,
       subs: new Map(),
       opening: 0,
+      openingIds: new Map(),
       group: "",
       held: null,
       slowSince: 0,
@@ -252,10 +255,12 @@ export class Gateway {
       return;
     }
     const { sub, since } = r;
-    if (!c.subs.has(sub.id) && c.subs.size + c.opening >= this.o.config.maxSubscriptions) {
+    const newIdsInFlight = [...c.openingIds.keys()].filter((id) => !c.subs.has(id)).length;
+    if (!c.subs.has(sub.id) && !c.openingIds.has(sub.id) && c.subs.size + newIdsInFlight >= this.o.config.maxSubscriptions) {
       return this.error(c, errorCodes.tooManySubscriptions, `at most ${this.o.config.maxSubscriptions} subscriptions per socket`);
     }
     c.opening++;
+    c.openingIds.set(sub.id, (c.openingIds.get(sub.id) ?? 0) + 1);
     try {
       await this.whenReady();
       if (c.closed) return;
@@ -269,6 +274,9 @@ export class Gateway {
       if (!c.closed) this.sendSnapshot(c, sub, since !== null);
     } finally {
       c.opening--;
+      const left = c.openingIds.get(sub.id)! - 1;
+      if (left > 0) c.openingIds.set(sub.id, left);
+      else c.openingIds.delete(sub.id);
     }
   }
 
