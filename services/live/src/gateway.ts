@@ -39,8 +39,14 @@ interface Client {
   slowSince: number;
   /** Skip entries at or below this sequence (a `since` ahead of this gateway). */
   floor: number;
-  /** Everything up to this sequence that concerns the client has been handed to its socket. */
+  /**
+   * Everything up to this sequence that concerns the client has been handed to its socket. 0
+   * until a subscription is answered: a heartbeat between the socket's opening and its first
+   * answer must not name a sequence past the `since` the client is about to send.
+   */
   sentSeq: number;
+  /** A subscription of this socket has been answered (snapshot or resumed). */
+  answered: boolean;
   alive: boolean;
   /** When the outstanding lag probe (a ping) went out; 0 when none is out. */
   probeAt: number;
@@ -177,7 +183,8 @@ export class Gateway {
       held: null,
       slowSince: 0,
       floor: 0,
-      sentSeq: this.o.state.seq,
+      sentSeq: 0,
+      answered: false,
       alive: true,
       probeAt: 0,
       probedAt: 0,
@@ -300,6 +307,7 @@ export class Gateway {
     this.send(c, `${head}${jsons.join(",")}]}`, "snapshot");
     if (reset) this.o.metrics.resumes.inc({ result: "reset" });
     c.subs.set(sub.id, sub);
+    c.answered = true;
     this.regroup(c);
   }
 
@@ -366,6 +374,7 @@ export class Gateway {
     const seq = Math.max(state.seq, c.floor);
     if (jsons.length > 0) this.send(c, deltaFrame(seq, jsons), "delta");
     c.subs.set(sub.id, sub);
+    c.answered = true;
     this.regroup(c);
   }
 
@@ -440,7 +449,9 @@ export class Gateway {
         if (c.opening === 0) c.sentSeq = seq;
       }
     }
-    for (const c of this.clients) if (c.subs.size === 0 && c.held === null && c.opening === 0) c.sentSeq = Math.max(seq, c.floor);
+    for (const c of this.clients) {
+      if (c.answered && c.subs.size === 0 && c.held === null && c.opening === 0) c.sentSeq = Math.max(seq, c.floor);
+    }
     if (frames > 0) {
       this.o.metrics.frames.inc({ type: "delta" }, frames);
       this.o.metrics.bytes.inc(bytes);
