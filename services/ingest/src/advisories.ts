@@ -163,7 +163,10 @@ export class AdvisoryWatcher {
     const stored = await getStoredMessage(jsm, a.stream, a.stream_seq);
     const subject = stored ? withoutPrefix(this.o.names, stored.subject) : "(expired)";
     const payload = stored?.data ?? new Uint8Array();
-    const receivedMs = stored ? stored.time.getTime() : 0;
+    // An aged-out message's receipt time is unknown: the letter is dated when it is written, so
+    // the dead-letter retention (by receipt time) keeps it a full retention, instead of pruning
+    // a letter dated 1970 at its next pass.
+    const receivedMs = stored ? stored.time.getTime() : Date.now();
     const d = stored ? decode({ subject, payload, receivedMs }) : null;
     const [, feed, source] = subject.split(".");
     return {
