@@ -7,14 +7,13 @@
  */
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { chromium } from "playwright-core";
+import { launchChromium } from "../test/support/chromium";
 import { districts, baselines } from "@pulse/seeds";
 import { ingestHarness, type Envelope } from "@pulse/ingest/test-harness";
 import { loadConfig, startLive } from "@pulse/live";
 
 const out = resolve(process.env.WALL_SHOT_OUT ?? "docs/wall.png");
 const lang = process.env.WALL_SHOT_LANG === "en" ? "en" : "vi";
-const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const local = (ms: number) => new Date(ms + 7 * 3_600_000).toISOString().slice(0, 19) + "+07:00";
 
 /** Splits `total` over `weights` in whole numbers that sum to it exactly (largest remainder). */
@@ -195,19 +194,7 @@ async function main() {
       { names: h.names },
     ),
   );
-  const browser = await chromium.launch({
-    executablePath: chromiumPath,
-    headless: true,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-      "--disable-quic",
-    ],
-  });
+  const browser = await launchChromium();
   try {
     const pubs = articleFixture(Date.now());
     for (let i = 0; i < pubs.length; i += 1000) {

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
+import { launchChromium } from "./support/chromium";
 import { ingestHarness, make, type Harness } from "@pulse/ingest/test-harness";
 import { loadConfig, startLive, type Live } from "@pulse/live";
 import type { LiveClient } from "../services/live/wall/lib/live-client.js";
@@ -61,19 +62,7 @@ describe("wall screen in a browser", () => {
     h = await ingestHarness("wall_browser");
     live = await start(0);
     port = live.port;
-    browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-      headless: true,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--disable-quic",
-      ],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1920, height: 1080 } });
   });
   afterAll(async () => {

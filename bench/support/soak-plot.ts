@@ -4,7 +4,7 @@
  * playwright-core. Also runnable alone on a saved series: `tsx bench/support/soak-plot.ts samples.json out.png`.
  */
 import { readFileSync } from "node:fs";
-import { chromium } from "playwright-core";
+import { launchChromium } from "../../test/support/chromium";
 
 export interface PlotSeries {
   label: string;
@@ -77,7 +77,7 @@ export async function renderPlot(title: string, panels: PlotPanel[], path: strin
   const html = `<!doctype html><html><body style="margin:0;background:#fff;padding:10px 10px 0 10px;font-family:sans-serif">
 <div style="font-size:16px;font-weight:700;margin:0 0 6px 8px">${esc(title)}</div>
 ${panels.map((p) => panelSvg(p, w, h)).join("<br>")}</body></html>`;
-  const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox"] });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: w + 20, height: panels.length * (h + 4) + 40 } });
     await page.setContent(html);
