@@ -14,8 +14,8 @@ describe("live gateway after real ingest", () => {
   let h: Harness;
   let live: Live;
   const clients: LiveClient[] = [];
-  const connect = () => {
-    const c = LiveClient.connect(`ws://127.0.0.1:${live.port}/live`);
+  const connect = (deflate = true) => {
+    const c = LiveClient.connect(`ws://127.0.0.1:${live.port}/live`, { deflate });
     clients.push(c);
     return c;
   };
@@ -45,9 +45,15 @@ describe("live gateway after real ingest", () => {
   it("serves the snapshot, then deltas whose values equal Postgres; a filter by area gets only that area", async () => {
     const all = connect();
     const only413 = connect();
+    // The same subscription without permessage-deflate: plain frames, the same figures.
+    const plain = connect(false);
     await all.opened;
     await only413.opened;
+    await plain.opened;
+    expect(all.ws.extensions).toBe("permessage-deflate");
+    expect(plain.ws.extensions).toBe("");
     all.subscribe("all", allLogTopics);
+    plain.subscribe("all", allLogTopics);
     only413.subscribe("a413", ["subscribers", "bts_stations"], { filter: { area: "413" } });
     const snap = await all.next((f) => f.type === "snapshot" && f.id === "all");
     expect(snap.entries).toEqual([]); // a fresh database
@@ -69,12 +75,14 @@ describe("live gateway after real ingest", () => {
     await h.publish("egov", "dvc", make.egov("x1:resolved", "resolved_on_time", ts(20)));
     await h.settle();
     await all.until(() => all.seq >= live.seq() && live.seq() > 0, 10_000, "the client at the gateway's seq");
+    await plain.until(() => plain.seq >= live.seq(), 10_000, "the plain client at the gateway's seq");
 
     // Every key Postgres holds, with its value; a zero station count (the status nobody has) is
     // carried too, and equals "no row" in Postgres.
     const expected = await postgresValues(h.db);
     expect(Object.keys(expected).length).toBeGreaterThan(15);
     expect(clientValues(all)).toEqual(expected);
+    expect(clientValues(plain)).toEqual(expected);
     expect(all.frames.filter((f) => f.type === "delta").length).toBeGreaterThan(0);
     // The value 900 came by a delta, after the snapshot: the restatement replaced 1000.
     expect(all.metric("subscribers").get(keyString({ source: "viettel", service: "mobile", area: "412" }))).toBe(900);

@@ -8,6 +8,7 @@ import type { LiveFeed } from "./live-feed";
 import { entryId, entryJson, type LiveState, type RingItem, type StateEntry } from "./live-state";
 import type { LiveMetricsSet } from "./live-metrics";
 import { closeCodes, errorCodes, isDerived, parseRequest, type ErrorCode, type Subscription } from "./protocol";
+import { deflatedFrame, deflateServerOptions, sharesDeflate, socketOf, writeFrame } from "./shared-deflate";
 import type { LiveKey, LiveValue } from "@pulse/contracts";
 
 /** Why heartbeats say the data is behind. */
@@ -54,9 +55,13 @@ interface Client {
   probedAt: number;
   errors: number;
   closed: boolean;
+  /** Its permessage-deflate agreement lets it take the frames compressed once for many (shared-deflate.ts). */
+  deflate: boolean;
 }
 
 const maxErrorsPerSocket = 50;
+/** A frame sent to one socket only is compressed (when the socket takes it) from this size on. */
+const deflateOwnFrom = 4_096;
 
 function valueMatches(sub: Subscription, key: LiveKey, value: LiveValue | undefined): boolean {
   for (const [field, allowed] of sub.filter) {
@@ -80,6 +85,19 @@ export function wants(sub: Subscription, e: StateEntry): boolean {
   return valueMatches(sub, e.key, e.value) || (e.prev !== undefined && valueMatches(sub, e.key, e.prev));
 }
 
+interface TickTotals {
+  frames: number;
+  bytes: number;
+}
+
+/** A group's delta for one tick, made once: as text, and compressed once for the sockets that take it. */
+interface GroupFrame {
+  seq: number;
+  frame: Buffer | null;
+  deflated: Buffer | null;
+  totals: TickTotals;
+}
+
 const deltaFrame = (seq: number, jsons: string[]) => `{"type":"delta","seq":${seq},"entries":[${jsons.join(",")}]}`;
 
 /**
@@ -101,9 +119,19 @@ export class Gateway {
   private generation = 0;
   private closing = false;
   private readonly tokens: Buffer[] | null;
+  /** Upgrade requests whose permessage-deflate agreement allows shared frames (from the `headers` event). */
+  private readonly deflating = new WeakSet<IncomingMessage>();
 
   constructor(private readonly o: GatewayOptions) {
-    this.wss = new WebSocketServer({ noServer: true, maxPayload: o.config.maxPayload, clientTracking: false });
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: o.config.maxPayload,
+      clientTracking: false,
+      perMessageDeflate: o.config.deflate ? deflateServerOptions : false,
+    });
+    this.wss.on("headers", (headers, req) => {
+      if (sharesDeflate(headers)) this.deflating.add(req);
+    });
     this.tokens = o.config.tokens ? o.config.tokens.map((t) => Buffer.from(t)) : null;
   }
 
@@ -112,15 +140,21 @@ export class Gateway {
   }
 
   start(): void {
+    // At a fixed rate: the next tick is due tickMs after this one began, not after it ended (a
+    // tick that takes 30 ms must not make the period 130 ms); one that overran runs at once.
+    const every = this.o.config.tickMs;
+    let due = performance.now() + every;
     const tick = () => {
       try {
         this.tick();
       } catch (err) {
         this.o.log.error("tick failed", { error: (err as Error).message });
       }
-      if (!this.closing) this.tickTimer = setTimeout(tick, this.o.config.tickMs);
+      const now = performance.now();
+      due = Math.max(due + every, now);
+      if (!this.closing) this.tickTimer = setTimeout(tick, due - now);
     };
-    this.tickTimer = setTimeout(tick, this.o.config.tickMs);
+    this.tickTimer = setTimeout(tick, every);
     this.heartbeatTimer = setInterval(() => this.heartbeat(), this.o.config.heartbeatMs);
     this.pingTimer = setInterval(() => this.ping(), this.o.config.pingMs);
   }
@@ -158,7 +192,7 @@ export class Gateway {
       return refuse(closeCodes.forbiddenOrigin, "origin not allowed", "origin");
     }
     if (this.tokens && !this.tokenOk(req)) return refuse(closeCodes.unauthorized, "unauthorized", "unauthorized");
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, this.deflating.has(req)));
   }
 
   private tokenOk(req: IncomingMessage): boolean {
@@ -173,7 +207,7 @@ export class Gateway {
     return ok;
   }
 
-  private accept(ws: WebSocket): void {
+  private accept(ws: WebSocket, deflate: boolean): void {
     const c: Client = {
       ws,
       subs: new Map(),
@@ -190,6 +224,7 @@ export class Gateway {
       probedAt: 0,
       errors: 0,
       closed: false,
+      deflate,
     };
     this.clients.add(c);
     this.o.metrics.clients.set(this.clients.size);
@@ -240,11 +275,20 @@ export class Gateway {
     c.group = key;
   }
 
-  private send(c: Client, text: string | Buffer, type: string): void {
+  private send(c: Client, text: string, type: string): void {
     if (c.closed || c.ws.readyState !== WebSocket.OPEN) return;
-    c.ws.send(text, { binary: false });
     this.o.metrics.frames.inc({ type });
-    this.o.metrics.bytes.inc(typeof text === "string" ? Buffer.byteLength(text) : text.length);
+    this.o.metrics.bytes.inc(this.write(c, text));
+  }
+
+  /** One frame to one socket, compressed when it is large and the socket takes it; returns the bytes written. */
+  private write(c: Client, text: string): number {
+    if (c.deflate && text.length >= deflateOwnFrom) {
+      const frame = deflatedFrame(text);
+      if (writeFrame(c.ws, frame)) return frame.length;
+    }
+    c.ws.send(text, { binary: false, compress: false });
+    return Buffer.byteLength(text);
   }
 
   private error(c: Client, code: ErrorCode, message: string): void {
@@ -384,78 +428,89 @@ export class Gateway {
     const state = this.o.state;
     const { entries } = state.takeDirty();
     const seq = state.seq;
-    const cfg = this.o.config;
     for (const e of entries) if (e.at > 0) this.o.metrics.lag.observe(Math.max(0, now - e.at) / 1000);
-    let frames = 0;
-    let bytes = 0;
+    const t: TickTotals = { frames: 0, bytes: 0 };
     for (const group of this.groups.values()) {
       let matched: StateEntry[] | null = null;
-      let frame: Buffer | null = null;
+      const g: GroupFrame = { seq, frame: null, deflated: null, totals: t };
       for (const c of group) {
         if (c.closed) continue;
         if (matched === null) {
           const subs = [...c.subs.values()];
           matched = entries.length === 0 ? [] : entries.filter((e) => subs.some((s) => wants(s, e)));
         }
-        const buffered = c.ws.bufferedAmount;
-        if (buffered > cfg.maxBufferedBytes) {
-          this.slowClose(c);
-          continue;
-        }
-        // The lag probe: a ping queued behind what the socket already has (in this process and
-        // in the kernel's buffers, which bufferedAmount does not see) comes back only when the
-        // client has read all of it. Unanswered for longer than lagMs, the link is full: hold.
-        if (c.probeAt === 0 && now - c.probedAt >= cfg.probeMs) {
-          c.probeAt = now;
-          c.ws.ping();
-        }
-        const lagging = c.probeAt !== 0 && now - c.probeAt > cfg.lagMs;
-        if (c.held !== null || c.floor > 0 || lagging || buffered > cfg.slowBytes) {
-          const held = (c.held ??= new Set());
-          for (const e of matched) if (e.seq === 0 || e.seq > c.floor) held.add(e);
-          if (buffered > cfg.slowBytes) {
-            if (c.slowSince === 0) c.slowSince = now;
-            else if (now - c.slowSince > cfg.slowMs) this.slowClose(c);
-            continue;
-          }
-          c.slowSince = 0;
-          // A full link (few bytes queued here, many in the kernel) is held, and closed only once
-          // its probe has gone unanswered past the same bound.
-          if (lagging) {
-            if (now - c.probeAt > cfg.slowMs) this.slowClose(c);
-            continue;
-          }
-          // Caught up: the latest value of every key it missed, in one frame.
-          const s = Math.max(seq, c.floor);
-          if (held.size > 0) {
-            const text = deltaFrame(s, [...held].map(entryJson));
-            c.ws.send(text, { binary: false });
-            frames++;
-            bytes += Buffer.byteLength(text);
-          }
-          c.held = null;
-          if (c.opening === 0) c.sentSeq = s;
-          if (c.floor <= seq) c.floor = 0;
-          continue;
-        }
-        if (matched.length > 0) {
-          frame ??= Buffer.from(deltaFrame(seq, matched.map(entryJson)));
-          c.ws.send(frame, { binary: false });
-          frames++;
-          bytes += frame.length;
-        }
-        // Not while a subscription is being answered: a heartbeat's seq must never pass the
-        // changes a resume is still to send.
-        if (c.opening === 0) c.sentSeq = seq;
+        // One write per socket per tick: the probe's ping goes out with the frame.
+        const socket = socketOf(c.ws);
+        socket?.cork();
+        this.tickClient(c, g, matched, now);
+        socket?.uncork();
       }
     }
     for (const c of this.clients) {
       if (c.answered && c.subs.size === 0 && c.held === null && c.opening === 0) c.sentSeq = Math.max(seq, c.floor);
     }
-    if (frames > 0) {
-      this.o.metrics.frames.inc({ type: "delta" }, frames);
-      this.o.metrics.bytes.inc(bytes);
+    if (t.frames > 0) {
+      this.o.metrics.frames.inc({ type: "delta" }, t.frames);
+      this.o.metrics.bytes.inc(t.bytes);
     }
+  }
+
+  /** One client's part of a tick: its group's frame, or what it missed once it catches up, or nothing while it is behind. */
+  private tickClient(c: Client, g: GroupFrame, matched: StateEntry[], now: number): void {
+    const cfg = this.o.config;
+    const seq = g.seq;
+    const buffered = c.ws.bufferedAmount;
+    if (buffered > cfg.maxBufferedBytes) {
+      this.slowClose(c);
+      return;
+    }
+    // The lag probe: a ping queued behind what the socket already has (in this process and
+    // in the kernel's buffers, which bufferedAmount does not see) comes back only when the
+    // client has read all of it. Unanswered for longer than lagMs, the link is full: hold.
+    if (c.probeAt === 0 && now - c.probedAt >= cfg.probeMs) {
+      c.probeAt = now;
+      c.ws.ping();
+    }
+    const lagging = c.probeAt !== 0 && now - c.probeAt > cfg.lagMs;
+    if (c.held !== null || c.floor > 0 || lagging || buffered > cfg.slowBytes) {
+      const held = (c.held ??= new Set());
+      for (const e of matched) if (e.seq === 0 || e.seq > c.floor) held.add(e);
+      if (buffered > cfg.slowBytes) {
+        if (c.slowSince === 0) c.slowSince = now;
+        else if (now - c.slowSince > cfg.slowMs) this.slowClose(c);
+        return;
+      }
+      c.slowSince = 0;
+      // A full link (few bytes queued here, many in the kernel) is held, and closed only once
+      // its probe has gone unanswered past the same bound.
+      if (lagging) {
+        if (now - c.probeAt > cfg.slowMs) this.slowClose(c);
+        return;
+      }
+      // Caught up: the latest value of every key it missed, in one frame.
+      const s = Math.max(seq, c.floor);
+      if (held.size > 0) {
+        g.totals.bytes += this.write(c, deltaFrame(s, [...held].map(entryJson)));
+        g.totals.frames++;
+      }
+      c.held = null;
+      if (c.opening === 0) c.sentSeq = s;
+      if (c.floor <= seq) c.floor = 0;
+      return;
+    }
+    if (matched.length > 0) {
+      g.frame ??= Buffer.from(deltaFrame(seq, matched.map(entryJson)));
+      if (c.deflate && g.frame.length >= 256) g.deflated ??= deflatedFrame(g.frame, 6);
+      if (c.deflate && g.deflated !== null && writeFrame(c.ws, g.deflated)) g.totals.bytes += g.deflated.length;
+      else {
+        c.ws.send(g.frame, { binary: false, compress: false });
+        g.totals.bytes += g.frame.length;
+      }
+      g.totals.frames++;
+    }
+    // Not while a subscription is being answered: a heartbeat's seq must never pass the
+    // changes a resume is still to send.
+    if (c.opening === 0) c.sentSeq = seq;
   }
 
   private slowClose(c: Client): void {

@@ -45,8 +45,9 @@ export class LiveClient {
     ws.on("message", (data) => this.onFrame(JSON.parse(data.toString()) as Frame));
   }
 
-  static connect(url: string, opts: { headers?: Record<string, string>; origin?: string } = {}): LiveClient {
-    return new LiveClient(new WebSocket(url, { headers: opts.headers, origin: opts.origin }));
+  /** `deflate: false`: offer no permessage-deflate (plain text frames); by default offered, as browsers do. */
+  static connect(url: string, opts: { headers?: Record<string, string>; origin?: string; deflate?: boolean } = {}): LiveClient {
+    return new LiveClient(new WebSocket(url, { headers: opts.headers, origin: opts.origin, perMessageDeflate: opts.deflate ?? true }));
   }
 
   private onFrame(f: Frame): void {
