@@ -14,6 +14,8 @@
  * 3. socket.io: the same injected changes, coalesced on the same 100 ms tick into the same frame
  *    by a minimal socket.io 4 server (one room, broadcast), to the same number of clients; the
  *    ratios ws / socket.io.
+ * 3b. bare: the same frames by a bare `ws` broadcast (no subscriptions, no slow-client handling):
+ *    the ceiling of the socket work on this machine, and the ratio gateway / bare.
  * 4. slow: the inject part again with BENCH_SLOW (default 500) more clients that never read
  *    after their snapshot: how many are closed with 1013, and the gateway's RSS.
  * 5. scale: inject again with more clients (BENCH_SCALE, default 250,500,…,10000), until
@@ -40,6 +42,7 @@ import {
 } from "@pulse/nats";
 import { createTestDatabase, freePort, sharedNatsUrl, uniqueTag } from "@pulse/testkit";
 import { procMeter } from "./support/live-proc";
+import { bucketsOf, quantileOf, scrape } from "./support/soak-services";
 
 const env = process.env;
 const CLIENTS = Number(env.BENCH_CLIENTS ?? 2_000);
@@ -52,8 +55,10 @@ const SCALE = (env.BENCH_SCALE ?? "250,500,1000,2000,4000,6000,8000,10000")
   .split(",")
   .map(Number)
   .filter((n) => n > 0);
-const PARTS = new Set((env.BENCH_PARTS ?? "inject,pipeline,socketio,slow,scale").split(","));
+const PARTS = new Set((env.BENCH_PARTS ?? "inject,pipeline,bare,socketio,slow,scale").split(","));
 const SLOW = Number(env.BENCH_SLOW ?? 500);
+/** Processes the clients are spread over (each one's CPU is reported in the sum). */
+const CLIENT_PROCS = Number(env.BENCH_CLIENT_PROCS ?? 2);
 const TOPICS = ["subscribers", "bts_stations", "feed", "kpi"];
 const natsUrl = sharedNatsUrl();
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
@@ -70,7 +75,8 @@ const jsm = await jetstreamManager(nc);
 const children: ChildProcess[] = [];
 const spawnTs = (file: string, args: string[] = [], extraEnv: Record<string, string> = {}) => {
   const child = fork(file, args, {
-    execArgv: ["--import", "tsx"],
+    // BENCH_PROFILE=<dir>: a V8 CPU profile of every child process (gateway, clients, baselines).
+    execArgv: ["--import", "tsx", ...(env.BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${env.BENCH_PROFILE}`] : [])],
     env: { ...env, ...extraEnv },
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
@@ -95,7 +101,7 @@ const followed: ConsumerMessages = await follower.consume({ max_messages: 2_000 
 let pairs: number[] = [];
 let liveMessages = 0;
 let liveEntries = 0;
-let clientsChild: ChildProcess | null = null;
+let clientsChildren: ChildProcess[] = [];
 void (async () => {
   for await (const m of followed) {
     const c = m.json<LiveChange>();
@@ -106,9 +112,9 @@ void (async () => {
 })();
 const pairTimer = setInterval(() => {
   // Commit times only for the clients running now (older ones would be counted in their first frame).
-  if (!clientsChild) pairs = [];
-  if (pairs.length === 0 || !clientsChild) return;
-  clientsChild.send({ cmd: "at", pairs });
+  if (clientsChildren.length === 0) pairs = [];
+  if (pairs.length === 0) return;
+  for (const c of clientsChildren) c.send({ cmd: "at", pairs });
   pairs = [];
 }, 20);
 
@@ -208,9 +214,9 @@ async function startGateway(): Promise<{ child: ChildProcess; port: number; admi
   throw new Error("the gateway did not come up");
 }
 
-async function startSocketIo(): Promise<{ child: ChildProcess; port: number }> {
+async function startBaseline(kind: "sio" | "ws"): Promise<{ child: ChildProcess; port: number }> {
   const port = await freePort();
-  const child = spawnTs(here("./support/live-socketio-server.ts"), [String(port), names.live, natsUrl]);
+  const child = spawnTs(here("./support/live-baseline-server.ts"), [kind, String(port), names.live, natsUrl]);
   await message<{ ok?: string }>(child, (m) => m.ok === "ready");
   return { child, port };
 }
@@ -227,10 +233,47 @@ interface Row {
   p50: number;
   p99: number;
   max: number;
+  /** p99 from commit to the gateway's tick that hands the change to sockets (its lag histogram). */
+  tickP99: number;
   serverCpu: number;
   serverRss: number;
   clientsCpu: number;
   benchCpu: number;
+}
+
+/** What one clients' process reports (bench/support/live-clients.ts). */
+interface ClientsReport {
+  seconds: number;
+  frames: number;
+  bytes: number;
+  samples: number;
+  open: number;
+  /** Latency histogram, 1 ms buckets, as [ms, count, …] for the non-empty ones. */
+  hist: number[];
+}
+
+/** The reports of every clients' process as one: sums, and quantiles of the merged histogram. */
+function mergeReports(rs: ClientsReport[]) {
+  const hist = new Map<number, number>();
+  for (const r of rs) for (let i = 0; i < r.hist.length; i += 2) hist.set(r.hist[i]!, (hist.get(r.hist[i]!) ?? 0) + r.hist[i + 1]!);
+  const ms = [...hist.keys()].sort((a, b) => a - b);
+  const samples = rs.reduce((a, r) => a + r.samples, 0);
+  const quantile = (p: number) => {
+    const want = Math.ceil(samples * p);
+    let seen = 0;
+    for (const m of ms) if ((seen += hist.get(m)!) >= want && want > 0) return m;
+    return NaN;
+  };
+  return {
+    seconds: Math.max(...rs.map((r) => r.seconds)),
+    frames: rs.reduce((a, r) => a + r.frames, 0),
+    bytes: rs.reduce((a, r) => a + r.bytes, 0),
+    samples,
+    open: rs.reduce((a, r) => a + r.open, 0),
+    p50: quantile(0.5),
+    p99: quantile(0.99),
+    max: quantile(1),
+  };
 }
 
 async function scenario(
@@ -241,6 +284,7 @@ async function scenario(
   server: ChildProcess,
   load: () => Promise<number>,
   slowClients = 0,
+  adminPort = 0,
 ): Promise<Row> {
   // Clients that never read, in a process of their own (their sockets are paused after the snapshot).
   let slow: ChildProcess | null = null;
@@ -250,32 +294,42 @@ async function scenario(
     slow.send({ cmd: "start", kind, url, n: slowClients, topics: TOPICS, paused: true });
     await message<{ ok?: string }>(slow, (m) => m.ok === "started", 300_000);
   }
-  const child = spawnTs(here("./support/live-clients.ts"));
-  await message<{ ok?: string }>(child, (m) => m.ok === "ready");
-  clientsChild = child;
-  child.send({ cmd: "start", kind, url, n, topics: TOPICS });
-  const { connected } = await message<{ ok?: string; connected: number }>(child, (m) => m.ok === "started", 300_000);
+  const procs = Math.max(1, Math.min(CLIENT_PROCS, n));
+  const kids = Array.from({ length: procs }, () => spawnTs(here("./support/live-clients.ts")));
+  await Promise.all(kids.map((k) => message<{ ok?: string }>(k, (m) => m.ok === "ready")));
+  clientsChildren = kids;
+  kids.forEach((k, i) => k.send({ cmd: "start", kind, url, n: Math.floor(n / procs) + (i < n % procs ? 1 : 0), topics: TOPICS }));
+  const starts = await Promise.all(kids.map((k) => message<{ ok?: string; connected: number }>(k, (m) => m.ok === "started", 300_000)));
+  const connected = starts.reduce((a, x) => a + x.connected, 0);
   await sleep(1_500); // snapshots
-  child.send({ cmd: "reset" });
+  for (const k of kids) k.send({ cmd: "reset" });
   const entries0 = liveEntries;
   const messages0 = liveMessages;
   const serverMeter = procMeter(server.pid!);
-  const clientsMeter = procMeter(child.pid!);
+  const clientsMeters = kids.map((k) => procMeter(k.pid!));
   const bench0 = process.cpuUsage();
+  const lag0 = adminPort ? bucketsOf(await scrape(adminPort), "pulse_live_lag_seconds") : null;
   const t0 = performance.now();
   await load();
   await sleep(500); // the last tick's frames
   const seconds = (performance.now() - t0) / 1000;
   const s = serverMeter();
-  const c = clientsMeter();
+  const clientsCpu = clientsMeters.reduce((a, m) => a + m().cpuShare, 0);
   const b = process.cpuUsage(bench0);
-  child.send({ cmd: "report" });
-  const { report: r } = await message<{ report: Record<string, number> }>(child, (m) => "report" in m);
-  child.send({ cmd: "close" });
-  await new Promise((res) => child.once("exit", res));
+  const tickP99 = lag0 ? quantileOf(bucketsOf(await scrape(adminPort), "pulse_live_lag_seconds"), lag0, 0.99) * 1000 : NaN;
+  const reports = await Promise.all(
+    kids.map((k) => {
+      const got = message<{ report: ClientsReport }>(k, (m) => "report" in m);
+      k.send({ cmd: "report" });
+      return got.then((m) => m.report);
+    }),
+  );
+  const r = mergeReports(reports);
+  for (const k of kids) k.send({ cmd: "close" });
+  await Promise.all(kids.map((k) => new Promise((res) => k.once("exit", res))));
   slow?.send({ cmd: "close" });
   if (slow) await new Promise((res) => slow!.once("exit", res));
-  clientsChild = null;
+  clientsChildren = [];
   const row: Row = {
     name,
     clients: connected,
@@ -286,9 +340,10 @@ async function scenario(
     p50: r.p50!,
     p99: r.p99!,
     max: r.max!,
+    tickP99,
     serverCpu: s.cpuShare,
     serverRss: s.maxRssMiB,
-    clientsCpu: c.cpuShare,
+    clientsCpu,
     benchCpu: (b.user + b.system) / 1e6 / seconds,
   };
   print(row, r.open!);
@@ -302,6 +357,7 @@ function print(r: Row, open: number): void {
     `${r.name.padEnd(22)} clients ${f0(r.clients).padStart(6)} (open ${f0(open)})  changes/s ${f0(r.changesPerS).padStart(6)}  ` +
       `frames/s ${f0(r.framesPerS).padStart(6)}  changes delivered/s ${f0(r.changeDeliveriesPerS).padStart(9)}  ${r.mbPerS.toFixed(0).padStart(4)} MB/s  ` +
       `p50 ${f0(r.p50)} ms  p99 ${f0(r.p99)} ms  max ${f0(r.max)} ms  ` +
+      (Number.isFinite(r.tickP99) ? `(commit → gateway tick p99 ${f0(r.tickP99)} ms)  ` : "") +
       `server CPU ${pct(r.serverCpu)} RSS ${f0(r.serverRss)} MiB  clients CPU ${pct(r.clientsCpu)}  bench CPU ${pct(r.benchCpu)}`,
   );
 }
@@ -317,17 +373,31 @@ try {
   console.log(`gateway idle: RSS ${f0(procMeter(gw.child.pid!)().rssMiB)} MiB (node + tsx + the state)`);
   const wsUrl = `ws://127.0.0.1:${gw.port}/live`;
   let wsRow: Row | null = null;
-  if (PARTS.has("inject")) wsRow = await scenario("ws gateway, inject", "ws", wsUrl, CLIENTS, gw.child, () => inject(RATE, SECONDS));
+  if (PARTS.has("inject"))
+    wsRow = await scenario("ws gateway, inject", "ws", wsUrl, CLIENTS, gw.child, () => inject(RATE, SECONDS), 0, gw.adminPort);
   if (PARTS.has("pipeline")) {
     ingest = await startIngest(
       loadIngestConfig({ DATABASE_URL: database.url, NATS_URL: natsUrl, PULSE_NAMESPACE: tag, INGEST_PORT: "0", LOG_LEVEL: "error" }),
     );
-    await scenario("ws gateway, pipeline", "ws", wsUrl, CLIENTS, gw.child, () => publishFeeds(PIPELINE_RATE, SECONDS));
+    await scenario("ws gateway, pipeline", "ws", wsUrl, CLIENTS, gw.child, () => publishFeeds(PIPELINE_RATE, SECONDS), 0, gw.adminPort);
     await ingest.close();
     ingest = null;
   }
+  if (PARTS.has("bare")) {
+    const bare = await startBaseline("ws");
+    const bareRow = await scenario("bare ws broadcast", "ws", `ws://127.0.0.1:${bare.port}/live`, CLIENTS, bare.child, () =>
+      inject(RATE, SECONDS),
+    );
+    bare.child.kill("SIGTERM");
+    if (wsRow) {
+      console.log(
+        `ratio gateway / bare ws broadcast (the ceiling): changes delivered/s ${(wsRow.changeDeliveriesPerS / bareRow.changeDeliveriesPerS).toFixed(2)}×, ` +
+          `p99 ${(wsRow.p99 / bareRow.p99).toFixed(2)}× (lower is better), server CPU ${(wsRow.serverCpu / bareRow.serverCpu).toFixed(2)}×`,
+      );
+    }
+  }
   if (PARTS.has("socketio")) {
-    const sio = await startSocketIo();
+    const sio = await startBaseline("sio");
     const sioRow = await scenario("socket.io, inject", "sio", `http://127.0.0.1:${sio.port}`, CLIENTS, sio.child, () =>
       inject(RATE, SECONDS),
     );
@@ -352,14 +422,23 @@ try {
       );
     };
     const closes0 = await metric("pulse_live_slow_closes_total");
-    const row = await scenario(`ws, +${SLOW} never reading`, "ws", wsUrl, CLIENTS, gw.child, () => inject(RATE, SECONDS), SLOW);
+    const row = await scenario(
+      `ws, +${SLOW} never reading`,
+      "ws",
+      wsUrl,
+      CLIENTS,
+      gw.child,
+      () => inject(RATE, SECONDS),
+      SLOW,
+      gw.adminPort,
+    );
     console.log(
       `  never-reading clients closed with 1013: ${(await metric("pulse_live_slow_closes_total")) - closes0} of ${SLOW}; gateway max RSS ${f0(row.serverRss)} MiB`,
     );
   }
   if (PARTS.has("scale")) {
     for (const n of SCALE) {
-      const row = await scenario(`ws gateway, scale`, "ws", wsUrl, n, gw.child, () => inject(RATE, Math.min(SECONDS, 15)));
+      const row = await scenario(`ws gateway, scale`, "ws", wsUrl, n, gw.child, () => inject(RATE, Math.min(SECONDS, 15)), 0, gw.adminPort);
       if (!(row.p99 <= 250) || row.clients < n) {
         // The last step under it is the answer.
         console.log(`p99 passed 250 ms (or clients could not connect) at ${n} clients`);

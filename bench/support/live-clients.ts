@@ -1,24 +1,33 @@
 /**
  * The bench's clients, in a process of their own (so that their CPU is not the gateway's): N
- * WebSocket (ws) or socket.io clients, each subscribed to the same topics. A client never parses
- * a delta: it reads the frame's `"seq":S` from its first bytes and, with the commit time of every
- * LIVE sequence (sent here by the bench over IPC), records commit → receipt for each LIVE
- * message the frame covers (prev seq + 1 … S) in a 1 ms histogram.
+ * WebSocket clients of the gateway (kind `ws`) or of socket.io (kind `sio`), each subscribed to
+ * the same topics.
+ *
+ * One process holds every client, so a client must cost little: each is a bare RFC 6455 client
+ * on a TCP socket (raw-client.ts) that reads only the first bytes of each frame (inflating just
+ * those when the frame is compressed) and skips the rest without copying it. A screen decodes
+ * the whole frame, on its own machine; 2,000 full decoders in one process would measure this
+ * process, not the server. A client never parses a delta: it reads the frame's `"seq":S` from
+ * its head and, with the commit time of every LIVE sequence (sent here by the bench over IPC),
+ * records commit → receipt for each LIVE message the frame covers (prev seq + 1 … S) in a 1 ms
+ * histogram.
  *
  * IPC in: {cmd:"start", kind:"ws"|"sio", url, n, topics, paused?}, {cmd:"at", pairs:[seq, atMs, …]},
  * {cmd:"reset"}, {cmd:"report"}, {cmd:"close"}. Out: {ok:"started", connected}, {report}.
  */
-import { io, type Socket } from "socket.io-client";
-import { WebSocket } from "ws";
+import { RawClient } from "./raw-client";
 
 const hist = new Uint32Array(60_001);
 let frames = 0;
 let bytes = 0;
 let samples = 0;
-const at = new Map<number, number>();
+/** Commit time (epoch ms) of LIVE sequence q at [q & ringMask] while atSeq there is q: a ring of the last 2^18 sequences. */
+const ringMask = (1 << 18) - 1;
+const atMs = new Float64Array(ringMask + 1);
+const atSeq = new Float64Array(ringMask + 1).fill(-1);
 let cpu0 = process.cpuUsage();
 let t0 = performance.now();
-const sockets: (WebSocket | Socket)[] = [];
+const sockets: RawClient[] = [];
 let closes = 0;
 
 const seqOf = (head: string): number => {
@@ -48,8 +57,8 @@ function onFrame(state: { prev: number }, head: string, size: number): void {
     return;
   }
   for (let q = Math.max(state.prev + 1, s - 200_000); q <= s; q++) {
-    const a = at.get(q);
-    if (a === undefined) continue;
+    if (atSeq[q & ringMask] !== q) continue;
+    const a = atMs[q & ringMask]!;
     const ms = Math.min(60_000, Math.max(0, now - a));
     hist[ms]!++;
     samples++;
@@ -70,46 +79,38 @@ function quantile(p: number): number {
 async function start(kind: "ws" | "sio", url: string, n: number, topics: string[], paused = false): Promise<number> {
   let connected = 0;
   const batch = 200;
+  const subscribe = JSON.stringify({ op: "subscribe", id: "bench", topics });
   for (let i = 0; i < n; i += batch) {
     const opens: Promise<void>[] = [];
     for (let k = i; k < Math.min(n, i + batch); k++) {
       const state = { prev: 0 };
-      if (kind === "ws") {
-        const ws = new WebSocket(url);
-        sockets.push(ws);
-        opens.push(
-          new Promise((resolve) => {
-            ws.once("open", () => {
-              connected++;
-              ws.send(JSON.stringify({ op: "subscribe", id: "bench", topics }));
-              // A client that never reads again (the slow part): its socket stops being read.
-              if (paused) setTimeout(() => (ws as unknown as { _socket: { pause(): void } })._socket.pause(), 1_000);
-              resolve();
-            });
-            ws.once("error", () => resolve());
-          }),
-        );
-        ws.on("message", (data: Buffer) => onFrame(state, data.toString("latin1", 0, 48), data.length));
-        ws.on("close", () => closes++);
-      } else {
-        const s = io(url, { transports: ["websocket"], reconnection: false });
-        sockets.push(s);
-        opens.push(
-          new Promise((resolve) => {
-            s.once("connect", () => {
-              connected++;
-              resolve();
-            });
-            s.once("connect_error", () => resolve());
-          }),
-        );
-        s.on("delta", (frame: string) => onFrame(state, frame.slice(0, 48), frame.length));
-        s.on("disconnect", () => closes++);
-      }
+      const c = new RawClient(url, kind, {
+        // socket.io wraps each event: 42["delta","{\"type\":\"delta\",\"seq\":…"]
+        onText: (head, size) => onFrame(state, kind === "sio" ? unwrapSocketIo(head) : head, size),
+        onClose: () => closes++,
+      });
+      sockets.push(c);
+      opens.push(
+        c.opened.then(
+          () => {
+            connected++;
+            if (kind === "ws") c.sendText(subscribe);
+            // A client that never reads again (the slow part): its socket stops being read.
+            if (paused) setTimeout(() => c.pause(), 1_000);
+          },
+          () => {},
+        ),
+      );
     }
     await Promise.all(opens);
   }
   return connected;
+}
+
+/** The head of a socket.io `delta` event, as the frame's own text. */
+function unwrapSocketIo(head: string): string {
+  const prefix = '42["delta","';
+  return head.startsWith(prefix) ? head.slice(prefix.length).replaceAll('\\"', '"') : "";
 }
 
 process.on("message", (m: { cmd: string; [k: string]: unknown }) => {
@@ -121,14 +122,9 @@ process.on("message", (m: { cmd: string; [k: string]: unknown }) => {
       break;
     case "at": {
       const p = m.pairs as number[];
-      for (let i = 0; i < p.length; i += 2) at.set(p[i]!, p[i + 1]!);
-      // Keep the last 200,000 sequences.
-      if (at.size > 200_000) {
-        const cut = p[p.length - 2]! - 200_000;
-        for (const k of at.keys()) {
-          if (k >= cut) break;
-          at.delete(k);
-        }
+      for (let i = 0; i < p.length; i += 2) {
+        atSeq[p[i]! & ringMask] = p[i]!;
+        atMs[p[i]! & ringMask] = p[i + 1]!;
       }
       break;
     }
@@ -152,6 +148,7 @@ process.on("message", (m: { cmd: string; [k: string]: unknown }) => {
           p50: quantile(0.5),
           p99: quantile(0.99),
           max: quantile(1),
+          hist: [...hist].flatMap((count, ms) => (count > 0 ? [ms, count] : [])),
           cpuShare: (c.user + c.system) / 1e6 / seconds,
           rssMiB: process.memoryUsage().rss / 1048576,
         },
@@ -159,10 +156,7 @@ process.on("message", (m: { cmd: string; [k: string]: unknown }) => {
       break;
     }
     case "close":
-      for (const s of sockets) {
-        if (s instanceof WebSocket) s.terminate();
-        else s.close();
-      }
+      for (const s of sockets) s.destroy();
       setTimeout(() => process.exit(0), 200);
       break;
   }
