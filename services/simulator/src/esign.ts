@@ -36,7 +36,8 @@ export class EsignProcess implements SimProcess {
 
   take(untilMs: number): SimRecord[] {
     while (this.cursor < untilMs) {
-      this.pending.push(...this.slot(this.cursor));
+      // One by one: a slot at a high rate is more records than a call takes arguments.
+      for (const r of this.slot(this.cursor)) this.pending.push(r);
       this.cursor += slotMs;
     }
     const k = this.pending.findIndex((r) => r.tsMs >= untilMs);
@@ -56,7 +57,9 @@ export class EsignProcess implements SimProcess {
       const level = weighted(rng, e.by_level as Record<"province" | "district" | "commune", number>);
       const agency = level === "province" ? pick(rng, provincial).id : level === "district" ? "ubnd-huyen" : "ubnd-xa";
       const area = level === "province" ? "40" : weighted(rng, districtWeights);
-      const serial = `${slotNo}${String(k).padStart(4, "0")}`;
+      // Slot and rank: 1370042 is slot 137's 43rd document. Past 9,999 in a slot (a rate of
+      // hundreds) the rank gets a dot, so that slot 1's 10,000th is not slot 10's first.
+      const serial = k < 10_000 ? `${slotNo}${String(k).padStart(4, "0")}` : `${slotNo}.${k}`;
       return {
         feed: "esign" as const,
         source: "edoc",
@@ -66,7 +69,7 @@ export class EsignProcess implements SimProcess {
         area,
         data: {
           agency,
-          doc: `${Number(serial) % 100_000}/${pick(rng, docTypes)}-${shortName(agency)}`,
+          doc: `${(slotNo * 10_000 + k) % 100_000}/${pick(rng, docTypes)}-${shortName(agency)}`,
           signed: rng() < e.signed_share,
           signer: rng() < e.organization_share ? ("organization" as const) : ("personal" as const),
         },
