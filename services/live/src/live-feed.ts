@@ -115,8 +115,11 @@ export class LiveFeed {
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: state.seq + 1,
     });
-    // Bounded in bytes, not messages: one relay row may be 256 KB.
-    const messages = await consumer.consume({ max_bytes: 8 * 1024 * 1024, expires: 5_000 });
+    // In messages, not bytes: in bytes mode nats.js asks for 100 messages a request anyway and
+    // refills by bytes, nats-server 2.9 ends the request at the hundredth without a word, and the
+    // flow stalls until it expires (test/regressions/live-follow-no-stall.test.ts). 256 relay rows
+    // (at most 256 KB each) bound what waits here.
+    const messages = await consumer.consume({ max_messages: 256, expires: 5_000 });
     this.messages = messages;
     // close() may have run while the consumer was being made: it could not stop this one.
     if (!this.running) await messages.close().catch(() => {});
