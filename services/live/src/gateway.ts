@@ -24,6 +24,8 @@ export interface GatewayOptions {
   behind: () => readonly BehindReason[];
   /** Called at the start of each tick, before the changed keys are taken (the derived topics are judged there). */
   beforeTick: (now: number) => void;
+  /** The server's time (epoch ms) that heartbeats carry: the same clock as "today" and freshness. Default Date.now. */
+  clock?: () => number;
 }
 
 interface Client {
@@ -62,6 +64,8 @@ interface Client {
 const maxErrorsPerSocket = 50;
 /** A frame sent to one socket only is compressed (when the socket takes it) from this size on. */
 const deflateOwnFrom = 4_096;
+/** Milliseconds of subscription answers per turn of the event loop. */
+const answerBudgetMs = 5;
 
 function valueMatches(sub: Subscription, key: LiveKey, value: LiveValue | undefined): boolean {
   for (const [field, allowed] of sub.filter) {
@@ -121,6 +125,8 @@ export class Gateway {
   private readonly tokens: Buffer[] | null;
   /** Upgrade requests whose permessage-deflate agreement allows shared frames (from the `headers` event). */
   private readonly deflating = new WeakSet<IncomingMessage>();
+  /** Subscriptions waiting for their answer (inTurn). */
+  private readonly answers: (() => void)[] = [];
 
   constructor(private readonly o: GatewayOptions) {
     this.wss = new WebSocketServer({
@@ -316,7 +322,7 @@ export class Gateway {
       await this.whenReady();
       if (c.closed) return;
       if (since === null) {
-        this.sendSnapshot(c, sub, false);
+        await this.inTurn(() => this.sendSnapshot(c, sub, false));
       } else {
         await this.resume(c, sub, since);
       }
@@ -329,6 +335,34 @@ export class Gateway {
       if (left > 0) c.openingIds.set(sub.id, left);
       else c.openingIds.delete(sub.id);
     }
+  }
+
+  /**
+   * Runs `answer` in its turn: subscriptions are answered a few milliseconds' worth at a time, so
+   * that a burst of them (a thousand on one socket, every wall reconnecting at once) does not hold
+   * up the ticks that the clients already served are waiting for.
+   */
+  private inTurn(answer: () => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.answers.push(() => {
+        try {
+          answer();
+          resolve();
+        } catch (err) {
+          reject(err as Error);
+        }
+      });
+      if (this.answers.length === 1) setImmediate(() => this.answerSome());
+    });
+  }
+
+  private answerSome(): void {
+    const until = performance.now() + answerBudgetMs;
+    let done = 0;
+    while (done < this.answers.length && (done === 0 || performance.now() < until)) this.answers[done++]!();
+    this.answers.splice(0, done);
+    // setImmediate: the loop's timers (a tick that is due) run before the next turn.
+    if (this.answers.length > 0) setImmediate(() => this.answerSome());
   }
 
   /** The current value of every key `sub` covers, then the subscription is live (no await in between). */
@@ -524,7 +558,7 @@ export class Gateway {
 
   heartbeat(): void {
     const behind = this.o.behind();
-    const now = new Date().toISOString();
+    const now = new Date((this.o.clock ?? Date.now)()).toISOString();
     const tail = behind.length > 0 ? `,"behind":true,"why":${JSON.stringify(behind)}}` : "}";
     for (const c of this.clients) {
       if (c.ws.bufferedAmount > this.o.config.maxBufferedBytes) continue;

@@ -136,7 +136,7 @@ export async function startLive(config: Readonly<LiveConfig>, deps: LiveDeps = {
       gateway.loaded(reason);
     },
   });
-  const gateway = new Gateway({ config, state, feed, metrics, log, behind, beforeTick });
+  const gateway = new Gateway({ config, state, feed, metrics, log, behind, beforeTick, clock });
 
   const timers: NodeJS.Timeout[] = [];
   const every = (ms: number, fn: () => Promise<void> | void) => {
