@@ -285,12 +285,12 @@ describe("the gateway under abuse, with the real pipeline flowing", () => {
     expect(last.heap - baseHeap).toBeLessThan(64 * 1048576);
     // The good client: every change, in order of versions, equal to Postgres at the end…
     expect(clientValues(good)).toEqual(await postgresValues(h.db));
-    // …and on time. KNOWN GAP (issue 17 stays open for it): during the abuse its p99 has been
-    // measured at 2.2 s and, in a CI run beside another test file, 4.7 s, against 0.9 s before;
-    // the bound here only catches a backlog that grows without end. Figures are printed above.
+    // …and on time: its p99 during the abuse within a second, or three times its p99 before
+    // (measured alone: 98 ms before, 163 ms during). It once was seconds: the gateway's LIVE
+    // consumer stalled for 5 s at a time (test/regressions/live-follow-no-stall.test.ts).
     expect(before.length).toBeGreaterThan(100);
     expect(during.length).toBeGreaterThan(100);
-    expect(quantile(during, 0.99)).toBeLessThan(Math.max(8_000, 5 * quantile(before, 0.99)));
-    expect(Math.max(...during)).toBeLessThan(10_000);
+    expect(quantile(during, 0.99)).toBeLessThan(Math.max(1_000, 3 * quantile(before, 0.99)));
+    expect(Math.max(...during)).toBeLessThan(3_000);
   }, 120_000);
 });
