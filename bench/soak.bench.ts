@@ -82,18 +82,36 @@ const sims: Simulator[] = [];
 let loadChild: ReturnType<typeof fork> | null = null;
 let loadStats: LoadStats = { published: 0, duplicates: 0, failed: 0 };
 let auditor: ReturnType<typeof fork> | null = null;
-/** Sends `cmd` to the load's process (none when empty) and resolves with the next answer carrying `key`. */
-const askLoad = <T>(cmd: string, key: string) =>
-  new Promise<T>((resolve) => {
-    const lc = loadChild!;
+/**
+ * Sends `cmd` to a child process (none when empty) and resolves with its next answer carrying
+ * `key`; rejects when the child exits or `timeoutMs` pass first (a child that cannot answer must
+ * not hang the soak's end).
+ */
+const askChild = <T>(c: ReturnType<typeof fork>, cmd: string, key: string, timeoutMs = 60_000) =>
+  new Promise<T>((resolve, reject) => {
+    const done = () => {
+      clearTimeout(timer);
+      c.off("message", on);
+      c.off("exit", gone);
+    };
     const on = (m: Record<string, unknown>) => {
       if (!(key in m)) return;
-      lc.off("message", on);
+      done();
       resolve(m[key] as T);
     };
-    lc.on("message", on);
-    if (cmd) lc.send({ cmd });
+    const gone = () => {
+      done();
+      reject(new Error(`a child exited before its answer (${key})`));
+    };
+    const timer = setTimeout(() => {
+      done();
+      reject(new Error(`no answer (${key}) from a child in ${timeoutMs} ms`));
+    }, timeoutMs);
+    c.on("message", on);
+    c.once("exit", gone);
+    if (cmd) c.send({ cmd });
   });
+const askLoad = <T>(cmd: string, key: string) => askChild<T>(loadChild!, cmd, key);
 const cleanup = async () => {
   for (const s of sims) await Promise.race([s.close(), sleep(10_000)]).catch(() => {});
   for (const c of [loadChild, clientsChild, auditor]) {
@@ -168,16 +186,7 @@ try {
   });
   auditor = aud;
   aud.on("error", () => {});
-  const ask = <T>(cmd: string, key: string) =>
-    new Promise<T>((resolve) => {
-      const on = (m: Record<string, unknown>) => {
-        if (!(key in m)) return;
-        aud.off("message", on);
-        resolve(m[key] as T);
-      };
-      aud.on("message", on);
-      if (cmd) aud.send({ cmd });
-    });
+  const ask = <T>(cmd: string, key: string) => askChild<T>(aud, cmd, key);
   await ask("", "ok");
   aud.send({ cmd: "start", url: `ws://127.0.0.1:${live.port}/live` });
   await ask("", "ok");
@@ -207,16 +216,7 @@ try {
       const p = s.stats().publish;
       return a + p.published - p.brokerDuplicates - p.retryDuplicates - p.unexpectedDuplicates;
     }, loadStats.published);
-  const report = () =>
-    new Promise<{ p99: number; open: number }>((resolve) => {
-      const on = (m: { report?: { p99: number; open: number } }) => {
-        if (!m.report) return;
-        child.off("message", on);
-        resolve(m.report);
-      };
-      child.on("message", on);
-      child.send({ cmd: "report" });
-    });
+  const report = () => askChild<{ p99: number; open: number }>(child, "report", "report");
   const take = async (): Promise<Sample> => {
     const [mi, me, ml] = await Promise.all([scrape(ingest.metricsPort), scrape(exporter.metricsPort), scrape(live.metricsPort)]);
     const buckets = bucketsOf(mi, "pulse_ingest_commit_lag_seconds");
@@ -303,9 +303,13 @@ try {
   }
 
   // --- the end of the load: pending back to zero, then the counts --------------------------
-  // Bounded: a stop that does not answer must not hide the figures.
+  // Bounded: a stop that does not answer must not hide the figures. How long each took is printed.
+  const stopFrom = Date.now();
   const bounded = <T>(p: Promise<T>, what: string) =>
-    Promise.race([p, sleep(30_000).then(() => process.stdout.write(`(${what} did not finish within 30 s)\n`))]);
+    Promise.race([
+      p.then(() => process.stdout.write(`(${what}: ${Date.now() - stopFrom} ms)\n`)),
+      sleep(30_000).then(() => process.stdout.write(`(${what} did not finish within 30 s)\n`)),
+    ]);
   await Promise.all([
     ...sims.map((s) => bounded(s.close(), "simulator close")),
     bounded(
@@ -313,6 +317,8 @@ try {
       "load stop",
     ),
   ]);
+  // The load's process exits once stopped: never ask it again (an answer that cannot come hung the end).
+  loadChild = null;
   const loadEnd = Date.now();
   let drainedMs = NaN;
   for (let until = loadEnd + 120_000; Date.now() < until;) {
