@@ -51,7 +51,7 @@ const PER_MSG = Number(env.BENCH_PER_MSG ?? 10);
 const KEYS = Number(env.BENCH_KEYS ?? 2_000);
 const SECONDS = Number(env.BENCH_SECONDS ?? 20);
 const PIPELINE_RATE = Number(env.BENCH_PIPELINE_RATE ?? 2_500);
-const SCALE = (env.BENCH_SCALE ?? "250,500,1000,2000,4000,6000,8000,10000")
+const SCALE = (env.BENCH_SCALE ?? "250,500,1000,1500,2000,3000,4000,6000,8000,10000")
   .split(",")
   .map(Number)
   .filter((n) => n > 0);
