@@ -9,14 +9,11 @@
  * fresh database, PULSE_TEST_PG_URL) and NATS (fresh stream names, PULSE_TEST_NATS_URL), both
  * removed afterwards.
  *
- * The load is the simulator at `--sim-rate` (default 100: about 160 events/s, every source of
- * seeds with its faults off) topped up to `--rate` by `bench/support/soak-load.ts` (valid records
- * of the four feeds, new ids). The simulator alone cannot give 2,000 events/s: its gauges report
- * at most once a second each, its documents and dossiers are drawn from the day's start even
- * when not backfilled (minutes of CPU at a high rate), and above a rate of about 150 esign.ts's
- * `pending.push(...slot)` throws a RangeError (one slot is more arguments than a call takes).
- * Two simulators with different seeds cannot share the load either: gauge ids carry no seed.
- *
+ * The load is the simulator at `--sim-rate` (default 100: about 160 events/s in office hours,
+ * every source of seeds with its faults off) topped up to `--rate` by `bench/support/soak-load.ts`
+ * (valid records of the four feeds, new ids). The simulator alone cannot give a steady 2,000
+ * events/s: its gauges report at most once a second each, and its documents and dossiers follow
+ * the office day (at 20:30 in Nghệ An, rate 1,200 gives 300 events/s).
  * Prints, at start, every `--sample` seconds and at the end: each process's RSS and heap,
  * consumer pending (pending + unacknowledged), p99 publish-to-commit (ingest's commit-lag
  * histogram: broker receipt → commit) and commit-to-client (every LIVE message a client frame

@@ -1,10 +1,9 @@
 /**
  * The soak's top-up load: valid records of the four feeds at a steady rate, from the seeds' own
  * sources and districts, each with a new id, published with its Msg-Id and counted when
- * JetStream acknowledges it. The simulator alone cannot give 2,000 events/s (its gauges report at
- * most once a second each, and its documents and dossiers are drawn a 10-minute slot at a time,
- * generated from the day's start even when skipped: minutes of CPU at a high rate), so it runs at
- * a realistic rate and this tops it up.
+ * JetStream acknowledges it. The simulator alone cannot give a steady 2,000 events/s (its gauges
+ * report at most once a second each, and its documents and dossiers follow the office day), so it
+ * runs at a realistic rate and this tops it up.
  */
 import { msgId } from "@pulse/contracts";
 import { headers, withPrefix, type JetStreamClient, type StreamNames } from "@pulse/nats";
