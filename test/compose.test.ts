@@ -5,6 +5,7 @@
  * exporter, Prometheus, Alertmanager and Grafana, each service with its own NATS user.
  */
 import { execFile, execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
@@ -91,6 +92,19 @@ describe.skipIf(!present)("infra/compose.yml", () => {
         .filter((p): p is string => p !== undefined),
     );
     expect(new Set(ports).size).toBe(ports.length);
+  });
+
+  it("has Prometheus scrape every ingest, exporter and gateway it runs, and nothing it does not", async () => {
+    const { services } = await resolved(secrets);
+    const flag = services.prometheus!.command!.find((c) => c.startsWith("--config.file=/etc/prometheus/"))!;
+    const config = readFileSync(resolve(root, "infra", "prometheus", flag.slice("--config.file=/etc/prometheus/".length)), "utf8");
+    const targets = [...config.matchAll(/"127\.0\.0\.1:(\d+)"/g)].map((m) => m[1]!);
+    const admin = Object.values(services).flatMap((s) =>
+      ["INGEST_PORT", "METRICS_PORT", "LIVE_ADMIN_PORT"].map((k) => s.environment?.[k]).filter((p): p is string => p !== undefined),
+    );
+    expect(admin.length).toBe(5);
+    // Prometheus itself and Alertmanager besides the services' /metrics.
+    expect(new Set(targets)).toEqual(new Set([...admin, "9090", "9093"]));
   });
 
   it("refuses to resolve with a password missing, naming it", async () => {

@@ -156,8 +156,10 @@ describe("Prometheus scraping the exporter", () => {
   });
 
   it("passes promtool and amtool checks, and the rules' unit tests", () => {
-    const out = execFileSync("promtool", ["check", "config", join(infraDir, "prometheus/prometheus.yml")], { encoding: "utf8" });
-    expect(out).toMatch(/SUCCESS/);
+    for (const config of ["prometheus.yml", "prometheus-compose.yml"]) {
+      const out = execFileSync("promtool", ["check", "config", join(infraDir, "prometheus", config)], { encoding: "utf8" });
+      expect(out, config).toMatch(/SUCCESS/);
+    }
     execFileSync("promtool", ["check", "rules", join(infraDir, "prometheus/rules/pulse-alerts.yml")], { encoding: "utf8" });
     execFileSync("amtool", ["check-config", join(infraDir, "alertmanager/alertmanager.yml")], { encoding: "utf8" });
     // The rules' unit tests: late, silent, service down, dead letters; nothing for a fresh portal.
