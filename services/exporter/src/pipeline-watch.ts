@@ -1,5 +1,5 @@
 import type { Logger } from "@pulse/config";
-import { consumerName, feeds, type Feed } from "@pulse/contracts";
+import { consumerName, feeds, pipelineBehindJudge, type Feed } from "@pulse/contracts";
 import { connectNats, feedStream, jetstreamManager, type ConnectNatsOptions, type NatsConnection, type StreamNames } from "@pulse/nats";
 
 export interface PipelineWatchOptions {
@@ -41,8 +41,8 @@ export function createPipelineWatch(o: PipelineWatchOptions): PipelineWatch {
   let isUp = false;
   let behind: ReadonlySet<Feed> = new Set();
   let closed = false;
-  // Per feed: the delivered stream sequence last seen, and since when it has not moved.
-  const progress = new Map<Feed, { seq: number; since: number }>();
+  // The rule the gateway and the CLI judge by too (contracts' pipeline-behind.ts).
+  const judge = pipelineBehindJudge({ behindPending: o.behindPending, stallMs: o.stallMs });
 
   const connect = async () => {
     if (nc || !o.natsUrl || closed) return;
@@ -76,11 +76,7 @@ export function createPipelineWatch(o: PipelineWatchOptions): PipelineWatch {
           if (/not found/i.test((err as Error).message)) continue;
           throw err;
         }
-        const seq = info.delivered.stream_seq;
-        const p = progress.get(feed);
-        if (!p || p.seq !== seq || info.num_pending === 0) progress.set(feed, { seq, since: now });
-        const stalled = info.num_pending > 0 && p !== undefined && p.seq === seq && now - p.since >= o.stallMs;
-        if (info.num_pending >= o.behindPending || stalled) next.add(feed);
+        if (judge(feed, { pending: info.num_pending, deliveredSeq: info.delivered.stream_seq }, now)) next.add(feed);
       }
       behind = next;
       isUp = true;
