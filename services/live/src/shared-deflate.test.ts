@@ -1,6 +1,7 @@
 import { constants, deflateRawSync, inflateRawSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { deflatedFrame, sharesDeflate } from "./shared-deflate";
+import type { WebSocket } from "ws";
+import { deflatedFrame, sharesDeflate, writeFrame } from "./shared-deflate";
 
 /** What a receiver does (RFC 7692 §7.2.2): the payload, plus 00 00 FF FF, inflated. */
 const receive = (frame: Buffer) => {
@@ -49,5 +50,18 @@ describe("frames compressed once for many sockets", () => {
     );
     expect(sharesDeflate(["Sec-WebSocket-Extensions: permessage-deflate; client_no_context_takeover"])).toBe(false);
     expect(sharesDeflate(["Upgrade: websocket"])).toBe(false);
+  });
+
+  it("are written only to an open socket: nothing may follow a close frame", () => {
+    const writes: Buffer[] = [];
+    const ws = (readyState: number, socket: object | null) => ({ readyState, OPEN: 1, _socket: socket }) as unknown as WebSocket;
+    const socket = { destroyed: false, write: (b: Buffer) => writes.push(b) };
+    const frame = deflatedFrame("{}");
+    expect(writeFrame(ws(1, socket), frame)).toBe(true);
+    expect(writeFrame(ws(2, socket), frame)).toBe(false); // CLOSING
+    expect(writeFrame(ws(3, socket), frame)).toBe(false); // CLOSED
+    expect(writeFrame(ws(1, null), frame)).toBe(false);
+    expect(writeFrame(ws(1, { ...socket, destroyed: true }), frame)).toBe(false);
+    expect(writes).toEqual([frame]);
   });
 });

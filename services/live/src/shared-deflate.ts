@@ -64,9 +64,12 @@ export function deflatedFrame(payload: string | Buffer, level = 1): Buffer {
  * Writes a frame made by `deflatedFrame` to the socket under `ws`, in order with what `ws` has
  * written: its sender writes each frame synchronously, and never queues one, since the gateway
  * never asks `ws` to compress (a queue forms only while ws deflates) and sends no Blob. False when
- * the socket is not there to write to (the caller sends the plain frame instead).
+ * the socket is not open or not there to write to (the caller then sends the plain frame through
+ * ws, which drops it after a close as it drops any send).
  */
 export function writeFrame(ws: WebSocket, frame: Buffer): boolean {
+  // Not once a close frame has gone either way (CLOSING): nothing may follow it on the wire.
+  if (ws.readyState !== ws.OPEN) return false;
   const socket = socketOf(ws);
   if (!socket || socket.destroyed) return false;
   socket.write(frame);
