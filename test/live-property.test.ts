@@ -67,6 +67,7 @@ class Receiver {
     }
     const ws = new WebSocket(`ws://127.0.0.1:${port}/live`);
     this.ws = ws;
+    this.answered = false;
     let answered = false;
     ws.on("error", () => {});
     ws.on("message", (data) => {
@@ -91,7 +92,7 @@ class Receiver {
         const cur = this.values.get(k);
         if (!cur || e.version >= cur.version) this.values.set(k, { value: e.value, version: e.version });
       }
-      if (f.type === "snapshot" || f.type === "resumed") answered = true;
+      if (f.type === "snapshot" || f.type === "resumed") answered = this.answered = true;
       if (typeof f.seq === "number" && f.type !== "heartbeat") this.seq = Math.max(this.seq, f.seq);
       // A heartbeat's seq: everything up to it that concerns this client has been sent. Taken
       // only once the subscription is answered: before that, the gateway's heartbeats ran ahead
@@ -104,6 +105,9 @@ class Receiver {
     });
     ws.send(JSON.stringify({ op: "subscribe", id: "all", topics, ...(resume && this.seq > 0 ? { since: this.seq } : {}) }));
   }
+
+  /** The current socket's subscription has been answered (a snapshot or `resumed`). */
+  answered = false;
 
   disconnect(abrupt: boolean): void {
     const ws = this.ws;
@@ -276,7 +280,9 @@ async function execute(steps: Step[]): Promise<Receiver> {
   await h.settle(20_000);
   const target = await lastLiveSeq();
   const until = Date.now() + 15_000;
-  while (r.seq < target && Date.now() < until) await new Promise((res) => setTimeout(res, 25));
+  // Answered first: a bogus since is above any target until its reset snapshot arrives.
+  while ((!r.answered || r.seq < target) && Date.now() < until) await new Promise((res) => setTimeout(res, 25));
+  expect(r.answered, "the subscription answered").toBe(true);
   expect(r.seq, "the client caught up with LIVE").toBeGreaterThanOrEqual(target);
   return r;
 }
