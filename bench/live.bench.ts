@@ -41,6 +41,7 @@ import {
   type ConsumerMessages,
 } from "@pulse/nats";
 import { createTestDatabase, freePort, sharedNatsUrl, uniqueTag } from "@pulse/testkit";
+import { mergeReports, type ClientsReport } from "./support/live-clients-report";
 import { procMeter } from "./support/live-proc";
 import { bucketsOf, quantileOf, scrape } from "./support/soak-services";
 
@@ -241,41 +242,6 @@ interface Row {
   benchCpu: number;
 }
 
-/** What one clients' process reports (bench/support/live-clients.ts). */
-interface ClientsReport {
-  seconds: number;
-  frames: number;
-  bytes: number;
-  samples: number;
-  open: number;
-  /** Latency histogram, 1 ms buckets, as [ms, count, …] for the non-empty ones. */
-  hist: number[];
-}
-
-/** The reports of every clients' process as one: sums, and quantiles of the merged histogram. */
-function mergeReports(rs: ClientsReport[]) {
-  const hist = new Map<number, number>();
-  for (const r of rs) for (let i = 0; i < r.hist.length; i += 2) hist.set(r.hist[i]!, (hist.get(r.hist[i]!) ?? 0) + r.hist[i + 1]!);
-  const ms = [...hist.keys()].sort((a, b) => a - b);
-  const samples = rs.reduce((a, r) => a + r.samples, 0);
-  const quantile = (p: number) => {
-    const want = Math.ceil(samples * p);
-    let seen = 0;
-    for (const m of ms) if ((seen += hist.get(m)!) >= want && want > 0) return m;
-    return NaN;
-  };
-  return {
-    seconds: Math.max(...rs.map((r) => r.seconds)),
-    frames: rs.reduce((a, r) => a + r.frames, 0),
-    bytes: rs.reduce((a, r) => a + r.bytes, 0),
-    samples,
-    open: rs.reduce((a, r) => a + r.open, 0),
-    p50: quantile(0.5),
-    p99: quantile(0.99),
-    max: quantile(1),
-  };
-}
-
 async function scenario(
   name: string,
   kind: "ws" | "sio",
@@ -334,19 +300,19 @@ async function scenario(
     name,
     clients: connected,
     changesPerS: (liveEntries - entries0) / seconds,
-    framesPerS: r.frames! / r.seconds!,
-    changeDeliveriesPerS: (r.samples! * ((liveEntries - entries0) / Math.max(1, liveMessages - messages0))) / r.seconds!,
-    mbPerS: r.bytes! / r.seconds! / 1048576,
-    p50: r.p50!,
-    p99: r.p99!,
-    max: r.max!,
+    framesPerS: r.frames / r.seconds,
+    changeDeliveriesPerS: (r.samples * ((liveEntries - entries0) / Math.max(1, liveMessages - messages0))) / r.seconds,
+    mbPerS: r.bytes / r.seconds / 1048576,
+    p50: r.p50,
+    p99: r.p99,
+    max: r.max,
     tickP99,
     serverCpu: s.cpuShare,
     serverRss: s.maxRssMiB,
     clientsCpu,
     benchCpu: (b.user + b.system) / 1e6 / seconds,
   };
-  print(row, r.open!);
+  print(row, r.open);
   return row;
 }
 

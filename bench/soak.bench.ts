@@ -33,6 +33,7 @@ import { postgresValues } from "@pulse/live/testing";
 import { allStreams, connectNats, DeliverPolicy, jetstream, jetstreamManager, testStreamNames, unsettledTotal } from "@pulse/nats";
 import { loadConfig as loadSimulatorConfig, noFaults, startSimulator, type Simulator } from "@pulse/simulator";
 import { createTestDatabase, sharedNatsUrl, uniqueTag } from "@pulse/testkit";
+import { mergeReports, type ClientsReport } from "./support/live-clients-report";
 import type { LoadStats } from "./support/soak-load";
 import { renderPlot, type PlotPanel } from "./support/soak-plot";
 import { bucketsOf, quantileOf, rssOf, scrape, startService, sumOf, type ServiceProc } from "./support/soak-services";
@@ -213,7 +214,7 @@ try {
       const p = s.stats().publish;
       return a + p.published - p.brokerDuplicates - p.retryDuplicates - p.unexpectedDuplicates;
     }, loadStats.published);
-  const report = () => askChild<{ p99: number; open: number }>(child, "report", "report");
+  const report = async () => mergeReports([await askChild<ClientsReport>(child, "report", "report")]);
   const take = async (): Promise<Sample> => {
     const [mi, me, ml] = await Promise.all([scrape(ingest.metricsPort), scrape(exporter.metricsPort), scrape(live.metricsPort)]);
     const buckets = bucketsOf(mi, "pulse_ingest_commit_lag_seconds");

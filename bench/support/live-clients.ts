@@ -13,8 +13,10 @@
  * histogram.
  *
  * IPC in: {cmd:"start", kind:"ws"|"sio", url, n, topics, paused?}, {cmd:"at", pairs:[seq, atMs, …]},
- * {cmd:"reset"}, {cmd:"report"}, {cmd:"close"}. Out: {ok:"started", connected}, {report}.
+ * {cmd:"reset"}, {cmd:"report"}, {cmd:"close"}. Out: {ok:"started", connected}, {report} (a
+ * ClientsReport: live-clients-report.ts merges and reads them).
  */
+import type { ClientsReport } from "./live-clients-report";
 import { RawClient } from "./raw-client";
 
 const hist = new Uint32Array(60_001);
@@ -64,16 +66,6 @@ function onFrame(state: { prev: number }, head: string, size: number): void {
     samples++;
   }
   if (s > state.prev) state.prev = s;
-}
-
-function quantile(p: number): number {
-  const want = Math.ceil(samples * p);
-  let seen = 0;
-  for (let i = 0; i < hist.length; i++) {
-    seen += hist[i]!;
-    if (seen >= want && want > 0) return i;
-  }
-  return NaN;
 }
 
 async function start(kind: "ws" | "sio", url: string, n: number, topics: string[], paused = false): Promise<number> {
@@ -137,22 +129,18 @@ process.on("message", (m: { cmd: string; [k: string]: unknown }) => {
     case "report": {
       const seconds = (performance.now() - t0) / 1000;
       const c = process.cpuUsage(cpu0);
-      process.send!({
-        report: {
-          seconds,
-          frames,
-          bytes,
-          samples,
-          closes,
-          open: sockets.length - closes,
-          p50: quantile(0.5),
-          p99: quantile(0.99),
-          max: quantile(1),
-          hist: [...hist].flatMap((count, ms) => (count > 0 ? [ms, count] : [])),
-          cpuShare: (c.user + c.system) / 1e6 / seconds,
-          rssMiB: process.memoryUsage().rss / 1048576,
-        },
-      });
+      const report: ClientsReport = {
+        seconds,
+        frames,
+        bytes,
+        samples,
+        closes,
+        open: sockets.length - closes,
+        hist: [...hist].flatMap((count, ms) => (count > 0 ? [ms, count] : [])),
+        cpuShare: (c.user + c.system) / 1e6 / seconds,
+        rssMiB: process.memoryUsage().rss / 1048576,
+      };
+      process.send!({ report });
       break;
     }
     case "close":

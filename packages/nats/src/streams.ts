@@ -45,6 +45,14 @@ export const defaultStreamNames: StreamNames = Object.freeze({
   consumerPrefix: "ingest",
 });
 
+/**
+ * The stream names a service runs on: the defaults, or every name under PULSE_NAMESPACE when it
+ * is set (ingest, the exporter, the gateway and the simulator read it alike).
+ */
+export function namespaceStreamNames(namespace: string | undefined): StreamNames {
+  return namespace ? testStreamNames(namespace) : defaultStreamNames;
+}
+
 /** Stream names for a test, all under one fresh prefix. */
 export function testStreamNames(tag: string): StreamNames {
   const t = tag.replace(/[^A-Za-z0-9_]/g, "_");

@@ -1,5 +1,5 @@
 import { ConfigError, envReader, readNatsAuth, type Env, type LogLevel, type NatsAuth } from "@pulse/config";
-import { defaultStreamNames, testStreamNames, type StreamNames } from "@pulse/nats";
+import { namespaceStreamNames, type StreamNames } from "@pulse/nats";
 
 export interface ExporterConfig {
   /** DATABASE_URL: the database ingest fills. Required (`pnpm start` passes the embedded one's). */
@@ -55,7 +55,7 @@ export function loadConfig(env: Env, overrides: Partial<ExporterConfig> = {}): R
     behindPending: r.int("EXPORTER_BEHIND_PENDING", 1_000, { min: 1 }),
     stallMs: r.int("EXPORTER_STALL_MS", 30_000, { min: 1_000 }),
     logLevel: level as LogLevel,
-    names: r.optional("PULSE_NAMESPACE") ? testStreamNames(r.optional("PULSE_NAMESPACE")!) : defaultStreamNames,
+    names: namespaceStreamNames(r.optional("PULSE_NAMESPACE")),
     ...overrides,
   });
 }

@@ -1,5 +1,5 @@
 import { ConfigError, envReader, readNatsAuth, type Env, type LogLevel, type NatsAuth } from "@pulse/config";
-import { defaultStreamNames, testStreamNames, type StreamNames } from "@pulse/nats";
+import { namespaceStreamNames, type StreamNames } from "@pulse/nats";
 
 export interface IngestConfig {
   /** NATS_URL. Default nats://127.0.0.1:4222 (comma-separated for a cluster). */
@@ -72,7 +72,7 @@ export function loadConfig(env: Env, overrides: Partial<IngestConfig> = {}): Rea
     deadLetterRetentionDays: r.int("DEAD_LETTERS_RETENTION_DAYS", 30, { min: 1 }),
     replicas: r.int("NATS_REPLICAS", 1, { min: 1, max: 5 }),
     logLevel: level as LogLevel,
-    names: r.optional("PULSE_NAMESPACE") ? testStreamNames(r.optional("PULSE_NAMESPACE")!) : defaultStreamNames,
+    names: namespaceStreamNames(r.optional("PULSE_NAMESPACE")),
     ...overrides,
   });
 }

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { ConfigError, envReader, type Env, type LogLevel } from "@pulse/config";
 import { defaultBehindPending, defaultStallMs } from "@pulse/contracts";
-import { defaultStreamNames, testStreamNames, type StreamNames } from "@pulse/nats";
+import { namespaceStreamNames, type StreamNames } from "@pulse/nats";
 
 export interface LiveConfig {
   /** DATABASE_URL: the database ingest fills (the state is read from it at start). Required. */
@@ -157,7 +157,7 @@ export function loadConfig(env: Env, overrides: Partial<LiveConfig> = {}): Reado
     operatorName: r.string("PULSE_OPERATOR_NAME", "Sở Khoa học và Công nghệ tỉnh Nghệ An"),
     wallDir: fileURLToPath(new URL("../wall/", import.meta.url)),
     logLevel: level as LogLevel,
-    names: r.optional("PULSE_NAMESPACE") ? testStreamNames(r.optional("PULSE_NAMESPACE")!) : defaultStreamNames,
+    names: namespaceStreamNames(r.optional("PULSE_NAMESPACE")),
     ...overrides,
   });
 }

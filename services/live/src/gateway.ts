@@ -287,14 +287,16 @@ export class Gateway {
     this.o.metrics.bytes.inc(this.write(c, text));
   }
 
-  /** One frame to one socket, compressed when it is large and the socket takes it; returns the bytes written. */
-  private write(c: Client, text: string): number {
-    if (c.deflate && text.length >= deflateOwnFrom) {
-      const frame = deflatedFrame(text);
-      if (writeFrame(c.ws, frame)) return frame.length;
-    }
+  /**
+   * One frame to one socket; returns the bytes written. Compressed when the socket takes shared
+   * frames and `deflated` gives one (by default: this frame alone, from `deflateOwnFrom` bytes), else
+   * plain through ws.
+   */
+  private write(c: Client, text: string | Buffer, deflated = () => (text.length >= deflateOwnFrom ? deflatedFrame(text) : null)): number {
+    const z = c.deflate ? deflated() : null;
+    if (z && writeFrame(c.ws, z)) return z.length;
     c.ws.send(text, { binary: false, compress: false });
-    return Buffer.byteLength(text);
+    return typeof text === "string" ? Buffer.byteLength(text) : text.length;
   }
 
   private error(c: Client, code: ErrorCode, message: string): void {
@@ -533,14 +535,11 @@ export class Gateway {
       return;
     }
     if (matched.length > 0) {
-      g.frame ??= Buffer.from(deltaFrame(seq, matched.map(entryJson)));
-      // Once per group: the best ratio for a tick's usual frame, the fastest for a huge one.
-      if (c.deflate && g.frame.length >= 256) g.deflated ??= deflatedFrame(g.frame, g.frame.length <= 65_536 ? 6 : 1);
-      if (c.deflate && g.deflated !== null && writeFrame(c.ws, g.deflated)) g.totals.bytes += g.deflated.length;
-      else {
-        c.ws.send(g.frame, { binary: false, compress: false });
-        g.totals.bytes += g.frame.length;
-      }
+      const frame = (g.frame ??= Buffer.from(deltaFrame(seq, matched.map(entryJson))));
+      // Compressed once per group: the best ratio for a tick's usual frame, the fastest for a huge one.
+      g.totals.bytes += this.write(c, frame, () =>
+        frame.length < 256 ? null : (g.deflated ??= deflatedFrame(frame, frame.length <= 65_536 ? 6 : 1)),
+      );
       g.totals.frames++;
     }
     // Not while a subscription is being answered: a heartbeat's seq must never pass the

@@ -115,10 +115,11 @@ export class LiveFeed {
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: state.seq + 1,
     });
-    // In messages, not bytes: in bytes mode nats.js asks for 100 messages a request anyway and
-    // refills by bytes, nats-server 2.9 ends the request at the hundredth without a word, and the
-    // flow stalls until it expires (test/regressions/live-follow-no-stall.test.ts). 256 relay rows
-    // (at most 256 KB each) bound what waits here.
+    // In messages, not bytes: in bytes mode nats.js refills by the bytes consumed, so after small
+    // messages a request is too small for the next large one; the server answers 409 and nats.js,
+    // its buffer empty, waits two missed heartbeats (5 s) before asking again
+    // (test/regressions/live-follow-no-stall.test.ts). 256 relay rows (at most 256 KB each) bound
+    // what waits here.
     const messages = await consumer.consume({ max_messages: 256, expires: 5_000 });
     this.messages = messages;
     // close() may have run while the consumer was being made: it could not stop this one.

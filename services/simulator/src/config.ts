@@ -1,5 +1,5 @@
 import { ConfigError, envReader, readNatsAuth, type Env, type LogLevel, type NatsAuth } from "@pulse/config";
-import { defaultStreamNames, testStreamNames, type StreamNames } from "@pulse/nats";
+import { namespaceStreamNames, type StreamNames } from "@pulse/nats";
 import { noFaults, type Faults } from "./faults";
 
 export interface SimulatorConfig {
@@ -52,7 +52,7 @@ export function loadConfig(env: Env, overrides: Partial<SimulatorConfig> = {}): 
     tickMs: r.int("SIMULATOR_TICK_MS", 250, { min: 10, max: 60_000 }),
     faults: noFaults,
     logLevel: level as LogLevel,
-    names: r.optional("PULSE_NAMESPACE") ? testStreamNames(r.optional("PULSE_NAMESPACE")!) : defaultStreamNames,
+    names: namespaceStreamNames(r.optional("PULSE_NAMESPACE")),
     ...overrides,
   });
 }
