@@ -1,5 +1,5 @@
 import Validator from "fastest-validator";
-import { districts, provinceCode, sources } from "@pulse/seeds";
+import { agencyMap, areaMap, dayNumber, localDay, localDayNumber, provinceCode, retiredLevels, sources, type Area } from "@pulse/seeds";
 import { boundedMemo } from "./bounded-memo";
 import type { FeedEvent } from "./envelope";
 import { btsStatuses, channels, egovStatuses, levels, maxCount, maxStringLength, services, signers, techs } from "./feeds";
@@ -105,16 +105,84 @@ function unknownFields(obj: object, known: Set<string>): string[] | null {
   return out;
 }
 
-const districtCodes = new Set(districts.map((a) => a.code));
 const sourceFeeds = new Map(sources.map((s) => [s.id, new Set(Object.keys(s.feeds))]));
 
-/** Which area codes each feed accepts: carriers report per district, agencies also per province. */
-const areaAllowed: Record<Feed, (code: string) => boolean> = {
-  subscribers: (c) => districtCodes.has(c),
-  bts: (c) => districtCodes.has(c),
-  esign: (c) => districtCodes.has(c) || c === provinceCode,
-  egov: (c) => districtCodes.has(c) || c === provinceCode,
-};
+const named = (a: Area) => `${a.code} ${a.name_vi}`;
+/** At most this many successors are named in a detail (a district became up to 12 communes). */
+const maxNamed = 12;
+
+/**
+ * Judges `area` on the record's own UTC+7 day: in force that day (the lowest level for carriers'
+ * gauges and stations; also the province for agencies' documents and dossiers), retired (naming
+ * what replaced it that day), or unknown. Null when accepted, else the refusal.
+ */
+function judgeArea(feed: Feed, area: string, day: number, tsMs: number): { reason: Reason; detail: string } | null {
+  const leafOnly = feed === "subscribers" || feed === "bts";
+  if (area === provinceCode) {
+    return leafOnly
+      ? {
+          reason: "unknown_area",
+          detail: `area ${provinceCode} (the province) is not accepted for ${feed}: report per commune or ward, as the province total is their sum`,
+        }
+      : null;
+  }
+  const j = areaMap.judge(area, day);
+  if (j.ok) return null;
+  const on = localDay(tsMs);
+  if (j.reason === "retired_area") {
+    const was = areaMap.versionsOf(area).at(-1)!;
+    const list = j.successors.slice(0, maxNamed).map(named).join(", ");
+    const more = j.successors.length > maxNamed ? ` and ${j.successors.length - maxNamed} more` : "";
+    return {
+      reason: "retired_area",
+      detail: `area ${area} (${was.name_vi}) is not in force since ${j.retiredOn}; on ${on} its ground is in ${list}${more}: send the code of one of these`,
+    };
+  }
+  if (j.inForceFrom) {
+    const a = areaMap.versionsOf(area)[0]!;
+    const then = a.former_district ? areaMap.at(a.former_district, day) : undefined;
+    const use = then ? `: on that date its ground was in ${named(then)}` : "";
+    return {
+      reason: "unknown_area",
+      detail: `area ${area} (${a.name_vi}) is in force from ${j.inForceFrom}, not on the record's date ${on}${use}`,
+    };
+  }
+  const which = leafOnly ? "the code of a commune or ward" : `the code of a commune or ward, or ${provinceCode} for a provincial agency`;
+  return {
+    reason: "unknown_area",
+    detail: `area ${JSON.stringify(area)} is not a code of this province on any date: use ${which} (seeds' areas.json)`,
+  };
+}
+
+const districtLevel = retiredLevels.district;
+const districtLastDay = districtLevel ? dayNumber(districtLevel.valid_to) : Infinity;
+const districtGraceDay = districtLevel ? dayNumber(districtLevel.grace_to) : Infinity;
+
+/** Agencies (esign, egov) in force on the record's day, and egov's level of government. */
+function judgeAgencyAndLevel(feed: Feed, data: Record<string, unknown>, day: number): { reason: Reason; detail: string } | null {
+  if (feed !== "esign" && feed !== "egov") return null;
+  const agency = data.agency as string;
+  const j = agencyMap.judge(agency, day);
+  if (!j.ok) {
+    const was = agencyMap.get(agency)!;
+    const then = j.successor ? `; its work is with ${j.successor.id} (${j.successor.name_vi})` : "";
+    return { reason: "retired_agency", detail: `agency ${agency} (${was.name_vi}) ended on ${j.endedOn}${then}` };
+  }
+  // Dossiers received at district level before the cut-over are still resolved after it: their
+  // later steps may name the district level until the grace day; a new one may not.
+  if (feed === "egov" && data.level === "district" && day > districtLastDay) {
+    const received = data.status === "received";
+    if (received || day > districtGraceDay) {
+      return {
+        reason: "retired_level",
+        detail: received
+          ? `level district ended on ${districtLevel!.valid_to}: a dossier received after it is at commune or province level`
+          : `level district ended on ${districtLevel!.valid_to}; later steps of dossiers received before it were taken until ${districtLevel!.grace_to}`,
+      };
+    }
+  }
+  return null;
+}
 
 /** Days in each month of a common year; February gets its 29th in leap years. */
 const monthDays = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
@@ -336,13 +404,9 @@ export function decode(input: DecodeInput, options: DecodeOptions = {}): DecodeR
     );
   }
   const area = rec.area as string;
-  if (!areaAllowed[route.feed](area)) {
-    const which =
-      route.feed === "subscribers" || route.feed === "bts"
-        ? "a district code (412-432)"
-        : `a district code (412-432) or the province code ${provinceCode}`;
-    return fail("unknown_area", `area ${JSON.stringify(area)} is not accepted for ${route.feed}: use ${which}`, id, rev);
-  }
+  const day = localDayNumber(tsMs);
+  const refused = judgeArea(route.feed, area, day, tsMs) ?? judgeAgencyAndLevel(route.feed, rec.data as Record<string, unknown>, day);
+  if (refused) return fail(refused.reason, refused.detail, id, rev);
   return {
     ok: true,
     value: {
