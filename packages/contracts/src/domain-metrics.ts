@@ -12,14 +12,26 @@ export const domainMetrics = {
   subscribers: def({
     name: "pulse_subscribers",
     type: "gauge",
-    help: "Latest subscriber count per carrier, service and district (services overlap: never sum across services).",
+    help: "Latest subscriber count per carrier, service and commune or ward in force today (area = its code; services overlap: never sum across services).",
     labels: ["source", "service", "area"],
   }),
   btsStations: def({
     name: "pulse_bts_stations",
     type: "gauge",
-    help: "BTS stations per carrier, technology, district and current status.",
+    help: "BTS stations per carrier, technology, commune or ward in force today (area = its code) and current status.",
     labels: ["source", "tech", "area", "status"],
+  }),
+  areaInfo: def({
+    name: "pulse_area_info",
+    type: "gauge",
+    help: "1 for each commune or ward in force today (UTC+7), with its former district (the district in force on 2025-06-30) and Vietnamese name: join on area to roll up by former district.",
+    labels: ["area", "former_district", "name_vi"],
+  }),
+  retiredAreaReadings: def({
+    name: "pulse_retired_area_readings",
+    type: "gauge",
+    help: "Subscriber gauges and BTS stations last reported in an area not in force today (a retired district): history, left out of every other series and of the province total.",
+    labels: ["feed"],
   }),
   esignToday: def({
     name: "pulse_esign_documents_today",
@@ -36,7 +48,7 @@ export const domainMetrics = {
   kpi: def({
     name: "pulse_kpi_ratio",
     type: "gauge",
-    help: "KPIs as ratios 0-1 (NaN when the denominator is zero): esign_rate, esign_rate_30d, online_share, online_full_share, ontime_rate, ftth_coverage.",
+    help: "Province KPIs as ratios 0-1 (NaN when the denominator is zero): esign_rate, esign_rate_30d, online_share, online_full_share, ontime_rate, ftth_coverage (areas in force today over the province's households).",
     labels: ["kpi"],
   }),
   feedLastReceived: def({
@@ -109,6 +121,8 @@ export const otherLabel = "other";
 export const domainMetricLabels: Record<keyof typeof domainMetrics, { vi: string; en: string }> = {
   subscribers: { vi: "Thuê bao", en: "Subscribers" },
   btsStations: { vi: "Trạm BTS", en: "BTS stations" },
+  areaInfo: { vi: "Xã, phường", en: "Communes and wards" },
+  retiredAreaReadings: { vi: "Số liệu ở địa bàn cũ", en: "Readings in retired areas" },
   esignToday: { vi: "Văn bản điện tử hôm nay", en: "E-documents today" },
   egovToday: { vi: "Hồ sơ dịch vụ công hôm nay", en: "Public-service dossier steps today" },
   kpi: { vi: "Chỉ tiêu", en: "KPI" },

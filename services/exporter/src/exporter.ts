@@ -148,7 +148,7 @@ export function createExporter(config: Readonly<ExporterConfig>, deps: ExporterD
     refresh,
     async start() {
       // Zero-filled from the start, even when the database does not answer yet.
-      await apply(emptyFigures(sets));
+      await apply(emptyFigures(sets, clock()));
       db = deps.db ?? createDb({ url: config.databaseUrl, poolMax: config.poolMax, applicationName: "pulse-exporter" });
       await pipeline.start();
       await refresh();

@@ -13,7 +13,8 @@ import {
   type FeedState,
 } from "@pulse/contracts";
 import { provinceHouseholds } from "@pulse/seeds";
-import type { LabelSets } from "./label-sets";
+import { localDayNumber } from "@pulse/seeds";
+import { daySets, type LabelSets } from "./label-sets";
 import type { FigureRows } from "./sql/read-figures";
 
 export type Labels = Record<string, string>;
@@ -23,6 +24,8 @@ export type Series = Map<string, { labels: Labels; value: number }>;
 export interface Figures {
   subscribers: Series;
   btsStations: Series;
+  areaInfo: Series;
+  retiredAreaReadings: Series;
   esignToday: Series;
   egovToday: Series;
   kpi: Series;
@@ -48,8 +51,12 @@ function zeroFilled(dims: [string, readonly string[]][]): Series {
   return s;
 }
 
-/** The label sets every scrape shows, all at zero: built once, copied per refresh. */
-export function emptyFigures(sets: LabelSets): Figures {
+/**
+ * The label sets every scrape shows on the UTC+7 day of `now`, all at zero: areas, agencies and
+ * levels are the ones in force that day, so at midnight the label set moves by itself.
+ */
+export function emptyFigures(sets: LabelSets, now: number): Figures {
+  const day = daySets(sets, localDayNumber(now));
   const feedPairs = (states: boolean) =>
     sets.feeds.flatMap((f) =>
       states ? sets.feedStates.map((state) => ({ source: f.source, feed: f.feed, state })) : [{ source: f.source, feed: f.feed }],
@@ -59,23 +66,25 @@ export function emptyFigures(sets: LabelSets): Figures {
     subscribers: zeroFilled([
       ["source", sets.subscriberSources],
       ["service", sets.services],
-      ["area", sets.districts],
+      ["area", day.areas],
     ]),
     btsStations: zeroFilled([
       ["source", sets.btsSources],
       ["tech", sets.techs],
-      ["area", sets.districts],
+      ["area", day.areas],
       ["status", sets.btsStatuses],
     ]),
+    areaInfo: new Map(day.areaInfo.map((labels) => [labels.area, { labels, value: 1 }])),
+    retiredAreaReadings: fromList([{ feed: "subscribers" }, { feed: "bts" }]),
     esignToday: zeroFilled([
       ["source", sets.esignSources],
-      ["agency", sets.agencies],
+      ["agency", day.agencies],
       ["signed", ["true", "false"]],
     ]),
     egovToday: zeroFilled([
       ["source", sets.egovSources],
-      ["agency", sets.agencies],
-      ["level", sets.levels],
+      ["agency", day.agencies],
+      ["level", day.levels],
       ["channel", sets.channels],
       ["status", sets.egovStatuses],
     ]),
@@ -88,12 +97,20 @@ export function emptyFigures(sets: LabelSets): Figures {
 }
 
 /**
- * Turns the rows of the tables into series. Pure: `now` decides today's freshness, `behind` says
- * which feeds' consumers are behind. Values outside the known sets add into `other` and are
- * noted in `folded`, so cardinality never grows with bad data.
+ * Turns the rows of the tables into series. Pure: `now` decides today (the map in force, the day
+ * buckets, freshness), `behind` says which feeds' consumers are behind. Values outside the known
+ * sets add into `other` and are noted in `folded`, so cardinality never grows with bad data. A
+ * gauge or station whose area is not in force today is history: it is left out of every series
+ * and of the province's FTTH coverage, and only counted in `retiredAreaReadings`.
  */
 export function buildFigures(sets: LabelSets, rows: FigureRows, now: number, behind: ReadonlySet<Feed>): Figures {
-  const f = emptyFigures(sets);
+  const f = emptyFigures(sets, now);
+  const day = daySets(sets, localDayNumber(now));
+  const current = (feed: "subscribers" | "bts", area: string, n: number): boolean => {
+    if (day.areaSet.has(area)) return true;
+    f.retiredAreaReadings.get(feed)!.value += n;
+    return false;
+  };
   const known = new Map<readonly string[], Set<string>>();
   const fold = (metric: string, label: string, value: string, allowed: readonly string[]): string => {
     let set = known.get(allowed);
@@ -114,24 +131,26 @@ export function buildFigures(sets: LabelSets, rows: FigureRows, now: number, beh
 
   let ftth = 0;
   for (const r of rows.subscribers) {
+    if (!current("subscribers", r.area, 1)) continue;
     if (r.service === "ftth") ftth += r.count;
     add(
       f.subscribers,
       {
         source: fold("subscribers", "source", r.source, sets.subscriberSources),
         service: fold("subscribers", "service", r.service, sets.services),
-        area: fold("subscribers", "area", r.area, sets.districts),
+        area: r.area,
       },
       r.count,
     );
   }
   for (const r of rows.bts) {
+    if (!current("bts", r.area, r.count)) continue;
     add(
       f.btsStations,
       {
         source: fold("bts_stations", "source", r.source, sets.btsSources),
         tech: fold("bts_stations", "tech", r.tech, sets.techs),
-        area: fold("bts_stations", "area", r.area, sets.districts),
+        area: r.area,
         status: fold("bts_stations", "status", r.status, sets.btsStatuses),
       },
       r.count,
@@ -149,7 +168,7 @@ export function buildFigures(sets: LabelSets, rows: FigureRows, now: number, beh
       f.esignToday,
       {
         source: fold("esign_documents_today", "source", r.source, sets.esignSources),
-        agency: fold("esign_documents_today", "agency", r.agency, sets.agencies),
+        agency: fold("esign_documents_today", "agency", r.agency, day.agencies),
         signed: String(r.signed),
       },
       r.today,
@@ -164,8 +183,8 @@ export function buildFigures(sets: LabelSets, rows: FigureRows, now: number, beh
       f.egovToday,
       {
         source: fold("egov_submissions_today", "source", r.source, sets.egovSources),
-        agency: fold("egov_submissions_today", "agency", r.agency, sets.agencies),
-        level: fold("egov_submissions_today", "level", r.level, sets.levels),
+        agency: fold("egov_submissions_today", "agency", r.agency, day.agencies),
+        level: fold("egov_submissions_today", "level", r.level, day.levels),
         channel: fold("egov_submissions_today", "channel", r.channel, sets.channels),
         status: fold("egov_submissions_today", "status", r.status, sets.egovStatuses),
       },

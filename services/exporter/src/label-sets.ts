@@ -11,7 +11,7 @@ import {
   techs,
   type Feed,
 } from "@pulse/contracts";
-import { agencies, calendar, districts, sources, type Calendar } from "@pulse/seeds";
+import { agencyMap, areaMap, calendar, dayNumber, retiredLevels, sources, type AgencyMap, type AreaMap, type Calendar } from "@pulse/seeds";
 
 export interface FeedSpec {
   source: string;
@@ -21,25 +21,45 @@ export interface FeedSpec {
   calendar: Calendar;
 }
 
-/** The known label values, from contracts' vocabularies and seeds. Anything else folds into `other`. */
+/**
+ * The known label values, from contracts' vocabularies and seeds. Anything else folds into `other`.
+ * Areas, agencies and levels are dated: `daySets` gives the ones in force on a day.
+ */
 export interface LabelSets {
   subscriberSources: readonly string[];
   btsSources: readonly string[];
   esignSources: readonly string[];
   egovSources: readonly string[];
-  districts: readonly string[];
-  /** Seeded agencies, then `other` (zero-filled too: it is one bounded series per label set). */
-  agencies: readonly string[];
   services: readonly string[];
   techs: readonly string[];
   btsStatuses: readonly string[];
-  levels: readonly string[];
   channels: readonly string[];
   egovStatuses: readonly string[];
   reasons: readonly string[];
   feedStates: readonly string[];
   kpis: readonly string[];
   feeds: readonly FeedSpec[];
+  areaMap: AreaMap;
+  agencyMap: AgencyMap;
+  /** Every level of government (contracts' vocabulary); the ones ended are dropped per day. */
+  levels: readonly string[];
+  /** Levels that ended: from the day after `grace_to` they are no longer zero-filled. */
+  retiredLevels: Readonly<Record<string, { valid_to: string; grace_to: string }>>;
+}
+
+/** One day's dated label values. */
+export interface DaySets {
+  /** UTC+7 day number. */
+  day: number;
+  /** Codes of the lowest-level areas in force that day (districts before 2025-07-01, communes after). */
+  areas: readonly string[];
+  areaSet: ReadonlySet<string>;
+  /** `pulse_area_info` labels, one per area: a district before the cut-over is its own former district. */
+  areaInfo: readonly { area: string; former_district: string; name_vi: string }[];
+  /** Seeded agencies in force that day, then `other` (zero-filled too: one bounded series per label set). */
+  agencies: readonly string[];
+  /** Levels still named that day (an ended level until its grace day, for steps of older dossiers). */
+  levels: readonly string[];
 }
 
 const sourcesOf = (feed: Feed) => sources.filter((s) => s.feeds[feed] !== undefined).map((s) => s.id);
@@ -51,12 +71,9 @@ export function seededLabelSets(): LabelSets {
     btsSources: sourcesOf("bts"),
     esignSources: sourcesOf("esign"),
     egovSources: sourcesOf("egov"),
-    districts: districts.map((d) => d.code),
-    agencies: [...agencies.map((a) => a.id), otherLabel],
     services,
     techs,
     btsStatuses,
-    levels,
     channels,
     egovStatuses,
     reasons: [...reasonCodes, otherLabel],
@@ -71,5 +88,35 @@ export function seededLabelSets(): LabelSets {
         calendar,
       })),
     ),
+    areaMap,
+    agencyMap,
+    levels,
+    retiredLevels,
   });
+}
+
+const dayCache = new WeakMap<LabelSets, DaySets>();
+
+/**
+ * The dated label values in force on UTC+7 day number `day`. Asked on every read with the
+ * exporter's own clock, so at midnight UTC+7 the label set moves to the next map by itself; the
+ * last day's answer is kept (one map a day, computed once).
+ */
+export function daySets(sets: LabelSets, day: number): DaySets {
+  const hit = dayCache.get(sets);
+  if (hit?.day === day) return hit;
+  const leaves = sets.areaMap.leavesOn(day);
+  const out: DaySets = Object.freeze({
+    day,
+    areas: leaves.map((a) => a.code),
+    areaSet: new Set(leaves.map((a) => a.code)),
+    areaInfo: leaves.map((a) => ({ area: a.code, former_district: a.former_district ?? a.code, name_vi: a.name_vi })),
+    agencies: [...sets.agencyMap.inForce(day).map((a) => a.id), otherLabel],
+    levels: sets.levels.filter((l) => {
+      const ended = sets.retiredLevels[l];
+      return ended === undefined || day <= dayNumber(ended.grace_to);
+    }),
+  });
+  dayCache.set(sets, out);
+  return out;
 }

@@ -25,11 +25,15 @@ export async function insertFixture(db: Db["db"], now: number): Promise<void> {
   await db
     .insertInto("subscriber_gauges")
     .values([
-      gauge("viettel", "mobile", "412", 1_000_000),
-      gauge("viettel", "ftth", "412", 50_000),
-      gauge("vinaphone", "ftth", "413", 10_000),
-      gauge("mobifone", "mobile_broadband", "414", 7),
-      gauge("viettel", "mobile", "999", 5), // not a district: folded into area="other"
+      gauge("viettel", "mobile", "16681", 1_000_000), // Phường Thành Vinh
+      gauge("viettel", "ftth", "16681", 50_000),
+      gauge("vinaphone", "ftth", "16732", 10_000), // Phường Cửa Lò
+      gauge("mobifone", "mobile_broadband", "17506", 7), // Xã Yên Thành
+      // History: districts last reported before 2025-07-01 (Vinh, Cửa Lò), kept but not current.
+      gauge("viettel", "mobile", "412", 900_000),
+      gauge("viettel", "ftth", "412", 77_000),
+      gauge("vinaphone", "ftth", "413", 3_000),
+      gauge("viettel", "mobile", "999", 5), // not a code of this province: not current either
     ])
     .execute();
 
@@ -48,14 +52,16 @@ export async function insertFixture(db: Db["db"], now: number): Promise<void> {
   await db
     .insertInto("bts_stations")
     .values([
-      station("viettel", "4G", "412", "up"),
-      station("viettel", "4G", "412", "up"),
-      station("viettel", "4G", "412", "up"),
-      station("viettel", "4G", "412", "down"),
-      station("viettel", "5G", "412", "degraded"),
-      station("vinaphone", "3G", "413", "removed"),
-      station("vinaphone", "3G", "413", "removed"),
-      station("viettel", "6G", "412", "up"), // unknown tech: folded
+      station("viettel", "4G", "16681", "up"),
+      station("viettel", "4G", "16681", "up"),
+      station("viettel", "4G", "16681", "up"),
+      station("viettel", "4G", "16681", "down"),
+      station("viettel", "5G", "16681", "degraded"),
+      station("vinaphone", "3G", "16732", "removed"),
+      station("vinaphone", "3G", "16732", "removed"),
+      station("mobifone", "4G", "426", "down"), // last reported in Huyện Yên Thành: history
+      station("mobifone", "4G", "413", "up"),
+      station("viettel", "6G", "16681", "up"), // unknown tech: folded
     ])
     .execute();
 
@@ -87,7 +93,7 @@ export async function insertFixture(db: Db["db"], now: number): Promise<void> {
     grain,
     bucket,
     source: "dvc",
-    agency: "so-tttt",
+    agency: "so-khcn",
     level: "province",
     channel,
     status,
@@ -98,7 +104,7 @@ export async function insertFixture(db: Db["db"], now: number): Promise<void> {
     .insertInto("egov_counts")
     .values([
       egov(today, "online_full", "received", 30),
-      egov(today, "online_full", "received", 10, "412"), // same series, another area: summed
+      egov(today, "online_full", "received", 10, "16681"), // same series, another area: summed
       egov(today, "online_partial", "received", 50),
       egov(today, "in_person", "received", 20),
       egov(today, "in_person", "resolved_on_time", 19),
@@ -152,40 +158,43 @@ export async function insertFixture(db: Db["db"], now: number): Promise<void> {
 
 /** What the exporter must show for `insertFixture` (when `now` is inside office hours). */
 export const fixtureExpectations: { name: string; labels: Record<string, string>; value: number }[] = [
-  { name: "pulse_subscribers", labels: { source: "viettel", service: "mobile", area: "412" }, value: 1_000_000 },
-  { name: "pulse_subscribers", labels: { source: "viettel", service: "ftth", area: "412" }, value: 50_000 },
-  { name: "pulse_subscribers", labels: { source: "vinaphone", service: "ftth", area: "413" }, value: 10_000 },
-  { name: "pulse_subscribers", labels: { source: "mobifone", service: "mobile_broadband", area: "414" }, value: 7 },
-  { name: "pulse_subscribers", labels: { source: "viettel", service: "mobile", area: "other" }, value: 5 },
-  { name: "pulse_subscribers", labels: { source: "vietnamobile", service: "mobile", area: "432" }, value: 0 },
-  { name: "pulse_bts_stations", labels: { source: "viettel", tech: "4G", area: "412", status: "up" }, value: 3 },
-  { name: "pulse_bts_stations", labels: { source: "viettel", tech: "4G", area: "412", status: "down" }, value: 1 },
-  { name: "pulse_bts_stations", labels: { source: "viettel", tech: "5G", area: "412", status: "degraded" }, value: 1 },
-  { name: "pulse_bts_stations", labels: { source: "vinaphone", tech: "3G", area: "413", status: "removed" }, value: 2 },
-  { name: "pulse_bts_stations", labels: { source: "viettel", tech: "other", area: "412", status: "up" }, value: 1 },
-  { name: "pulse_bts_stations", labels: { source: "mobifone", tech: "2G", area: "420", status: "down" }, value: 0 },
+  { name: "pulse_subscribers", labels: { source: "viettel", service: "mobile", area: "16681" }, value: 1_000_000 },
+  { name: "pulse_subscribers", labels: { source: "viettel", service: "ftth", area: "16681" }, value: 50_000 },
+  { name: "pulse_subscribers", labels: { source: "vinaphone", service: "ftth", area: "16732" }, value: 10_000 },
+  { name: "pulse_subscribers", labels: { source: "mobifone", service: "mobile_broadband", area: "17506" }, value: 7 },
+  { name: "pulse_subscribers", labels: { source: "vietnamobile", service: "mobile", area: "17128" }, value: 0 },
+  { name: "pulse_bts_stations", labels: { source: "viettel", tech: "4G", area: "16681", status: "up" }, value: 3 },
+  { name: "pulse_bts_stations", labels: { source: "viettel", tech: "4G", area: "16681", status: "down" }, value: 1 },
+  { name: "pulse_bts_stations", labels: { source: "viettel", tech: "5G", area: "16681", status: "degraded" }, value: 1 },
+  { name: "pulse_bts_stations", labels: { source: "vinaphone", tech: "3G", area: "16732", status: "removed" }, value: 2 },
+  { name: "pulse_bts_stations", labels: { source: "viettel", tech: "other", area: "16681", status: "up" }, value: 1 },
+  { name: "pulse_bts_stations", labels: { source: "mobifone", tech: "2G", area: "17035", status: "down" }, value: 0 },
+  { name: "pulse_retired_area_readings", labels: { feed: "subscribers" }, value: 4 },
+  { name: "pulse_retired_area_readings", labels: { feed: "bts" }, value: 2 },
+  { name: "pulse_area_info", labels: { area: "16732", former_district: "412", name_vi: "Phường Cửa Lò" }, value: 1 },
+  { name: "pulse_area_info", labels: { area: "17506", former_district: "426", name_vi: "Xã Yên Thành" }, value: 1 },
   { name: "pulse_esign_documents_today", labels: { source: "edoc", agency: "ubnd-tinh", signed: "true" }, value: 95 },
   { name: "pulse_esign_documents_today", labels: { source: "edoc", agency: "ubnd-tinh", signed: "false" }, value: 5 },
   { name: "pulse_esign_documents_today", labels: { source: "edoc", agency: "other", signed: "true" }, value: 10 },
   { name: "pulse_esign_documents_today", labels: { source: "edoc", agency: "so-yte", signed: "true" }, value: 0 },
   {
     name: "pulse_egov_submissions_today",
-    labels: { source: "dvc", agency: "so-tttt", level: "province", channel: "online_full", status: "received" },
+    labels: { source: "dvc", agency: "so-khcn", level: "province", channel: "online_full", status: "received" },
     value: 40,
   },
   {
     name: "pulse_egov_submissions_today",
-    labels: { source: "dvc", agency: "so-tttt", level: "province", channel: "online_partial", status: "received" },
+    labels: { source: "dvc", agency: "so-khcn", level: "province", channel: "online_partial", status: "received" },
     value: 50,
   },
   {
     name: "pulse_egov_submissions_today",
-    labels: { source: "dvc", agency: "so-tttt", level: "province", channel: "in_person", status: "resolved_on_time" },
+    labels: { source: "dvc", agency: "so-khcn", level: "province", channel: "in_person", status: "resolved_on_time" },
     value: 19,
   },
   {
     name: "pulse_egov_submissions_today",
-    labels: { source: "dvc", agency: "so-tttt", level: "province", channel: "in_person", status: "rejected" },
+    labels: { source: "dvc", agency: "so-khcn", level: "province", channel: "in_person", status: "rejected" },
     value: 7,
   },
   {
@@ -198,6 +207,7 @@ export const fixtureExpectations: { name: string; labels: Record<string, string>
   { name: "pulse_kpi_ratio", labels: { kpi: "online_share" }, value: 90 / 110 },
   { name: "pulse_kpi_ratio", labels: { kpi: "online_full_share" }, value: 40 / 110 },
   { name: "pulse_kpi_ratio", labels: { kpi: "ontime_rate" }, value: 19 / 20 },
+  // The communes' FTTH alone: the districts' 80,000 households are history.
   { name: "pulse_kpi_ratio", labels: { kpi: "ftth_coverage" }, value: 60_000 / 840_932 },
   { name: "pulse_feed_state", labels: { source: "viettel", feed: "bts", state: "fresh" }, value: 1 },
   { name: "pulse_feed_state", labels: { source: "vinaphone", feed: "bts", state: "late" }, value: 1 },
@@ -212,12 +222,18 @@ export const fixtureExpectations: { name: string; labels: Record<string, string>
   { name: "pulse_dead_letters_stored", labels: { reason: "too_large" }, value: 0 },
 ];
 
-/** The number of series per domain metric the seeds make (zero-filled from the start). */
+/**
+ * The number of series per domain metric the seeds make (zero-filled from the start), on a day
+ * after 2025-09-30: 130 communes and wards, the 17 agencies in force and `other`, two levels
+ * (province, commune: the district level's grace for older dossiers has ended).
+ */
 export const seededSeriesCounts = {
-  pulse_subscribers: 4 * 4 * 21,
-  pulse_bts_stations: 4 * 4 * 21 * 4,
-  pulse_esign_documents_today: 1 * 14 * 2,
-  pulse_egov_submissions_today: 1 * 14 * 3 * 3 * 4,
+  pulse_subscribers: 4 * 4 * 130,
+  pulse_bts_stations: 4 * 4 * 130 * 4,
+  pulse_area_info: 130,
+  pulse_retired_area_readings: 2,
+  pulse_esign_documents_today: 1 * 18 * 2,
+  pulse_egov_submissions_today: 1 * 18 * 2 * 3 * 4,
   pulse_kpi_ratio: 6,
   pulse_feed_last_received_timestamp_seconds: 10,
   pulse_feed_state: 40,
