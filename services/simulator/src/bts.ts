@@ -1,5 +1,6 @@
 import type { BtsStatus } from "@pulse/contracts";
-import { simulation, sources } from "@pulse/seeds";
+import { areaMap, localDayNumber, simulation, sources } from "@pulse/seeds";
+import { areaOn } from "./areas";
 import { carriers, stationPlan, type Station } from "./calibration";
 import { intIn, logNormalIn, poisson, rngFor, weighted } from "./prng";
 import { RecordHeap, type SimProcess, type SimRecord } from "./record";
@@ -10,9 +11,10 @@ const cadenceOf = (source: string) => (sources.find((s) => s.id === source)?.fee
 /**
  * Every carrier's BTS stations: all reported up at `t0`; then, minute by minute, outages
  * (down or degraded, back after minutes to hours), now and then a storm that takes a share of one
- * district's stations down within ten minutes and brings them back over the next hour, and at
- * each carrier's cadence a few stations re-reported in rotation (a sign of life, and every
- * station's state re-sent about once a day).
+ * former district's stations down within ten minutes and brings them back over the next hour, and
+ * at each carrier's cadence a few stations re-reported in rotation (a sign of life, and every
+ * station's state re-sent about once a day). A station keeps its id; its readings name the area
+ * of their own day (its district before 2025-07-01, its commune or ward from then on).
  */
 export class BtsProcess implements SimProcess {
   readonly name = "bts";
@@ -36,7 +38,9 @@ export class BtsProcess implements SimProcess {
     this.stations = stationPlan().map((s) => ({ ...s, status: "up" as BtsStatus, lastMs: 0 }));
     this.stations.forEach((s, i) => {
       this.bySource.set(s.source, [...(this.bySource.get(s.source) ?? []), i]);
-      this.byArea.set(s.area, [...(this.byArea.get(s.area) ?? []), i]);
+      // Storms strike a former district (the area the BTS-down alert groups by).
+      const region = areaMap.versionsOf(s.area)[0]?.former_district ?? s.area;
+      this.byArea.set(region, [...(this.byArea.get(region) ?? []), i]);
     });
     for (const c of carriers) {
       const iv = Math.max(1_000, Math.round(cadenceOf(c) / Math.max(1, rate)));
@@ -120,7 +124,7 @@ export class BtsProcess implements SimProcess {
       id: String(i),
       revision: 0,
       tsMs: at,
-      area: s.area,
+      area: areaOn(s.district, s.area, localDayNumber(at)),
       data: { station: s.station, tech: s.tech, status: status ?? ("" as BtsStatus) },
     };
   }
@@ -146,7 +150,7 @@ export class BtsProcess implements SimProcess {
       id: `${s.station}@${t}`,
       revision: 0,
       tsMs: t,
-      area: s.area,
+      area: areaOn(s.district, s.area, localDayNumber(t)),
       data: { station: s.station, tech: s.tech, status },
     };
   }

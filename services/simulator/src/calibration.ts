@@ -1,10 +1,12 @@
 /**
  * The starting figures, split from the article's totals (seeds/data/simulation.json) so that
- * every split adds up exactly: carriers by share, then districts by households × a district
- * factor, each with largest remainders.
+ * every split adds up exactly: carriers by share, then districts by the simulator's assumed
+ * households × a district factor, then each district's share equally over the communes and wards
+ * that now hold its ground (./areas), each with largest remainders.
  */
 import { services, type Service, type Tech } from "@pulse/contracts";
-import { districts, simulation } from "@pulse/seeds";
+import { simulation } from "@pulse/seeds";
+import { assumedHouseholds, communesOf, districtCodes, placeInCommune } from "./areas";
 
 /** Splits `total` in proportion to `weights`, whole numbers adding up to `total` exactly. */
 export function apportion(total: number, weights: readonly number[]): number[] {
@@ -21,17 +23,27 @@ export function apportion(total: number, weights: readonly number[]): number[] {
 export const carriers = ["viettel", "vinaphone", "mobifone", "vietnamobile"] as const;
 export type Carrier = (typeof carriers)[number];
 
+/**
+ * One carrier's count of one service for one district's part of one commune (Vinh's wards hold two
+ * parts: Vinh's and Cửa Lò's). Readings sum the parts of the area in force on their day.
+ */
 export interface Gauge {
   source: Carrier;
   service: Service;
+  /** The district of the calibration. */
+  district: string;
+  /** The commune or ward (newest map) holding this part. */
   area: string;
   count: number;
 }
 
-const households = (code: string) => districts.find((d) => d.code === code)?.households ?? 0;
-const districtCodes = districts.map((d) => d.code);
+const households = assumedHouseholds;
 
-/** One gauge per (carrier, service, district) the carrier sells, totals exactly the article's. */
+/**
+ * One gauge per (carrier, service, district, commune) the carrier sells, totals exactly the
+ * article's: split over districts as before the cut-over, then each district's count equally over
+ * its communes (largest remainders).
+ */
 export function subscriberPlan(): Gauge[] {
   const s = simulation.subscribers;
   const out: Gauge[] = [];
@@ -44,7 +56,14 @@ export function subscriberPlan(): Gauge[] {
     );
     carriers.forEach((source, i) => {
       if (byCarrier[i] === 0) return;
-      apportion(byCarrier[i]!, weights).forEach((count, j) => out.push({ source, service, area: districtCodes[j]!, count }));
+      apportion(byCarrier[i]!, weights).forEach((n, j) => {
+        const district = districtCodes[j]!;
+        const communes = communesOf(district);
+        apportion(
+          n,
+          communes.map(() => 1),
+        ).forEach((count, k) => out.push({ source, service, district, area: communes[k]!.code, count }));
+      });
     });
   }
   return out;
@@ -54,10 +73,17 @@ export interface Station {
   source: Carrier;
   station: string;
   tech: Tech;
+  /** The district of the calibration (the station's id names it). */
+  district: string;
+  /** The commune or ward it stands in (newest map). */
   area: string;
 }
 
-/** Every BTS station: carriers × technologies from seeds, spread over districts (5G in Vinh only). */
+/**
+ * Every BTS station: carriers × technologies from seeds, spread over districts (5G in Vinh only),
+ * ids as before the cut-over (`VTL-412-5G-0001`); each district's stations of one technology
+ * placed over its communes in turn.
+ */
 export function stationPlan(): Station[] {
   const b = simulation.bts;
   const out: Station[] = [];
@@ -72,7 +98,8 @@ export function stationPlan(): Station[] {
           out.push({
             source,
             tech: tech as Tech,
-            area: codes[j]!,
+            district: codes[j]!,
+            area: placeInCommune(codes[j]!, k - 1),
             station: `${b.prefix[source]}-${codes[j]}-${tech}-${String(k).padStart(4, "0")}`,
           });
         }

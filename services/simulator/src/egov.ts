@@ -1,19 +1,21 @@
 import type { Channel, EgovStatus, Level } from "@pulse/contracts";
-import { agencies, districts, simulation } from "@pulse/seeds";
+import { localDayNumber, simulation } from "@pulse/seeds";
+import { districtLevelOn, householdWeightsOn, provincialAgenciesOn } from "./areas";
 import { localDayStart, localYymmdd, workdaysBefore } from "./local-time";
 import { officeShare, slotMs } from "./office-day";
 import { intIn, pick, poisson, rngFor, weighted, type Rng } from "./prng";
 import { RecordHeap, type SimProcess, type SimRecord } from "./record";
 
-const provincial = agencies.filter((a) => a.level === "province");
-const districtWeights = Object.fromEntries(districts.map((d) => [d.code, d.households ?? 1]));
 
 /**
  * Dossiers on the public-service portal (source `dvc`), in office hours only: each received
  * (step `…:received`), and later resolved on time, late, or rejected (step `…:resolved`). About
  * a third are settled the same day after 20 minutes to 4 hours; the others are settled on a later
  * working day, which the portal reports as the resolution steps of dossiers received 1–10
- * working days earlier (their received step came before this run).
+ * working days earlier (their received step came before this run). Levels, agencies and areas
+ * are those in force on the slot's day: from 2025-07-01 a dossier drawn at district level is a
+ * commune's (the two-tier reform moved the district's procedures to the communes; its procedure
+ * stays one of the district list), from 2025-03-01 the merged departments are not drawn.
  */
 export class EgovProcess implements SimProcess {
   readonly name = "egov";
@@ -53,7 +55,7 @@ export class EgovProcess implements SimProcess {
     const received = poisson(rng, g.received_per_workday * this.rate * share);
     for (let k = 0; k < received; k++) {
       const at = t + Math.floor(rng() * slotMs);
-      const d = this.dossier(rng, `H40-${this.tag}-${localYymmdd(t)}-${slotNo}.${k}`);
+      const d = this.dossier(rng, `H40-${this.tag}-${localYymmdd(t)}-${slotNo}.${k}`, t);
       this.heap.push(this.step(d, at, "received"));
       if (rng() < g.same_day_share) {
         const status: EgovStatus = rng() < g.outcomes.rejected! ? "rejected" : "resolved_on_time";
@@ -65,21 +67,23 @@ export class EgovProcess implements SimProcess {
     for (let k = 0; k < settled; k++) {
       const at = t + Math.floor(rng() * slotMs);
       const from = workdaysBefore(t, intIn(rng, g.earlier_days.min, g.earlier_days.max));
-      const d = this.dossier(rng, `H40-${this.tag}-${localYymmdd(from)}-${localYymmdd(t)}.${slotNo}.${k}`);
+      const d = this.dossier(rng, `H40-${this.tag}-${localYymmdd(from)}-${localYymmdd(t)}.${slotNo}.${k}`, t);
       this.heap.push(this.step(d, at, weighted(rng, g.outcomes as Record<EgovStatus, number>)));
     }
   }
 
-  private dossier(rng: Rng, id: string) {
+  private dossier(rng: Rng, id: string, t: number) {
     const g = simulation.egov;
-    const level = weighted(rng, g.levels as Record<Level, number>);
+    const day = localDayNumber(t);
+    const drawn = weighted(rng, g.levels as Record<Level, number>);
+    const level: Level = drawn === "district" && !districtLevelOn(day) ? "commune" : drawn;
     return {
       id,
       level,
       channel: weighted(rng, g.channels as Record<Channel, number>),
-      agency: level === "province" ? pick(rng, provincial).id : level === "district" ? "ubnd-huyen" : "ubnd-xa",
-      area: level === "province" ? "40" : weighted(rng, districtWeights),
-      procedure: pick(rng, g.procedures[level]!),
+      agency: level === "province" ? pick(rng, provincialAgenciesOn(day)).id : level === "district" ? "ubnd-huyen" : "ubnd-xa",
+      area: level === "province" ? "40" : weighted(rng, householdWeightsOn(day)),
+      procedure: pick(rng, g.procedures[drawn]!),
     };
   }
 

@@ -1,11 +1,10 @@
-import { agencies, districts, simulation } from "@pulse/seeds";
+import { localDayNumber, simulation } from "@pulse/seeds";
+import { districtLevelOn, householdWeightsOn, provincialAgenciesOn } from "./areas";
 import { localYymmdd, localDayStart } from "./local-time";
 import { offHoursShare, officeShare, slotMs } from "./office-day";
 import { pick, poisson, rngFor, weighted } from "./prng";
 import type { SimProcess, SimRecord } from "./record";
 
-const provincial = agencies.filter((a) => a.level === "province");
-const districtWeights = Object.fromEntries(districts.map((d) => [d.code, d.households ?? 1]));
 const docTypes = ["CV", "QĐ", "TB", "KH", "BC", "TTr"] as const;
 const shortName = (agency: string) =>
   agency
@@ -17,7 +16,10 @@ const shortName = (agency: string) =>
 /**
  * Documents exchanged on the e-document system (source `edoc`): through office hours with the
  * day's profile, a trickle outside them, about 95.5 % digitally signed, across provincial,
- * district and commune agencies. Slot by slot from `fromMs`, each slot drawn from its own PRNG.
+ * district and commune agencies in force on the document's day: from 2025-07-01 the district
+ * people's committees' share is the communes' (their work went to the communes), and the
+ * departments merged on 2025-03-01 are no longer drawn. Slot by slot from `fromMs`, each slot
+ * drawn from its own PRNG.
  */
 export class EsignProcess implements SimProcess {
   readonly name = "esign";
@@ -54,9 +56,11 @@ export class EsignProcess implements SimProcess {
     return times.map((at, k) => {
       const tsMs = Math.max(at, this.lastMs + 1);
       this.lastMs = tsMs;
-      const level = weighted(rng, e.by_level as Record<"province" | "district" | "commune", number>);
-      const agency = level === "province" ? pick(rng, provincial).id : level === "district" ? "ubnd-huyen" : "ubnd-xa";
-      const area = level === "province" ? "40" : weighted(rng, districtWeights);
+      const day = localDayNumber(tsMs);
+      const drawn = weighted(rng, e.by_level as Record<"province" | "district" | "commune", number>);
+      const level = drawn === "district" && !districtLevelOn(day) ? "commune" : drawn;
+      const agency = level === "province" ? pick(rng, provincialAgenciesOn(day)).id : level === "district" ? "ubnd-huyen" : "ubnd-xa";
+      const area = level === "province" ? "40" : weighted(rng, householdWeightsOn(day));
       // Slot and rank: 1370042 is slot 137's 43rd document. Past 9,999 in a slot (a rate of
       // hundreds) the rank gets a dot, so that slot 1's 10,000th is not slot 10's first.
       const serial = k < 10_000 ? `${slotNo}${String(k).padStart(4, "0")}` : `${slotNo}.${k}`;
