@@ -1,11 +1,12 @@
 import { createLogger, type Logger } from "@pulse/config";
-import { domainMetrics, exporterMetrics } from "@pulse/contracts";
+import { exporterMetrics } from "@pulse/contracts";
 import { createDb, type Db } from "@pulse/db";
-import { createRegistry, makeMetrics, startMetricsServer, type Gauge, type MetricsServer, type Registry } from "@pulse/metrics";
+import { createRegistry, makeMetrics, startMetricsServer, type MetricsServer, type Registry } from "@pulse/metrics";
 import type { ExporterConfig } from "./config";
 import { buildFigures, dayWindow, emptyFigures, type Figures } from "./figures";
 import { seededLabelSets, type LabelSets } from "./label-sets";
 import { createPipelineWatch, type PipelineWatch } from "./pipeline-watch";
+import { createTextRenderer } from "./render-text";
 import { readFigures } from "./sql/read-figures";
 
 export interface ExporterDeps {
@@ -34,9 +35,6 @@ export interface Exporter {
   readonly pipeline: PipelineWatch;
 }
 
-const domainKeys = Object.keys(domainMetrics) as (keyof typeof domainMetrics)[];
-const domainNames = new Set<string>(domainKeys.map((k) => domainMetrics[k].name));
-
 /**
  * The Prometheus exposition of Pulse's domain figures.
  *
@@ -53,7 +51,7 @@ export function createExporter(config: Readonly<ExporterConfig>, deps: ExporterD
   const sets = deps.labelSets ?? seededLabelSets();
   const registry = createRegistry("exporter");
   const own = makeMetrics(registry, exporterMetrics);
-  const gauges: Record<keyof typeof domainMetrics, Gauge> = makeMetrics(registry, domainMetrics);
+  const render = createTextRenderer();
   const pipeline = createPipelineWatch({
     natsUrl: config.natsUrl,
     natsAuth: config.natsAuth,
@@ -70,22 +68,19 @@ export function createExporter(config: Readonly<ExporterConfig>, deps: ExporterD
   let inflight: Promise<void> | null = null;
   let timer: NodeJS.Timeout | null = null;
   let closed = false;
-  /** The domain metrics' text as of the last read: a scrape serves it as is. */
-  let rendered = new Map<string, string>();
+  /**
+   * The domain metrics' text as of the last read (`domainMetrics` of contracts): a scrape serves it
+   * as is. Rendered whole from each read, so a folded `other` series with no rows left goes.
+   */
+  let rendered = "";
 
-  const apply = async (f: Figures) => {
-    for (const k of domainKeys) {
-      const g = gauges[k];
-      // Reset first: a folded `other` series that no longer has rows must go, not linger.
-      g.reset();
-      for (const { labels, value } of f[k].values()) g.set(labels, value);
-    }
+  const apply = (f: Figures) => {
+    rendered = render(f);
     own.folded.reset();
     for (const [k, values] of f.folded) {
       const [metric, label] = k.split("|") as [string, string];
       own.folded.set({ metric, label }, values.size);
     }
-    rendered = new Map(await Promise.all([...domainNames].map(async (n) => [n, await registry.getSingleMetricAsString(n)] as const)));
   };
 
   const read = async () => {
@@ -96,7 +91,7 @@ export function createExporter(config: Readonly<ExporterConfig>, deps: ExporterD
     try {
       const rows = await readFigures(db.db, today, from30);
       const figures = buildFigures(sets, rows, now, pipeline.behind());
-      await apply(figures);
+      apply(figures);
       last = figures;
       own.dbUp.set(1);
       own.lastRefresh.set(Date.now() / 1000);
@@ -120,17 +115,14 @@ export function createExporter(config: Readonly<ExporterConfig>, deps: ExporterD
   };
 
   // The server renders through this: the domain metrics from the text of the last read, the rest
-  // (own health, process defaults) live. Same format as prom-client's own `metrics()`.
+  // (own health, process defaults) live from the registry.
   const served: Registry = Object.create(registry, {
     metrics: {
       value: async () => {
         const t = performance.now();
         try {
           await ensureFresh();
-          const parts = await Promise.all(
-            registry.getMetricsAsArray().map((m) => rendered.get(m.name) ?? registry.getSingleMetricAsString(m.name)),
-          );
-          return `${parts.join("\n\n")}\n`;
+          return rendered + (await registry.metrics());
         } finally {
           own.scrapeSeconds.observe((performance.now() - t) / 1000);
         }
@@ -148,7 +140,7 @@ export function createExporter(config: Readonly<ExporterConfig>, deps: ExporterD
     refresh,
     async start() {
       // Zero-filled from the start, even when the database does not answer yet.
-      await apply(emptyFigures(sets, clock()));
+      apply(emptyFigures(sets, clock()));
       db = deps.db ?? createDb({ url: config.databaseUrl, poolMax: config.poolMax, applicationName: "pulse-exporter" });
       await pipeline.start();
       await refresh();

@@ -51,12 +51,40 @@ function zeroFilled(dims: [string, readonly string[]][]): Series {
   return s;
 }
 
+const templates = new WeakMap<LabelSets, { day: number; figures: Figures }>();
+
 /**
  * The label sets every scrape shows on the UTC+7 day of `now`, all at zero: areas, agencies and
- * levels are the ones in force that day, so at midnight the label set moves by itself.
+ * levels are the ones in force that day, so at midnight the label set moves by itself. Built once
+ * a day and copied per read (the labels objects are shared and never changed).
  */
 export function emptyFigures(sets: LabelSets, now: number): Figures {
-  const day = daySets(sets, localDayNumber(now));
+  const dayNo = localDayNumber(now);
+  let t = templates.get(sets);
+  if (t?.day !== dayNo) templates.set(sets, (t = { day: dayNo, figures: buildEmpty(sets, dayNo) }));
+  const copy = (s: Series): Series => {
+    const out: Series = new Map();
+    for (const [k, v] of s) out.set(k, { labels: v.labels, value: v.value });
+    return out;
+  };
+  const f = t.figures;
+  return {
+    subscribers: copy(f.subscribers),
+    btsStations: copy(f.btsStations),
+    areaInfo: copy(f.areaInfo),
+    retiredAreaReadings: copy(f.retiredAreaReadings),
+    esignToday: copy(f.esignToday),
+    egovToday: copy(f.egovToday),
+    kpi: copy(f.kpi),
+    feedLastReceived: copy(f.feedLastReceived),
+    feedState: copy(f.feedState),
+    deadLettersStored: copy(f.deadLettersStored),
+    folded: new Map(),
+  };
+}
+
+function buildEmpty(sets: LabelSets, dayNo: number): Figures {
+  const day = daySets(sets, dayNo);
   const feedPairs = (states: boolean) =>
     sets.feeds.flatMap((f) =>
       states ? sets.feedStates.map((state) => ({ source: f.source, feed: f.feed, state })) : [{ source: f.source, feed: f.feed }],
