@@ -10,6 +10,7 @@ import {
   insertFixture,
   seededSeriesCounts,
   dashboardQueries,
+  dashboardVariable,
   expandPromql,
   expandSql,
   infraDir,
@@ -63,7 +64,8 @@ describe("Prometheus scraping the exporter", () => {
     }
     for (const [name, n] of Object.entries(seededSeriesCounts)) {
       const r = await promQuery(prometheus.url, `count(${name})`);
-      expect(Number(r[0]!.value[1]), name).toBe(n + (name === "pulse_subscribers" || name === "pulse_bts_stations" ? 1 : 0)); // + the folded "other"
+      // + the folded tech "other"; areas not in force today are no series at all (counted apart).
+      expect(Number(r[0]!.value[1]), name).toBe(n + (name === "pulse_bts_stations" ? 1 : 0));
     }
     const up = await promQuery(prometheus.url, `up{job="pulse-exporter"}`);
     expect(up[0]!.value[1]).toBe("1");
@@ -89,17 +91,57 @@ describe("Prometheus scraping the exporter", () => {
       const r = await promQuery(prometheus.url, expandPromql(q.query));
       expect(r.length, `${q.dashboard} / ${q.panel}: ${q.query}`).toBeGreaterThan(0);
     }
-    // Variables: label_values(metric, label) is Grafana's call of the label values API.
+    // Variables: label_values(selector, label) is Grafana's call of the label values API;
+    // query_result(expr) an instant query, its lines cut by the variable's regex.
     for (const v of variables) {
-      const m = /^label_values\((\w+),\s*(\w+)\)$/.exec(v.query);
-      expect(m, v.query).not.toBeNull();
-      const r = (await (await fetch(`${prometheus.url}/api/v1/label/${m![2]}/values?match[]=${m![1]}`)).json()) as {
-        status: string;
-        data: string[];
-      };
-      expect(r.status).toBe("success");
-      expect(r.data.length, v.query).toBeGreaterThan(0);
+      const lv = /^label_values\((.+),\s*(\w+)\)$/.exec(v.query);
+      const qr = /^query_result\((.+)\)$/.exec(v.query);
+      expect(lv ?? qr, v.query).not.toBeNull();
+      if (lv) {
+        const match = encodeURIComponent(expandPromql(lv[1]!));
+        const r = (await (await fetch(`${prometheus.url}/api/v1/label/${lv[2]}/values?match[]=${match}`)).json()) as {
+          status: string;
+          data: string[];
+        };
+        expect(r.status).toBe("success");
+        expect(r.data.length, v.query).toBeGreaterThan(0);
+      } else {
+        const r = await promQuery(prometheus.url, expandPromql(qr![1]!));
+        expect(r.length, v.query).toBeGreaterThan(0);
+      }
     }
+    // The commune variable of the carriers' dashboard: 130 communes and wards, named, by former district.
+    const areaVar = dashboardVariable("carriers.json", "area");
+    const vinh = await promQuery(prometheus.url, areaVar.query.replace("query_result(", "").replace(/\)$/, "").replace("$former_district", "412"));
+    // The line Grafana cuts with the regex: metric{labels in name order} value.
+    const lines = vinh.map(
+      (r) =>
+        `pulse_area_info{${Object.entries(r.metric)
+          .filter(([k]) => k !== "__name__")
+          .sort()
+          .map(([k, v]) => `${k}="${v}"`)
+          .join(", ")}} 1`,
+    );
+    const re = new RegExp(areaVar.regex.slice(1, -1));
+    const picked = lines.map((l) => re.exec(l)!.groups!).map((g) => `${g.value} ${g.text}`);
+    expect(picked.sort()).toEqual([
+      "16681 Phường Thành Vinh",
+      "16690 Phường Trường Vinh",
+      "16702 Phường Vinh Phú",
+      "16708 Phường Vinh Lộc",
+      "16732 Phường Cửa Lò",
+      "17920 Phường Vinh Hưng",
+    ]);
+    expect(Number((await promQuery(prometheus.url, "count(pulse_area_info)"))[0]!.value[1])).toBe(130);
+  });
+
+  it("fires nothing for a retired district: the BTS-down alert joins on pulse_area_info", async () => {
+    const rules = readFileSync(join(infraDir, "prometheus/rules/pulse-alerts.yml"), "utf8");
+    const expr = /alert: PulseBtsDownInFormerDistrict\n\s+expr: \|\n([\s\S]+?)\n\s+for:/.exec(rules)![1]!;
+    // With the threshold at 0: the fixture's stations down by former district, today's map only
+    // (the station down in Huyện Yên Thành, 426, is history).
+    const byFormer = await promQuery(prometheus.url, expr.replace(/>=\s*\d+\s*$/, "> 0"));
+    expect(byFormer.map((r) => [r.metric.former_district, r.value[1]])).toEqual([["412", "1"]]);
   });
 
   it("runs every SQL query of the dashboards against the schema", async () => {

@@ -143,6 +143,12 @@ const feedStateTable: P = {
   instant: true,
   options: { showHeader: true },
 };
+/**
+ * `pulse_area_info` reduced to one series per area (two exporters scraped would make the join
+ * many-to-many), keeping the labels a panel joins on, optionally filtered.
+ */
+const info = (labels: string, filter = "") => `max by (area, ${labels}) (pulse_area_info${filter ? `{${filter}}` : ""})`;
+
 const promVar = (name: string, label: string, query: string) => ({
   name,
   label,
@@ -178,7 +184,7 @@ const overview = dashboard(
       count(
         "Thuê bao di động",
         `sum(pulse_subscribers{service="mobile"})`,
-        "Mobile subscribers, all carriers and districts (latest counts).",
+        "Mobile subscribers, all carriers and communes and wards in force today (latest counts; the province total).",
       ),
       count(
         "Băng rộng di động",
@@ -193,6 +199,11 @@ const overview = dashboard(
         { color: "red", value: 20 },
       ]),
       count("Văn bản hôm nay", `sum(pulse_esign_documents_today)`, "E-documents exchanged today (UTC+7, by event time)."),
+      count(
+        "Số liệu ở địa bàn cũ",
+        `sum(pulse_retired_area_readings)`,
+        "Subscriber gauges and BTS stations last reported in an area not in force today (a district, before the communes of 2025-07-01): history, left out of every figure above.",
+      ),
     ],
     [
       {
@@ -244,7 +255,7 @@ const overview = dashboard(
 const carriers = dashboard(
   "pulse-carriers",
   "Nhà mạng viễn thông",
-  "Carriers: subscribers by service and district, BTS stations by technology and status, stations down and for how long, and the freshness of the carriers' feeds.",
+  "Carriers: subscribers by service, commune and former district, BTS stations by technology and status, stations down and for how long, and the freshness of the carriers' feeds. The variables pick a former district (the district in force on 2025-06-30) and its communes and wards.",
   [
     [
       {
@@ -257,12 +268,34 @@ const carriers = dashboard(
       },
       {
         type: "bargauge",
-        title: "Hộ dùng cáp quang theo huyện",
-        description: "FTTH households per district (official district codes), selected carriers.",
-        q: [[`sum by (area) (pulse_subscribers{source=~"$source", service="ftth"})`, "{{area}}"]],
+        title: "Hộ dùng cáp quang theo địa bàn huyện cũ",
+        description:
+          "FTTH households per former district (the sum of its communes and wards in force today, joined on pulse_area_info), selected carriers. Coverage is a province figure only: households per commune or former district have no source.",
+        q: [
+          [
+            `sum by (former_district) (sum by (area) (pulse_subscribers{source=~"$source", service="ftth"}) * on (area) group_left (former_district) ${info("former_district")})`,
+            "{{former_district}}",
+          ],
+        ],
         instant: true,
         unit: "locale",
         w: 12,
+      },
+    ],
+    [
+      {
+        type: "bargauge",
+        title: "Hộ dùng cáp quang theo xã, phường",
+        description: "FTTH households per commune or ward of the selected former districts and communes, selected carriers (no ratio: no source gives households per commune).",
+        q: [
+          [
+            `sum by (name_vi) (sum by (area) (pulse_subscribers{source=~"$source", service="ftth", area=~"$area"}) * on (area) group_left (name_vi) ${info("name_vi", `former_district=~"$former_district"`)})`,
+            "{{name_vi}}",
+          ],
+        ],
+        instant: true,
+        unit: "locale",
+        w: 24,
       },
     ],
     [
@@ -283,9 +316,15 @@ const carriers = dashboard(
       },
       {
         type: "table",
-        title: "Trạm mất liên lạc theo huyện",
-        description: "Districts with stations down now, per carrier.",
-        q: [[`sum by (source, area) (pulse_bts_stations{source=~"$source", status="down"}) > 0`, "{{source}} {{area}}"]],
+        title: "Trạm mất liên lạc theo xã, phường",
+        description:
+          "Communes and wards with stations down now, per carrier, with their former district (the alert PulseBtsDownInFormerDistrict fires at 10 down in one former district for 10 minutes).",
+        q: [
+          [
+            `sum by (source, former_district, name_vi) (pulse_bts_stations{source=~"$source", status="down", area=~"$area"} * on (area) group_left (former_district, name_vi) ${info("former_district, name_vi", `former_district=~"$former_district"`)}) > 0`,
+            "{{source}} {{name_vi}} ({{former_district}})",
+          ],
+        ],
         instant: true,
         w: 8,
       },
@@ -297,7 +336,7 @@ const carriers = dashboard(
         description: "Stations whose latest status is down, longest first, with how long they have been down (Postgres, bts_stations).",
         sql: [
           [
-            `SELECT source AS "Nhà mạng", station AS "Trạm", tech AS "Công nghệ", area AS "Huyện", since AS "Từ lúc", now() - since AS "Thời gian" FROM bts_stations WHERE status = 'down' ORDER BY since LIMIT 500`,
+            `SELECT source AS "Nhà mạng", station AS "Trạm", tech AS "Công nghệ", area AS "Mã xã, phường", since AS "Từ lúc", now() - since AS "Thời gian" FROM bts_stations WHERE status = 'down' ORDER BY since LIMIT 500`,
             "table",
           ],
         ],
@@ -317,7 +356,15 @@ const carriers = dashboard(
       },
     ],
   ],
-  [promVar("source", "Nhà mạng", "label_values(pulse_subscribers, source)")],
+  [
+    promVar("source", "Nhà mạng", "label_values(pulse_subscribers, source)"),
+    promVar("former_district", "Huyện cũ", "label_values(pulse_area_info, former_district)"),
+    {
+      // The communes and wards of the chosen former districts, named, their code as the value.
+      ...promVar("area", "Xã, phường", `query_result(pulse_area_info{former_district=~"$former_district"})`),
+      regex: '/area="(?<value>[^"]+)".*name_vi="(?<text>[^"]+)"/',
+    },
+  ],
 );
 
 const government = dashboard(

@@ -83,3 +83,13 @@ export const expandSql = (q: string, from: Date, to: Date) =>
     .replace(/\$__timeFilter\(([^)]+)\)/g, `$1 BETWEEN '${from.toISOString()}' AND '${to.toISOString()}'`)
     .replaceAll("$__timeFrom()", `'${from.toISOString()}'`)
     .replaceAll("$__timeTo()", `'${to.toISOString()}'`);
+
+/** One variable of a dashboard in infra/grafana/dashboards, with its query and regex. */
+export function dashboardVariable(file: string, name: string): { query: string; regex: string } {
+  const d = JSON.parse(readFileSync(join(infraDir, "grafana/dashboards", file), "utf8")) as {
+    templating: { list: { name: string; query: string | { query: string }; regex?: string }[] };
+  };
+  const v = d.templating.list.find((x) => x.name === name);
+  if (!v) throw new Error(`${file} has no variable ${name}`);
+  return { query: typeof v.query === "string" ? v.query : v.query.query, regex: v.regex ?? "" };
+}
