@@ -12,10 +12,17 @@ import {
   promQuery,
   startPrometheus,
 } from "@pulse/exporter/testing";
+import { areaMap, localDayNumber } from "@pulse/seeds";
 
 // End to end: producers publish over NATS (duplicates, restatements, late and out-of-order
 // events), the real ingest fills Postgres, and the exporter must show exactly what Postgres holds.
 const local = (ms: number) => new Date(ms + 7 * 3_600_000).toISOString().slice(0, 19) + "+07:00";
+// Areas and agencies in force after 2025-06-30: Phường Thành Vinh and Phường Cửa Lò (former district 412).
+const vinh = { area: "16681" };
+const dossier = (id: string, status: string, extra: { ts: string; revision?: number; channel?: string }) => {
+  const { channel = "online_full", ...rest } = extra;
+  return { id, ...vinh, data: { procedure: "cap-giay-phep", agency: "ubnd-xa", level: "commune", channel, status }, ...rest };
+};
 
 describe("exporter after real ingest", () => {
   let h: Harness;
@@ -40,41 +47,53 @@ describe("exporter after real ingest", () => {
     const now = Date.now();
     const ts = (agoS: number) => ({ ts: local(now - agoS * 1000) });
     // Subscribers: a restatement lowers the count; an older reading arriving late changes nothing.
-    await h.publish("subscribers", "viettel", make.subscribers("s1", "mobile", 1000, ts(60)));
-    await h.publish("subscribers", "viettel", make.subscribers("s1", "mobile", 900, { ...ts(60), revision: 1 }));
-    await h.publish("subscribers", "viettel", make.subscribers("s0", "mobile", 5, ts(3600)));
-    await h.publish("subscribers", "vinaphone", make.subscribers("f1", "ftth", 42_000, { ...ts(30), area: "413" }));
+    await h.publish("subscribers", "viettel", make.subscribers("s1", "mobile", 1000, { ...ts(60), ...vinh }));
+    await h.publish("subscribers", "viettel", make.subscribers("s1", "mobile", 900, { ...ts(60), ...vinh, revision: 1 }));
+    await h.publish("subscribers", "viettel", make.subscribers("s0", "mobile", 5, { ...ts(3600), ...vinh }));
+    await h.publish("subscribers", "vinaphone", make.subscribers("f1", "ftth", 42_000, { ...ts(30), area: "16732" }));
+    // History: Vinh as a district on its last day, accepted (judged on the record's own day), kept,
+    // and left out of every current figure (counted in pulse_retired_area_readings).
+    await h.publish("subscribers", "vinaphone", make.subscribers("h1", "ftth", 70_000, { ts: "2025-06-30T10:00:00+07:00", area: "412" }));
+    await h.publish("bts", "mobifone", make.bts("h2", "Z", "down", { ts: "2025-06-30T10:00:00+07:00", area: "412" }));
     // BTS: a station goes down; a late "up" reading from before must not bring it back.
-    await h.publish("bts", "viettel", make.bts("b1", "A", "up", ts(120)));
-    await h.publish("bts", "viettel", make.bts("b2", "A", "down", ts(30)));
-    await h.publish("bts", "viettel", make.bts("b0", "A", "up", ts(600)));
-    await h.publish("bts", "viettel", make.bts("b3", "B", "up", { ...ts(30), tech: "5G" }));
+    await h.publish("bts", "viettel", make.bts("b1", "A", "up", { ...ts(120), ...vinh }));
+    await h.publish("bts", "viettel", make.bts("b2", "A", "down", { ...ts(30), ...vinh }));
+    await h.publish("bts", "viettel", make.bts("b0", "A", "up", { ...ts(600), ...vinh }));
+    await h.publish("bts", "viettel", make.bts("b3", "B", "up", { ...ts(30), ...vinh, tech: "5G" }));
     // E-documents: a duplicate (same Msg-Id, and once more without one), a restatement that
     // signs an unsigned document, a late one from yesterday, an agency outside seeds.
-    await h.publish("esign", "edoc", make.esign("d1", true, ts(30)));
-    await h.publish("esign", "edoc", make.esign("d1", true, ts(30)));
-    await h.publish("esign", "edoc", make.esign("d1", true, ts(30)), { msgId: false });
-    await h.publish("esign", "edoc", make.esign("d2", false, ts(20)));
-    await h.publish("esign", "edoc", make.esign("d2", true, { ...ts(20), revision: 1 }));
-    await h.publish("esign", "edoc", make.esign("d3", true, ts(86_400 + 3600)));
+    const khcn = { agency: "so-khcn" };
+    await h.publish("esign", "edoc", make.esign("d1", true, { ...ts(30), ...khcn }));
+    await h.publish("esign", "edoc", make.esign("d1", true, { ...ts(30), ...khcn }));
+    await h.publish("esign", "edoc", make.esign("d1", true, { ...ts(30), ...khcn }), { msgId: false });
+    await h.publish("esign", "edoc", make.esign("d2", false, { ...ts(20), ...khcn }));
+    await h.publish("esign", "edoc", make.esign("d2", true, { ...ts(20), ...khcn, revision: 1 }));
+    await h.publish("esign", "edoc", make.esign("d3", true, { ...ts(86_400 + 3600), ...khcn }));
     await h.publish("esign", "edoc", make.esign("d4", false, { ...ts(10), agency: "so-moi" }));
     // Dossiers: steps of two dossiers, one restated from late to on time.
-    await h.publish("egov", "dvc", make.egov("x1:received", "received", ts(50)));
-    await h.publish("egov", "dvc", make.egov("x2:received", "received", { ...ts(40), channel: "in_person" }));
-    await h.publish("egov", "dvc", make.egov("x1:resolved", "resolved_late", ts(20)));
-    await h.publish("egov", "dvc", make.egov("x1:resolved", "resolved_on_time", { ...ts(20), revision: 1 }));
-    await h.publish("egov", "dvc", make.egov("x2:received", "received", { ...ts(40), channel: "in_person" }), { msgId: false });
+    await h.publish("egov", "dvc", dossier("x1:received", "received", ts(50)));
+    await h.publish("egov", "dvc", dossier("x2:received", "received", { ...ts(40), channel: "in_person" }));
+    await h.publish("egov", "dvc", dossier("x1:resolved", "resolved_late", ts(20)));
+    await h.publish("egov", "dvc", dossier("x1:resolved", "resolved_on_time", { ...ts(20), revision: 1 }));
+    await h.publish("egov", "dvc", dossier("x2:received", "received", { ...ts(40), channel: "in_person" }), { msgId: false });
     await h.settle();
 
     const s = await scrape();
     // What Postgres holds, read here independently of the exporter's queries.
     const pg = async (text: string) => (await h.db.pool.query(text)).rows as Record<string, unknown>[];
-    for (const r of await pg("SELECT source, service, area, count FROM subscriber_gauges")) {
+    // Current: the areas in force today (seeds' map, read here); the rest is history.
+    const inForce = areaMap.leafCodesOn(localDayNumber(Date.now()));
+    const current = async (text: string) => (await pg(text)).filter((r) => inForce.has(String(r.area)));
+    expect((await pg("SELECT area FROM subscriber_gauges WHERE area = '412'")).length).toBe(1);
+    expect(valueOf(s, "pulse_retired_area_readings", { feed: "subscribers" })).toBe(1);
+    expect(valueOf(s, "pulse_retired_area_readings", { feed: "bts" })).toBe(1);
+    expect(s.some((x) => x.labels.area === "412")).toBe(false);
+    for (const r of await current("SELECT source, service, area, count FROM subscriber_gauges")) {
       expect(valueOf(s, "pulse_subscribers", { source: String(r.source), service: String(r.service), area: String(r.area) })).toBe(
         Number(r.count),
       );
     }
-    for (const r of await pg("SELECT source, tech, area, status, count(*) AS n FROM bts_stations GROUP BY 1, 2, 3, 4")) {
+    for (const r of await current("SELECT source, tech, area, status, count(*) AS n FROM bts_stations GROUP BY 1, 2, 3, 4")) {
       expect(
         valueOf(s, "pulse_bts_stations", {
           source: String(r.source),
@@ -106,23 +125,24 @@ describe("exporter after real ingest", () => {
       ).toBe(Number(r.n));
     }
     // And the figures the events mean.
-    expect(valueOf(s, "pulse_subscribers", { source: "viettel", service: "mobile", area: "412" })).toBe(900);
-    expect(valueOf(s, "pulse_bts_stations", { source: "viettel", tech: "4G", area: "412", status: "down" })).toBe(1);
-    expect(valueOf(s, "pulse_bts_stations", { source: "viettel", tech: "4G", area: "412", status: "up" })).toBe(0);
-    expect(valueOf(s, "pulse_bts_stations", { source: "viettel", tech: "5G", area: "412", status: "up" })).toBe(1);
-    expect(valueOf(s, "pulse_esign_documents_today", { source: "edoc", agency: "so-tttt", signed: "true" })).toBe(2);
-    expect(valueOf(s, "pulse_esign_documents_today", { source: "edoc", agency: "so-tttt", signed: "false" })).toBe(0);
+    expect(valueOf(s, "pulse_subscribers", { source: "viettel", service: "mobile", area: "16681" })).toBe(900);
+    expect(valueOf(s, "pulse_bts_stations", { source: "viettel", tech: "4G", area: "16681", status: "down" })).toBe(1);
+    expect(valueOf(s, "pulse_bts_stations", { source: "viettel", tech: "4G", area: "16681", status: "up" })).toBe(0);
+    expect(valueOf(s, "pulse_bts_stations", { source: "viettel", tech: "5G", area: "16681", status: "up" })).toBe(1);
+    expect(valueOf(s, "pulse_esign_documents_today", { source: "edoc", agency: "so-khcn", signed: "true" })).toBe(2);
+    expect(valueOf(s, "pulse_esign_documents_today", { source: "edoc", agency: "so-khcn", signed: "false" })).toBe(0);
     expect(valueOf(s, "pulse_esign_documents_today", { source: "edoc", agency: "other", signed: "false" })).toBe(1);
     expect(valueOf(s, "pulse_kpi_ratio", { kpi: "esign_rate" })).toBeCloseTo(2 / 3, 12);
     expect(valueOf(s, "pulse_kpi_ratio", { kpi: "esign_rate_30d" })).toBeCloseTo(3 / 4, 12);
     expect(valueOf(s, "pulse_kpi_ratio", { kpi: "ontime_rate" })).toBe(1);
     expect(valueOf(s, "pulse_kpi_ratio", { kpi: "online_share" })).toBeCloseTo(1 / 2, 12);
+    // The province's FTTH is the communes' alone: the district's 70,000 of 2025-06-30 are history.
     expect(valueOf(s, "pulse_kpi_ratio", { kpi: "ftth_coverage" })).toBeCloseTo(42_000 / 840_932, 12);
     expect(
       valueOf(s, "pulse_egov_submissions_today", {
         source: "dvc",
-        agency: "ubnd-huyen",
-        level: "district",
+        agency: "ubnd-xa",
+        level: "commune",
         channel: "online_full",
         status: "resolved_late",
       }),
@@ -130,8 +150,8 @@ describe("exporter after real ingest", () => {
     expect(
       valueOf(s, "pulse_egov_submissions_today", {
         source: "dvc",
-        agency: "ubnd-huyen",
-        level: "district",
+        agency: "ubnd-xa",
+        level: "commune",
         channel: "online_full",
         status: "resolved_on_time",
       }),
@@ -139,8 +159,8 @@ describe("exporter after real ingest", () => {
     expect(
       valueOf(s, "pulse_egov_submissions_today", {
         source: "dvc",
-        agency: "ubnd-huyen",
-        level: "district",
+        agency: "ubnd-xa",
+        level: "commune",
         channel: "in_person",
         status: "received",
       }),
@@ -161,7 +181,15 @@ describe("exporter after real ingest", () => {
         30_000,
         "ingest scraped twice",
       );
-      const up = await promQuery(prometheus.url, 'up{job=~"pulse-ingest|pulse-exporter"}');
+      // The exporter's first scrape (some 11,000 zero-filled series, read per scrape here) may end after ingest's.
+      const up = await eventually(
+        async () => {
+          const r = await promQuery(prometheus.url, 'up{job=~"pulse-ingest|pulse-exporter"}');
+          return r.length === 2 ? r : undefined;
+        },
+        30_000,
+        "both targets scraped",
+      );
       expect(up.map((r) => r.value[1])).toEqual(["1", "1"]);
       const inserted = await promQuery(prometheus.url, 'sum(pulse_ingest_events_total{outcome="inserted"})');
       expect(Number(inserted[0]!.value[1])).toBeGreaterThan(0);
@@ -177,7 +205,7 @@ describe("exporter after real ingest", () => {
 
   it("blames the pipeline when ingest stops and messages wait", async () => {
     await h.stopIngest();
-    await h.publish("bts", "vinaphone", make.bts("v1", "C", "up", { ts: local(Date.now()) }));
+    await h.publish("bts", "vinaphone", make.bts("v1", "C", "up", { ts: local(Date.now()), ...vinh }));
     // pending > 0 with the delivered sequence not moving: stalled after EXPORTER_STALL_MS.
     const e2 = await startExporter(
       loadConfig(

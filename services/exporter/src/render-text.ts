@@ -35,7 +35,7 @@ export function createTextRenderer(): (f: Figures) => string {
           text = pairs.length ? `${name}{${pairs.join(",")}} ` : `${name} `;
           labelText.set(labels, text);
         }
-        parts.push(text, number(value), "\n");
+        parts.push(`${text}${number(value)}\n`);
       }
       parts.push("\n");
     }
