@@ -100,7 +100,7 @@ it("ingest, the exporter and a gateway ride out two Postgres restarts under stea
         events.slice(sent, sent + 100).map((e) => {
           const h = headers();
           h.set("Nats-Msg-Id", msgId(e.source, e.env.id, e.env.revision ?? 0));
-          const body = JSON.stringify({ v: 1, source: e.source, ts: "2026-11-26T09:15:00+07:00", area: "412", ...e.env });
+          const body = JSON.stringify({ v: 1, source: e.source, ts: "2026-11-26T09:15:00+07:00", area: "16681", ...e.env });
           return js.publish(withPrefix(names, `feeds.${e.feed}.${e.source}`), body, { headers: h });
         }),
       );

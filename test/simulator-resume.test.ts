@@ -42,13 +42,17 @@ describe("simulator restart (real NATS, fresh streams)", () => {
   }
 
   it("starts from the article's split, then from the counts last sent", async () => {
-    const base = new Map(subscriberPlan().map((g) => [`${g.source}/${g.service}/${g.area}`, g.count]));
+    // The plan's parts summed by commune (Vinh's wards hold Vinh's and Cửa Lò's parts): the readings of today's map.
+    const base = new Map<string, number>();
+    for (const g of subscriberPlan()) base.set(`${g.source}/${g.service}/${g.area}`, (base.get(`${g.source}/${g.service}/${g.area}`) ?? 0) + g.count);
     const first = await runOnce({ fresh: true, after: {} });
     const gauges = base.size;
     // Fresh: the inventory is the article's split, exactly.
     expect(new Map(first.slice(0, gauges).map((r) => [r.key, r.count]))).toEqual(base);
     const lastSent = new Map(first.map((r) => [r.key, r.count]));
-    expect([...lastSent].filter(([k, v]) => base.get(k) !== v).length).toBeGreaterThan(gauges / 4); // drifted
+    // Drifted: a walk of a few per 100,000 moves a commune's gauge (a sixth of a district's) by a
+    // whole subscriber in one reading only for the larger ones, some 7 % of them.
+    expect([...lastSent].filter(([k, v]) => base.get(k) !== v).length).toBeGreaterThan(20);
     // Restarted: the inventory carries on from the last counts, not from the article's.
     const second = await runOnce({ fresh: false, after: { edoc: Date.now(), dvc: Date.now() } });
     expect(new Map(second.slice(0, gauges).map((r) => [r.key, r.count]))).toEqual(lastSent);

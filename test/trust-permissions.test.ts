@@ -93,7 +93,7 @@ async function trySubscribe(c: Client, subject: string): Promise<Error | "open">
   return refused ?? "open";
 }
 
-const envelope = (source: string, id: string, data: Record<string, unknown>, area = "412") =>
+const envelope = (source: string, id: string, data: Record<string, unknown>, area = "16681") =>
   JSON.stringify({ v: 1, id, source, ts: "2026-11-26T09:15:00+07:00", area, revision: 0, data });
 
 async function publish(c: Client, subject: string, source: string, id: string, body: string) {
@@ -287,10 +287,10 @@ describe("each service with only its own user", () => {
         const data: Record<string, Record<string, unknown>> = {
           subscribers: { service: "mobile", count: 1_000 },
           bts: { station: `NA-${s.id}`, tech: "4G", status: "down" },
-          esign: { agency: "so-tttt", doc: id, signed: true, signer: "organization" },
-          egov: { procedure: "p1", agency: "ubnd-huyen", level: "district", channel: "online_full", status: "received" },
+          esign: { agency: "so-khcn", doc: id, signed: true, signer: "organization" },
+          egov: { procedure: "p1", agency: "ubnd-xa", level: "commune", channel: "online_full", status: "received" },
         };
-        await publish(c, `feeds.${feed}.${s.id}`, s.id, id, envelope(s.id, id, data[feed]!, feed === "esign" ? "40" : "412"));
+        await publish(c, `feeds.${feed}.${s.id}`, s.id, id, envelope(s.id, id, data[feed]!, feed === "esign" ? "40" : "16681"));
         n++;
       }
     }
@@ -306,12 +306,12 @@ describe("each service with only its own user", () => {
     await exporter.pipeline.poll();
     expect(exporter.pipeline.up()).toBe(true);
     const text = await (await fetch(`http://127.0.0.1:${exporter.port}/metrics`)).text();
-    const held = await sql<{ count: number }>`SELECT count FROM subscriber_gauges WHERE source = 'viettel' AND area = '412'`.execute(db.db);
+    const held = await sql<{ count: number }>`SELECT count FROM subscriber_gauges WHERE source = 'viettel' AND area = '16681'`.execute(db.db);
     const series = text
       .split("\n")
       .find(
         (l) =>
-          /^pulse_subscribers\{/.test(l) && l.includes('source="viettel"') && l.includes('area="412"') && l.includes('service="mobile"'),
+          /^pulse_subscribers\{/.test(l) && l.includes('source="viettel"') && l.includes('area="16681"') && l.includes('service="mobile"'),
       );
     expect(series?.split(" ").pop()).toBe(String(held.rows[0]!.count));
     const exp = await as("exporter");

@@ -1,13 +1,13 @@
 /**
  * The soak's top-up load: valid records of the four feeds at a steady rate, from the seeds' own
- * sources and districts, each with a new id, published with its Msg-Id and counted when
+ * sources and the communes and wards in force (judged on each record's day), each with a new id, published with its Msg-Id and counted when
  * JetStream acknowledges it. The simulator alone cannot give a steady 2,000 events/s (its gauges
  * report at most once a second each, and its documents and dossiers follow the office day), so it
  * runs at a realistic rate and this tops it up.
  */
 import { msgId } from "@pulse/contracts";
 import { headers, withPrefix, type JetStreamClient, type StreamNames } from "@pulse/nats";
-import { districts } from "@pulse/seeds";
+import { areaMap, localDayNumber } from "@pulse/seeds";
 
 const carriers = ["viettel", "vinaphone", "mobifone", "vietnamobile"];
 const services = ["mobile", "mobile_broadband", "fixed_broadband", "ftth"];
@@ -15,7 +15,13 @@ const techs = ["2G", "3G", "4G", "5G"];
 const btsStatus = ["up", "up", "up", "degraded", "down"];
 const egovStatus = ["received", "received", "resolved_on_time", "resolved_late", "rejected"];
 const channels = ["online_full", "online_partial", "in_person"];
-const areas = districts.map((d) => d.code);
+/** The lowest-level areas in force on the UTC+7 day of `ms` (a soak may run past midnight). */
+let areasDay = { day: Number.NaN, codes: [] as string[] };
+const areasOn = (ms: number) => {
+  const day = localDayNumber(ms);
+  if (areasDay.day !== day) areasDay = { day, codes: areaMap.leavesOn(day).map((a) => a.code) };
+  return areasDay.codes;
+};
 
 export interface LoadStats {
   /** Acknowledged as new by JetStream. */
@@ -30,12 +36,14 @@ export function startLoad(js: JetStreamClient, names: StreamNames, rate: number,
   let x = 12345;
   const rand = () => (x = (x * 1103515245 + 12345) % 2147483648) / 2147483648;
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
-  const local = () => new Date(Date.now() + 7 * 3_600_000).toISOString().slice(0, 23) + "+07:00";
+  const local = (ms: number) => new Date(ms + 7 * 3_600_000).toISOString().slice(0, 23) + "+07:00";
   let n = 0;
   const record = (): { feed: string; source: string; body: Record<string, unknown> } => {
     const id = `${tag}-${n++}`;
     const u = rand();
-    const ts = local();
+    const now = Date.now();
+    const ts = local(now);
+    const areas = areasOn(now);
     if (u < 0.4) {
       const step = pick(egovStatus);
       return {
@@ -45,7 +53,7 @@ export function startLoad(js: JetStreamClient, names: StreamNames, rate: number,
           id,
           ts,
           area: pick(areas),
-          data: { procedure: "cap-giay-phep-xay-dung", agency: "ubnd-huyen", level: "district", channel: pick(channels), status: step },
+          data: { procedure: "cap-giay-phep-xay-dung", agency: "ubnd-xa", level: "commune", channel: pick(channels), status: step },
         },
       };
     }

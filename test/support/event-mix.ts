@@ -13,10 +13,11 @@ export function eventMix(n: number, seed = 1) {
   const esignDays = new Map<string, number>();
   const gauges = new Map<string, number>();
   const statuses = ["received", "resolved_on_time", "resolved_late", "rejected"];
-  const districts = ["412", "413", "414", "415", "426"];
+  // Communes and wards (in force on the events' day, 2026-11-26): Thành Vinh, Cửa Lò, Hoàng Mai, Quỳ Hợp, Yên Thành.
+  const communes = ["16681", "16732", "17110", "17035", "17506"];
   for (let i = 0; i < n; i++) {
     const r = rand();
-    const area = districts[i % districts.length]!;
+    const area = communes[i % communes.length]!;
     const minute = Math.floor(rand() * 600);
     const ts = new Date(Date.UTC(2026, 10, 26, 1, 0) + minute * 60_000).toISOString();
     if (r < 0.5) {
@@ -25,7 +26,7 @@ export function eventMix(n: number, seed = 1) {
         id: `d${i}:${status}`,
         ts,
         area,
-        data: { procedure: "p1", agency: "ubnd-huyen", level: "district", channel: "online_full", status },
+        data: { procedure: "p1", agency: "ubnd-xa", level: "commune", channel: "online_full", status },
       };
       out.push({ feed: "egov", source: "dvc", env });
       egovDays.set(status, (egovDays.get(status) ?? 0) + 1);
@@ -34,7 +35,7 @@ export function eventMix(n: number, seed = 1) {
       out.push({
         feed: "esign",
         source: "edoc",
-        env: { id: `doc${i}`, ts, area: "40", data: { agency: "so-tttt", doc: `doc${i}`, signed, signer: "organization" } },
+        env: { id: `doc${i}`, ts, area: "40", data: { agency: "so-khcn", doc: `doc${i}`, signed, signer: "organization" } },
       });
       esignDays.set(String(signed), (esignDays.get(String(signed)) ?? 0) + 1);
     } else {

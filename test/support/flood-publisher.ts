@@ -22,21 +22,21 @@ const enc = new TextEncoder();
 const day = 86_400_000;
 
 function goodRecord(i: number): Record<string, unknown> {
-  const base = { v: 1, id: `${tag}-good-${i}`, source, ts: new Date(Date.now() - 1_000).toISOString(), area: ["412", "413", "414"][i % 3] };
+  const base = { v: 1, id: `${tag}-good-${i}`, source, ts: new Date(Date.now() - 1_000).toISOString(), area: ["16681", "16732", "17506"][i % 3] };
   switch (feed) {
     case "subscribers":
       return { ...base, data: { service: "mobile", count: i } };
     case "bts":
       return { ...base, data: { station: `${tag}-${i % 2_000}`, tech: "4G", status: i % 3 ? "up" : "down" } };
     case "esign":
-      return { ...base, data: { agency: "so-tttt", doc: `d${i}`, signed: i % 20 !== 0, signer: "organization" } };
+      return { ...base, data: { agency: "so-khcn", doc: `d${i}`, signed: i % 20 !== 0, signer: "organization" } };
     case "egov":
       return {
         ...base,
         data: {
           procedure: "p1",
-          agency: "ubnd-huyen",
-          level: "district",
+          agency: "ubnd-xa",
+          level: "commune",
           channel: "online_full",
           status: i % 4 ? "received" : "resolved_on_time",
         },

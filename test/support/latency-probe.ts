@@ -27,22 +27,22 @@ export function figures(ms: number[]): LatencyFigures {
 
 export const fmt = (f: LatencyFigures) => `p50 ${f.p50.toFixed(0)} p99 ${f.p99.toFixed(0)} max ${f.max.toFixed(0)} ms (n=${f.n})`;
 
-/** A valid record of the target's feed, with the given id. */
+/** A valid record of the target's feed, with the given id, dated now: Phường Thành Vinh (16681), current agencies. */
 export function goodRecord(t: ProbeTarget, id: string, i: number): Envelope {
   const ts = new Date(Date.now() - 1_000).toISOString();
   switch (t.feed) {
     case "subscribers":
-      return { id, ts, area: "412", data: { service: "mobile", count: i } };
+      return { id, ts, area: "16681", data: { service: "mobile", count: i } };
     case "bts":
-      return { id, ts, area: "412", data: { station: `probe-${i % 50}`, tech: "4G", status: i % 2 ? "up" : "down" } };
+      return { id, ts, area: "16681", data: { station: `probe-${i % 50}`, tech: "4G", status: i % 2 ? "up" : "down" } };
     case "esign":
-      return { id, ts, area: "40", data: { agency: "so-tttt", doc: id, signed: true, signer: "organization" } };
+      return { id, ts, area: "40", data: { agency: "so-khcn", doc: id, signed: true, signer: "organization" } };
     case "egov":
       return {
         id,
         ts,
-        area: "412",
-        data: { procedure: "p1", agency: "ubnd-huyen", level: "district", channel: "online_full", status: "received" },
+        area: "16681",
+        data: { procedure: "p1", agency: "ubnd-xa", level: "commune", channel: "online_full", status: "received" },
       };
   }
 }
