@@ -4,7 +4,9 @@
  *
  * The rows of 1,000,000 events are inserted directly (the exporter only reads the tables ingest
  * leaves): 60 days of minute, hour and day buckets for e-documents and dossiers, 8,176 BTS
- * stations, every subscriber gauge, dead letters.
+ * stations spread over the 130 communes and wards in force today, every subscriber gauge of those
+ * and, as history, every gauge of the 21 districts (not in force today: counted, not shown), dead
+ * letters.
  *
  * Two databases, one empty and one filled, each with two exporters: the default one
  * (EXPORTER_CACHE_MS=1000: the tables are read in the background each second, a scrape serves the
@@ -17,7 +19,7 @@
 import { createDb } from "@pulse/db";
 import { createTestDatabase } from "@pulse/testkit";
 import { loadConfig, startExporter, type Exporter } from "@pulse/exporter";
-import { agencies, districts, sources } from "@pulse/seeds";
+import { agencyMap, areaMap, areas, localDayNumber, sources } from "@pulse/seeds";
 
 const scrapes = 500;
 const warmup = 300;
@@ -45,8 +47,15 @@ async function measurePair(a: Exporter, b: Exporter): Promise<[Timing, Timing]> 
 
 async function fill(url: string): Promise<Record<string, number>> {
   const { pool, close } = createDb({ url, poolMax: 1 });
+  const today = localDayNumber(Date.now());
+  const agencies = agencyMap.inForce(today);
   const agencyList = agencies.map((a, i) => `(${i},'${a.id}','${a.level}','${a.area ?? "40"}')`).join(",");
-  const districtArr = `ARRAY[${districts.map((d) => `'${d.code}'`).join(",")}]`;
+  const leaves = areaMap.leavesOn(today);
+  const leafArr = `ARRAY[${leaves.map((d) => `'${d.code}'`).join(",")}]`;
+  const districtArr = `ARRAY[${areas
+    .filter((a) => a.level === "district")
+    .map((d) => `'${d.code}'`)
+    .join(",")}]`;
   const carriers = sources
     .filter((s) => s.feeds.bts)
     .map((s) => `'${s.id}'`)
@@ -78,13 +87,15 @@ async function fill(url: string): Promise<Record<string, number>> {
       FROM egov_counts WHERE grain = 'minute' GROUP BY 2, 3, 4, 5, 6, 7, 8`);
     // BTS: 8,176 stations (the article's count), latest state each; 150,000 readings' worth.
     await pool.query(`INSERT INTO bts_stations (source, station, tech, area, status, since, ts, revision, event_id)
-      SELECT (ARRAY[${carriers}])[1 + i % 4], 'st-' || i, (ARRAY['2G','3G','4G','5G'])[1 + (i / 7) % 4], (${districtArr})[1 + i % ${districts.length}],
+      SELECT (ARRAY[${carriers}])[1 + i % 4], 'st-' || i, (ARRAY['2G','3G','4G','5G'])[1 + (i / 7) % 4], (${leafArr})[1 + i % ${leaves.length}],
         (ARRAY['up','up','up','up','up','up','degraded','down','up','removed'])[1 + (i / 3) % 10], now() - interval '1 hour', now(), 0, 'e' || i
       FROM generate_series(1, 8176) i`);
-    // Subscribers: every gauge key (50,000 readings' worth, one row each).
+    // Subscribers: every gauge key (50,000 readings' worth, one row each), and the districts' last
+    // gauges from before 2025-07-01, kept as history.
     await pool.query(`INSERT INTO subscriber_gauges (source, service, area, count, ts, revision, event_id)
       SELECT src, svc, area, (random() * 100000)::bigint, now(), 0, src || svc || area
-      FROM unnest(ARRAY[${carriers}]) src, unnest(ARRAY['mobile','mobile_broadband','fixed_broadband','ftth']) svc, unnest(${districtArr}) area`);
+      FROM unnest(ARRAY[${carriers}]) src, unnest(ARRAY['mobile','mobile_broadband','fixed_broadband','ftth']) svc,
+        unnest(${leafArr} || ${districtArr}) area`);
     await pool.query(`INSERT INTO feed_status (source, feed, last_received_at, events)
       SELECT s, f, now(), 100000 FROM (VALUES ${sources.flatMap((s) => Object.keys(s.feeds).map((f) => `('${s.id}','${f}')`)).join(",")}) v(s, f)`);
     await pool.query(`INSERT INTO dead_letters (stream, stream_seq, received_at, subject, reason, detail, payload, retried_at)
@@ -136,14 +147,21 @@ try {
   const emptyRead = await refreshMs(emptyOff);
   const fullRead = await refreshMs(fullOff);
   const events = filled.esign_events! + filled.egov_events! + 150_000 + 50_000;
-  const series = (await (await fetch(`http://127.0.0.1:${fullOff.port}/metrics`)).text())
+  const seriesLines = (await (await fetch(`http://127.0.0.1:${fullOff.port}/metrics`)).text())
     .split("\n")
-    .filter((l) => l.startsWith("pulse_") && !l.startsWith("pulse_exporter_")).length;
+    .filter((l) => l.startsWith("pulse_") && !l.startsWith("pulse_exporter_"));
+  const series = seriesLines.length;
+  const perMetric = new Map<string, number>();
+  for (const l of seriesLines) {
+    const name = /^[a-z_]+/.exec(l)![0];
+    perMetric.set(name, (perMetric.get(name) ?? 0) + 1);
+  }
   const ratio = fullCached.p50 / emptyCached.p50;
   const ratioOff = fullUncached.p50 / emptyUncached.p50;
   console.log(
     `pulse exporter /metrics: ${series} domain series (every seeded label set), ${scrapes} scrapes each after ${warmup} warm-up, alternating`,
   );
+  console.log(`  ${[...perMetric].map(([n, c]) => `${n} ${c}`).join(", ")}`);
   console.log(
     `after ${events.toLocaleString("en")} events: ${filled.bucket_rows!.toLocaleString("en")} bucket rows, ${filled.bts_stations} BTS stations (filled in ${fillS.toFixed(1)} s)`,
   );
