@@ -112,7 +112,10 @@ describe("Prometheus scraping the exporter", () => {
     }
     // The commune variable of the carriers' dashboard: 130 communes and wards, named, by former district.
     const areaVar = dashboardVariable("carriers.json", "area");
-    const vinh = await promQuery(prometheus.url, areaVar.query.replace("query_result(", "").replace(/\)$/, "").replace("$former_district", "412"));
+    const vinh = await promQuery(
+      prometheus.url,
+      areaVar.query.replace("query_result(", "").replace(/\)$/, "").replace("$former_district", "412"),
+    );
     // The line Grafana cuts with the regex: metric{labels in name order} value.
     const lines = vinh.map(
       (r) =>

@@ -44,7 +44,8 @@ describe("simulator restart (real NATS, fresh streams)", () => {
   it("starts from the article's split, then from the counts last sent", async () => {
     // The plan's parts summed by commune (Vinh's wards hold Vinh's and Cửa Lò's parts): the readings of today's map.
     const base = new Map<string, number>();
-    for (const g of subscriberPlan()) base.set(`${g.source}/${g.service}/${g.area}`, (base.get(`${g.source}/${g.service}/${g.area}`) ?? 0) + g.count);
+    for (const g of subscriberPlan())
+      base.set(`${g.source}/${g.service}/${g.area}`, (base.get(`${g.source}/${g.service}/${g.area}`) ?? 0) + g.count);
     const first = await runOnce({ fresh: true, after: {} });
     const gauges = base.size;
     // Fresh: the inventory is the article's split, exactly.

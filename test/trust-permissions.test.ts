@@ -306,7 +306,9 @@ describe("each service with only its own user", () => {
     await exporter.pipeline.poll();
     expect(exporter.pipeline.up()).toBe(true);
     const text = await (await fetch(`http://127.0.0.1:${exporter.port}/metrics`)).text();
-    const held = await sql<{ count: number }>`SELECT count FROM subscriber_gauges WHERE source = 'viettel' AND area = '16681'`.execute(db.db);
+    const held = await sql<{ count: number }>`SELECT count FROM subscriber_gauges WHERE source = 'viettel' AND area = '16681'`.execute(
+      db.db,
+    );
     const series = text
       .split("\n")
       .find(

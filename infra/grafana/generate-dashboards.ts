@@ -286,7 +286,8 @@ const carriers = dashboard(
       {
         type: "bargauge",
         title: "Hộ dùng cáp quang theo xã, phường",
-        description: "FTTH households per commune or ward of the selected former districts and communes, selected carriers (no ratio: no source gives households per commune).",
+        description:
+          "FTTH households per commune or ward of the selected former districts and communes, selected carriers (no ratio: no source gives households per commune).",
         q: [
           [
             `sum by (name_vi) (sum by (area) (pulse_subscribers{source=~"$source", service="ftth", area=~"$area"}) * on (area) group_left (name_vi) ${info("name_vi", `former_district=~"$former_district"`)})`,

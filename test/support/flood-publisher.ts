@@ -22,7 +22,13 @@ const enc = new TextEncoder();
 const day = 86_400_000;
 
 function goodRecord(i: number): Record<string, unknown> {
-  const base = { v: 1, id: `${tag}-good-${i}`, source, ts: new Date(Date.now() - 1_000).toISOString(), area: ["16681", "16732", "17506"][i % 3] };
+  const base = {
+    v: 1,
+    id: `${tag}-good-${i}`,
+    source,
+    ts: new Date(Date.now() - 1_000).toISOString(),
+    area: ["16681", "16732", "17506"][i % 3],
+  };
   switch (feed) {
     case "subscribers":
       return { ...base, data: { service: "mobile", count: i } };

@@ -11,9 +11,7 @@
 import { agencyMap, areaMap, areas, dayNumber, retiredLevels, simulation, type Agency, type Area } from "@pulse/seeds";
 
 /** Districts of the calibration, in code order (every district of seeds, whatever its end). */
-export const districtCodes: readonly string[] = [
-  ...new Set(areas.filter((a) => a.level === "district").map((a) => a.code)),
-].sort();
+export const districtCodes: readonly string[] = [...new Set(areas.filter((a) => a.level === "district").map((a) => a.code))].sort();
 
 /** The first day of the newest map: the day communes came into force (2025-07-01). */
 const newestMapDay = Math.max(...areas.map((a) => (a.valid_from === null ? -Infinity : dayNumber(a.valid_from))));

@@ -6,7 +6,6 @@ import { officeShare, slotMs } from "./office-day";
 import { intIn, pick, poisson, rngFor, weighted, type Rng } from "./prng";
 import { RecordHeap, type SimProcess, type SimRecord } from "./record";
 
-
 /**
  * Dossiers on the public-service portal (source `dvc`), in office hours only: each received
  * (step `…:received`), and later resolved on time, late, or rejected (step `…:resolved`). About
