@@ -19,13 +19,19 @@ afterAll(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+// A dossier received in Phường Thành Vinh (16681) by its people's committee: the harness dates it 2026-11-26.
+const received = (id: string) =>
+  make.egov(id, "received", {
+    area: "16681",
+    data: { procedure: "cap-giay-phep", agency: "ubnd-xa", level: "commune", channel: "online_full", status: "received" },
+  });
 
 it("shuts down promptly during a database outage, acking nothing it did not commit", async () => {
-  for (let i = 0; i < 10; i++) await h.publish("egov", "dvc", make.egov(`before-${i}:received`, "received"));
+  for (let i = 0; i < 10; i++) await h.publish("egov", "dvc", received(`before-${i}:received`));
   await h.settle();
 
   proxy!.cut();
-  for (let i = 0; i < 25; i++) await h.publish("egov", "dvc", make.egov(`during-${i}:received`, "received"));
+  for (let i = 0; i < 25; i++) await h.publish("egov", "dvc", received(`during-${i}:received`));
   // A worker met the outage and waits it out.
   for (const until = Date.now() + 10_000; h.ingest!.health().ok && Date.now() < until;) await sleep(50);
   expect(h.ingest!.health().ok).toBe(false);
