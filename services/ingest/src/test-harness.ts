@@ -89,7 +89,7 @@ export async function ingestHarness(tag: string, options: HarnessOptions = {}) {
       const body =
         typeof env === "string" || env instanceof Uint8Array
           ? env
-          : JSON.stringify({ v: 1, source, ts: "2026-11-26T09:15:00+07:00", area: "412", ...env });
+          : JSON.stringify({ v: 1, source, ts: "2026-11-26T09:15:00+07:00", area: "16681", ...env });
       const h = headers();
       if (opts.msgId !== false && typeof env === "object" && !(env instanceof Uint8Array))
         h.set("Nats-Msg-Id", msgId(env.source ?? source, env.id, env.revision ?? 0));
@@ -145,24 +145,27 @@ export async function ingestHarness(tag: string, options: HarnessOptions = {}) {
 
 export type Harness = Awaited<ReturnType<typeof ingestHarness>>;
 
-/** Envelope builders for the four feeds. */
+/**
+ * Envelope builders for the four feeds, dated (by `publish`) after the 2025-07-01 cut-over: a
+ * commune (16681 Phường Thành Vinh, former district 412) and agencies in force then.
+ */
 export const make = {
   subscribers: (id: string, service: string, count: number, extra: Partial<Envelope> = {}): Envelope => ({
     id,
-    area: "412",
+    area: "16681",
     data: { service, count },
     ...extra,
   }),
   bts: (id: string, station: string, status: string, extra: Partial<Envelope> & { tech?: string } = {}): Envelope => {
     const { tech = "4G", ...rest } = extra;
-    return { id, area: "412", data: { station, tech, status }, ...rest };
+    return { id, area: "16681", data: { station, tech, status }, ...rest };
   },
   esign: (id: string, signed: boolean, extra: Partial<Envelope> & { agency?: string } = {}): Envelope => {
-    const { agency = "so-tttt", ...rest } = extra;
+    const { agency = "so-khcn", ...rest } = extra;
     return { id, area: "40", data: { agency, doc: `doc-${id}`, signed, signer: "organization" }, ...rest };
   },
   egov: (id: string, status: string, extra: Partial<Envelope> & { channel?: string } = {}): Envelope => {
     const { channel = "online_full", ...rest } = extra;
-    return { id, area: "412", data: { procedure: "cap-giay-phep", agency: "ubnd-huyen", level: "district", channel, status }, ...rest };
+    return { id, area: "16681", data: { procedure: "cap-giay-phep", agency: "ubnd-xa", level: "commune", channel, status }, ...rest };
   },
 };
