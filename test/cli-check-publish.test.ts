@@ -15,10 +15,32 @@ const egov = (id: string, extra: Record<string, unknown> = {}) => ({
   id,
   source: "dvc",
   ts: "2026-11-26T09:15:00+07:00",
-  area: "412",
+  area: "16681",
   data: { procedure: "1.004227", agency: "ubnd-xa", level: "commune", channel: "online_full", status: "received" },
   ...extra,
 });
+const hour = 3_600_000;
+/** A minute ago on this test's clock, written in UTC+7. */
+const now = `${new Date(Date.now() - 60_000 + 7 * hour).toISOString().slice(0, 19)}+07:00`;
+const sub = (id: string, area: string, ts: string) => ({
+  subject: "feeds.subscribers.viettel",
+  v: 1,
+  id,
+  source: "viettel",
+  ts,
+  area,
+  data: { service: "mobile", count: 10 },
+});
+const esign = (id: string, agency: string) => ({
+  subject: "feeds.esign.edoc",
+  v: 1,
+  id,
+  source: "edoc",
+  ts: "2026-11-26T09:00:00+07:00",
+  area: "40",
+  data: { agency, doc: `${id}/QĐ`, signed: true, signer: "organization" },
+});
+const dossier = { procedure: "1.004227", agency: "ubnd-huyen", level: "district", channel: "in_person", status: "received" };
 const lines: unknown[] = [
   egov("g1"), // 1 ok
   {
@@ -28,7 +50,7 @@ const lines: unknown[] = [
     source: "edoc",
     ts: "2026-11-26T09:00:00+07:00",
     area: "40",
-    data: { agency: "so-tttt", doc: "1/QĐ", signed: true, signer: "organization" },
+    data: { agency: "so-khcn", doc: "1/QĐ", signed: true, signer: "organization" },
   }, // 2 ok
   { subject: "feeds.egov.dvc", raw: "{not json" }, // 3 bad_json
   egov("g3", { data: { procedure: "1.004227", level: "commune", channel: "online_full", status: "received" } }), // 4 bad_shape
@@ -46,7 +68,7 @@ const lines: unknown[] = [
     id: "v1",
     source: "viettel",
     ts: "2026-11-26T09:00:00+07:00",
-    area: "412",
+    area: "16681",
     data: { service: "mobile", count: 10 },
   }, // 13 ok
   {
@@ -55,7 +77,7 @@ const lines: unknown[] = [
     id: "v1",
     source: "viettel",
     ts: "2026-11-26T09:00:00+07:00",
-    area: "412",
+    area: "16681",
     data: { station: "S1", tech: "4G", status: "up" },
   }, // 14 id_conflict
   egov("g1"), // 15 duplicate (the same Msg-Id as line 1)
@@ -71,9 +93,25 @@ const lines: unknown[] = [
     id: "b1",
     source: "viettel",
     ts: "2026-11-26T09:00:00+07:00",
-    area: "413",
+    area: "16732",
     data: { station: "S2", tech: "5G", status: "down" },
   }, // 19 ok
+  // The map through time, each judged on the record's own UTC+7 day ("now" is this test's clock).
+  sub("a20", "426", now), // 20 retired_area: Yên Thành is communes today
+  { ...sub("a21", "413", now), subject: "feeds.bts.viettel", data: { station: "S3", tech: "4G", status: "up" } }, // 21 retired_area
+  sub("a22", "16732", "2025-06-30T12:00:00+07:00"), // 22 unknown_area: a ward before it existed
+  sub("a23", "40", now), // 23 unknown_area: the province is the communes' sum
+  { ...esign("e24", "so-tttt"), ts: now }, // 24 retired_agency
+  egov("g25", { ts: now, data: { ...dossier, agency: "ubnd-huyen", level: "commune" } }), // 25 retired_agency
+  egov("g26", { area: "17506", ts: "2025-07-02T09:00:00+07:00", data: { ...dossier, agency: "ubnd-xa" } }), // 26 retired_level
+  sub("a27", "426", "2025-05-01T09:00:00+07:00"), // 27 ok: the district, when it was one
+  egov("H40.26-0001:received", { area: "426", ts: "2025-06-30T10:00:00+07:00", data: dossier }), // 28 ok
+  egov("H40.26-0001:resolved_on_time", {
+    area: "17506",
+    ts: "2025-07-03T15:00:00+07:00",
+    data: { ...dossier, agency: "ubnd-xa", status: "resolved_on_time" },
+  }), // 29 ok: resolved in its commune within the district level's grace
+  { ...esign("e30", "so-khcn"), ts: now }, // 30 ok
 ];
 const expected: [string, string | undefined][] = [
   ["ok", undefined],
@@ -93,6 +131,17 @@ const expected: [string, string | undefined][] = [
   ["duplicate", undefined],
   ["ok", undefined],
   ["duplicate", undefined],
+  ["ok", undefined],
+  ["ok", undefined],
+  ["refused", "retired_area"],
+  ["refused", "retired_area"],
+  ["refused", "unknown_area"],
+  ["refused", "unknown_area"],
+  ["refused", "retired_agency"],
+  ["refused", "retired_agency"],
+  ["refused", "retired_level"],
+  ["ok", undefined],
+  ["ok", undefined],
   ["ok", undefined],
   ["ok", undefined],
 ];
@@ -130,13 +179,13 @@ describe("pulse check and pulse publish", () => {
     // Line numbers are the file's (line 2 is blank).
     expect(out.lines[0].line).toBe(1);
     expect(out.lines[1].line).toBe(3);
-    expect(out.summary).toMatchObject({ total: 19, ok: 6, duplicate: 2, refused: 11 });
+    expect(out.summary).toMatchObject({ total: 30, ok: 10, duplicate: 2, refused: 18 });
     expect(out.lines[9].detail).toMatch(/no day 29 in February 2026/);
     expect(out.lines[13].detail).toBe('id "v1" of viettel is already a subscribers record');
     const text = await runPulse(["check", file], {});
     expect(text.code).toBe(1);
     expect(text.stdout).toContain('line 11: refused bad_time: ts "2026-02-29T10:00:00+07:00" is not an RFC 3339 time');
-    expect(text.stdout).toMatch(/^19 lines: 6 ok, 2 duplicate, 11 refused \(bad_json 1, /m);
+    expect(text.stdout).toMatch(/^30 lines: 10 ok, 2 duplicate, 18 refused \(bad_json 1, /m);
   });
 
   it("publish: the same verdict as check on every line, from JetStream and ingest", async () => {
@@ -148,7 +197,7 @@ describe("pulse check and pulse publish", () => {
     expect(out.lines.map((l: { status: string; reason?: string }) => [asCheck(l.status), l.reason])).toEqual(
       c.lines.map((l: { status: string; reason?: string }) => [l.status, l.reason]),
     );
-    expect(out.summary).toMatchObject({ ok: 6, duplicate: 2, refused: 11, unsettled: 0 });
+    expect(out.summary).toMatchObject({ ok: 10, duplicate: 2, refused: 18, unsettled: 0 });
     // Who said so: the repeat of line 1 was dropped by JetStream; the lower revision by ingest.
     expect(out.lines[14]).toMatchObject({ status: "duplicate", by: "jetstream" });
     expect(out.lines[16]).toMatchObject({ status: "duplicate", by: "ingest" });
@@ -157,12 +206,31 @@ describe("pulse check and pulse publish", () => {
     // The database agrees: the accepted records are there, at their latest revision.
     const rows = (await h.db.pool.query("SELECT source, id, revision FROM events ORDER BY 1, 2")).rows;
     expect(rows).toEqual([
+      { source: "dvc", id: "H40.26-0001:received", revision: 0 },
+      { source: "dvc", id: "H40.26-0001:resolved_on_time", revision: 0 },
       { source: "dvc", id: "g1", revision: 1 },
       { source: "dvc", id: "g2", revision: 1 },
       { source: "edoc", id: "d1", revision: 0 },
+      { source: "edoc", id: "e30", revision: 0 },
+      { source: "viettel", id: "a27", revision: 0 },
       { source: "viettel", id: "b1", revision: 0 },
       { source: "viettel", id: "v1", revision: 0 },
     ]);
+    // The refusals of the map through time: the same reason and the same detail from ingest as from check.
+    for (let i = 19; i < 26; i++) {
+      expect([out.lines[i].by, out.lines[i].reason, out.lines[i].detail], `line ${i + 2}`).toEqual([
+        "ingest",
+        c.lines[i].reason,
+        c.lines[i].detail,
+      ]);
+    }
+    expect(out.lines[19].detail).toMatch(
+      /^area 426 \(Huyện Yên Thành\) is not in force since 2025-07-01; on .* its ground is in 17506 Xã Yên Thành, /,
+    );
+    expect(out.lines[20].detail).toMatch(
+      /its ground is in 16681 Phường Thành Vinh, .*, 17920 Phường Vinh Hưng: send the code of one of these$/,
+    );
+    expect(out.lines[21].detail).toMatch(/^area 16732 \(Phường Cửa Lò\) is in force from 2025-07-01, not on the record's date 2025-06-30/);
     const dl = (await h.db.pool.query("SELECT reason, count(*)::int AS n FROM dead_letters GROUP BY 1 ORDER BY 1")).rows;
     expect(dl.map((x) => x.reason)).toEqual([
       "bad_json",
@@ -171,6 +239,9 @@ describe("pulse check and pulse publish", () => {
       "feed_not_allowed",
       "future_time",
       "id_conflict",
+      "retired_agency",
+      "retired_area",
+      "retired_level",
       "source_mismatch",
       "too_large",
       "unknown_area",
@@ -194,7 +265,7 @@ describe("pulse check and pulse publish", () => {
   });
 
   it("publish: a record ingest already held, sent under another Msg-Id, is ingest's duplicate; without the database it cannot say", async () => {
-    const rec = { v: 1, id: "pre1", source: "dvc", ts: "2026-11-26T10:00:00+07:00", area: "412", data: egov("x").data };
+    const rec = { v: 1, id: "pre1", source: "dvc", ts: "2026-11-26T10:00:00+07:00", area: "16681", data: egov("x").data };
     // Stored earlier by another way (no Msg-Id): JetStream cannot know the file's line repeats it.
     await h.publish("egov", "dvc", rec, { msgId: false });
     await h.settle();
@@ -223,9 +294,9 @@ describe("pulse check and pulse publish", () => {
       source: "edoc",
       ts: "2026-11-26T10:00:00+07:00",
       area: "40",
-      data: { agency: "so-tttt", doc: "9/QĐ", signed: false, signer: "personal" },
+      data: { agency: "so-khcn", doc: "9/QĐ", signed: false, signer: "personal" },
     };
-    const input = `${JSON.stringify(rec)}\n${JSON.stringify({ ...rec, id: "s10", area: "412x" })}\nnot json\n`;
+    const input = `${JSON.stringify(rec)}\n${JSON.stringify({ ...rec, id: "s10", area: "16681x" })}\nnot json\n`;
     const c = await runPulse(["check", "-", "--feed", "esign", "--source", "edoc", "--json"], env, input);
     expect(c.json().lines.map((l: { status: string; reason?: string }) => l.reason ?? l.status)).toEqual([
       "ok",
@@ -243,7 +314,7 @@ describe("pulse check and pulse publish", () => {
   it("names the lines ingest did not settle in time", async () => {
     await h.stopIngest();
     try {
-      const rec = { v: 1, id: "late1", source: "dvc", ts: "2026-11-26T10:00:00+07:00", area: "412", data: egov("x").data };
+      const rec = { v: 1, id: "late1", source: "dvc", ts: "2026-11-26T10:00:00+07:00", area: "16681", data: egov("x").data };
       const p = await runPulse(["publish", "-", "--feed", "egov", "--source", "dvc", "--timeout", "1.5"], env, JSON.stringify(rec));
       expect(p.code).toBe(1);
       expect(p.stdout).toMatch(/line 1: unsettled \(not settled by ingest within 2 s/);

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runPulse } from "@pulse/cli/testing";
 import { ingestHarness, make, type Harness } from "@pulse/ingest/test-harness";
+import { insertDeadLetters } from "@pulse/db";
+import { feedStream } from "@pulse/nats";
 import { freePort } from "@pulse/testkit";
 
 // Dead letters put right: a record refused as too_large by an ingest with a tight size limit is
@@ -138,5 +140,79 @@ describe("pulse dlq", () => {
     expect((await runPulse(["dlq", "list", "--json"], env)).json().dead_letters.every((d: { retries: number }) => d.retries === 0)).toBe(
       true,
     );
+  });
+});
+
+// Before the map of 2025 was in seeds, a record for a commune or ward was refused unknown_area
+// (the decoder knew only districts). Those dead letters land once when retried by that reason.
+describe("pulse dlq retry --reason unknown_area, after the map change", () => {
+  let h: Harness;
+  let env: Record<string, string>;
+  const at = (ms: number) => `${new Date(ms + 7 * 3_600_000).toISOString().slice(0, 19)}+07:00`;
+  const now = Date.now();
+  const record = (id: string, area: string, ts: string, count: number) =>
+    new TextEncoder().encode(JSON.stringify({ v: 1, id, source: "viettel", ts, area, data: { service: "mobile", count } }));
+  beforeAll(async () => {
+    h = await ingestHarness("cli_dlq_area");
+    env = {
+      DATABASE_URL: h.database.url,
+      NATS_URL: h.config.natsUrl,
+      PULSE_NAMESPACE: h.names.namespace!,
+      LIVE_ADMIN_URL: `http://127.0.0.1:${await freePort()}`,
+    };
+    // Stored as the old decoder stored them (its detail text), an hour ago.
+    const old = (seq: number, id: string, area: string, ts: string, count: number) => ({
+      stream: feedStream(h.names, "subscribers"),
+      streamSeq: seq,
+      receivedAt: new Date(now - 3_600_000),
+      subject: "feeds.subscribers.viettel",
+      source: "viettel",
+      feed: "subscribers",
+      eventId: id,
+      revision: 0,
+      reason: "unknown_area",
+      detail: `area "${area}" is not accepted for subscribers: use a district code (412-432)`,
+      payload: record(id, area, ts, count),
+    });
+    await insertDeadLetters(h.db.db, [
+      // Phường Cửa Lò dated today: good now.
+      old(9_001, "old-16732", "16732", at(now - 3_600_000), 4_321),
+      // Another province's code: still unknown.
+      old(9_002, "old-380", "380", at(now - 3_600_000), 5),
+    ]);
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const landed = async () =>
+    (await h.db.pool.query("SELECT area, count::int AS count FROM subscriber_gauges WHERE source = 'viettel' ORDER BY 1")).rows;
+
+  it("lands the commune's record exactly once; a code that is still unknown comes back refused", async () => {
+    const r = await runPulse(["dlq", "retry", "--reason", "unknown_area", "--json"], env);
+    expect(r.code).toBe(1); // one refused again
+    const out = r.json().retried as { id: number; status: string; reason?: string; detail: string }[];
+    const held = (await h.db.pool.query("SELECT id::int, event_id FROM dead_letters WHERE stream_seq IN (9001, 9002) ORDER BY 1")).rows;
+    const byEvent = new Map(held.map((x: { id: number; event_id: string }) => [x.event_id, x.id]));
+    expect(out.find((x) => x.id === byEvent.get("old-16732"))).toMatchObject({ status: "accepted" });
+    expect(out.find((x) => x.id === byEvent.get("old-380"))).toMatchObject({
+      status: "refused",
+      reason: "unknown_area",
+      detail: expect.stringContaining('area "380" is not a code of this province on any date'),
+    });
+    await h.settle();
+    expect(await landed()).toEqual([{ area: "16732", count: 4_321 }]);
+    expect(await h.count("events", "id = 'old-16732'")).toBe(1);
+
+    // Again by reason: only what is still held (the refused one's new dead letter) goes.
+    const again = await runPulse(["dlq", "retry", "--reason", "unknown_area", "--json"], env);
+    expect(again.json().retried.map((x: { status: string }) => x.status)).toEqual(["refused"]);
+    // Again by id: a duplicate, nothing changes.
+    const byId = await runPulse(["dlq", "retry", String(byEvent.get("old-16732")), "--json"], env);
+    expect(byId.json().retried[0]).toMatchObject({ status: "duplicate" });
+    await h.settle();
+    expect(await landed()).toEqual([{ area: "16732", count: 4_321 }]);
+    expect(await h.count("events", "id = 'old-16732'")).toBe(1);
+    expect(await h.count("dead_letters", "retried_at IS NULL AND reason = 'unknown_area'")).toBe(1);
   });
 });

@@ -35,6 +35,8 @@ describe("pulse as a command", () => {
       ["dlq", "purge"],
       ["replay"],
       ["report"],
+      ["areas"],
+      ["areas", "retired"],
     ];
     const runs = await all(cmds.map((c, i) => () => (i < 3 ? spawnPulse : runPulse)([...c, "--help"], {})));
     runs.forEach((r, i) => {
@@ -44,6 +46,7 @@ describe("pulse as a command", () => {
     expect(runs[2]!.stdout).toMatch(/--feed <feed>[\s\S]*--json/);
     expect(runs[9]!.stdout).toMatch(/--from <day>[\s\S]*--dry-run/);
     expect(runs[10]!.stdout).toMatch(/--format <format>.*\(choices: "table", "csv", "xlsx"/);
+    expect(runs[12]!.stdout).toMatch(/--dry-run[\s\S]*--json/);
   });
 
   it("bad usage exits 2 with a message", async () => {

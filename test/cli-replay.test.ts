@@ -28,15 +28,15 @@ function history(n: number, seed: number, idPrefix: string, spanMs = 2 * 86_400_
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
   const when = () => local(from + Math.floor(rand() * spanMs));
   const out: Msg[] = [];
-  const areas = ["412", "413", "426"];
+  const areas = ["16681", "16732", "17506"];
   for (let i = 0; i < n; i++) {
     const r = rand();
     const id = `${idPrefix}${i}`;
     if (r < 0.35) {
       const data = {
         procedure: "p1",
-        agency: pick(["ubnd-huyen", "so-tttt"]),
-        level: "district",
+        agency: pick(["ubnd-xa", "so-khcn"]),
+        level: "commune",
         channel: pick(["online_full", "online_partial", "in_person"]),
         status: pick(["received", "received", "resolved_on_time", "resolved_late", "rejected"]),
       };
@@ -50,7 +50,7 @@ function history(n: number, seed: number, idPrefix: string, spanMs = 2 * 86_400_
         });
     } else if (r < 0.6) {
       const data = {
-        agency: pick(["so-tttt", "ubnd-tinh"]),
+        agency: pick(["so-khcn", "ubnd-tinh"]),
         doc: `doc-${id}`,
         signed: rand() < 0.9,
         signer: pick(["organization", "personal"]),

@@ -26,7 +26,7 @@ describe("pulse status", () => {
     const now = Date.now();
     await h.publish("bts", "viettel", make.bts("b1", "A", "up", { ts: local(now - 5_000) }));
     await h.publish("subscribers", "mobifone", make.subscribers("s1", "mobile", 10, { ts: local(now - 5_000) }));
-    await h.publish("egov", "dvc", make.egov("x1:received", "received", { ts: "2026-11-26T09:15:00", area: "412" }));
+    await h.publish("egov", "dvc", make.egov("x1:received", "received", { ts: "2026-11-26T09:15:00", area: "16681" }));
     await h.publish("egov", "dvc", make.egov("x2:received", "received", { area: "999" }));
     await h.settle();
     for (let i = 0; i < 2; i++) {

@@ -18,7 +18,7 @@ describe("pulse with NATS credentials", () => {
       id,
       source: "dvc",
       ts: "2026-11-26T09:15:00+07:00",
-      area: "412",
+      area: "16681",
       data: { procedure: "1.004227", agency: "ubnd-xa", level: "commune", channel: "online_full", status: "received" },
       ...extra,
     });

@@ -11,10 +11,16 @@ import { changeIdHeader, type LiveChange } from "@pulse/contracts";
 import { ingestHarness, type Harness } from "@pulse/ingest/test-harness";
 import { loadConfig, startLive, type Live } from "@pulse/live";
 import { headers, withPrefix } from "@pulse/nats";
+import { areaMap, localDayNumber } from "@pulse/seeds";
 import { afterAll, beforeAll, expect, it } from "vitest";
 
 let h: Harness;
 let live: Live;
+/** 21 units in force today (communes since 2025-07-01). */
+const units = areaMap
+  .leavesOn(localDayNumber(Date.now()))
+  .slice(0, 21)
+  .map((a) => a.code);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
@@ -55,7 +61,7 @@ it("follows LIVE without stalls: every message applied within a second of its pu
       metric: "subscribers",
       at: new Date().toISOString(),
       entries: Array.from({ length: n }, (_, k) => ({
-        key: { source: "viettel", service: "mobile", area: String(412 + (k % 21)), n: String(k) },
+        key: { source: "viettel", service: "mobile", area: units[k % units.length]!, n: String(k) },
         value: i * 1_000 + k,
       })),
     };

@@ -3,6 +3,7 @@ import { ConfigError } from "@pulse/config";
 import { CliError, exitCodes } from "./cli-error";
 import { loadConfig, type CliConfig } from "./config";
 import type { CliIo } from "./io";
+import type * as Areas from "./commands/areas";
 import type * as Check from "./commands/check";
 import type * as Dlq from "./commands/dlq";
 import type * as Publish from "./commands/publish";
@@ -17,6 +18,7 @@ const publish = async (...a: Parameters<typeof Publish.publish>) => (await impor
 const status = async (...a: Parameters<typeof Status.status>) => (await import("./commands/status")).status(...a);
 const replay = async (...a: Parameters<typeof Replay.replay>) => (await import("./commands/replay")).replay(...a);
 const report = async (...a: Parameters<typeof Report.report>) => (await import("./commands/report")).report(...a);
+const areasRetired = async (...a: Parameters<typeof Areas.areasRetired>) => (await import("./commands/areas")).areasRetired(...a);
 const dlqList = async (...a: Parameters<typeof Dlq.dlqList>) => (await import("./commands/dlq")).dlqList(...a);
 const dlqShow = async (...a: Parameters<typeof Dlq.dlqShow>) => (await import("./commands/dlq")).dlqShow(...a);
 const dlqRetry = async (...a: Parameters<typeof Dlq.dlqRetry>) => (await import("./commands/dlq")).dlqRetry(...a);
@@ -106,7 +108,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 
   program
     .command("replay")
-    .description("rebuild the buckets and gauges of whole UTC+7 days from the raw events, beside a running ingest")
+    .description(
+      "rebuild the buckets and gauges of whole UTC+7 days from the raw events, beside a running ingest. " +
+        "It rebuilds from what the events say, without judging their areas again (ingest judged each on its own day); " +
+        "rows in an area out of force on their day, from before the map of 2025, are found by `pulse areas retired`",
+    )
     .requiredOption("--from <day>", "first day, YYYY-MM-DD (UTC+7)")
     .requiredOption("--to <day>", "last day, YYYY-MM-DD (UTC+7), included")
     .option("--feed <feed>", "only this feed (subscribers, bts, esign, egov); default all four")
@@ -114,9 +120,22 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .addOption(json())
     .action(run((o) => replay(io, cfg(), o)));
 
+  const areas = program.command("areas").description("the map through time: areas as seeds date them");
+  areas
+    .command("retired")
+    .description(
+      "find the rows held in an area not in force on their own UTC+7 day (districts' codes dated after 2025-07-01, " +
+        "from the simulator of before the map of 2025), count them per table and move them to retired_rows",
+    )
+    .option("--dry-run", "count them, change nothing")
+    .addOption(json())
+    .action(run((o) => areasRetired(io, cfg(), o)));
+
   program
     .command("report")
-    .description("the month's figures per carrier and district, with the department's Vietnamese labels")
+    .description(
+      "the month's figures per carrier and area (by district before July 2025, by commune with former-district subtotals after), with the department's Vietnamese labels",
+    )
     .requiredOption("--month <month>", "YYYY-MM")
     .addOption(new Option("--format <format>", "output format").choices(["table", "csv", "xlsx"]).default("table"))
     .option("--output <file>", "write to this file (needed for xlsx unless standard output is not a terminal)")

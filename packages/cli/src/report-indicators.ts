@@ -54,19 +54,29 @@ export const kpiIndicator = (k: Kpi): Indicator => i(`ty_le_${k}`, kpiLabels[k].
 
 export const scopeLabels = {
   total: "Toàn tỉnh",
+  /** Districts, in months before July 2025. */
   district: "Cấp huyện",
+  /** Communes and wards, from July 2025. */
+  commune: "Cấp xã",
+  /** A former district's subtotal: the sum of its communes (from July 2025). */
+  former_district: "Huyện cũ (cộng)",
   province_agencies: "Cơ quan cấp tỉnh",
 } as const;
+
+/** A carrier that sent no reading that month in an area in force: not 0, not known. */
+export const notReportedLabel = "Không báo cáo";
 
 export const columns = {
   month: "Kỳ báo cáo",
   area: "Mã ĐVHC",
   areaName: "Đơn vị hành chính",
   scope: "Phạm vi",
+  formerDistrict: "Huyện cũ",
   source: "Mã đơn vị báo cáo",
   sourceName: "Đơn vị báo cáo",
   code: "Mã chỉ tiêu",
   indicator: "Tên chỉ tiêu",
   unit: "Đơn vị tính",
   value: "Giá trị",
+  note: "Ghi chú",
 } as const;

@@ -4,10 +4,12 @@
  * independent reading of the contract (DESIGN.md, "Contracts") says. The reference below is
  * written from the rules, not from decode.ts: a regular expression for the time, plain checks
  * for the fields, the same order of precedence (size, subject, JSON, shape, source, time,
- * future, area).
+ * future, area, agency, level). The map is read from seeds' JSON files and compared as UTC+7
+ * calendar-day strings, not through the AreaMap the decoder uses.
  */
+import { readFileSync } from "node:fs";
 import fc from "fast-check";
-import { districts, provinceCode, sources } from "@pulse/seeds";
+import { provinceCode, sources } from "@pulse/seeds";
 import { describe, expect, it } from "vitest";
 import { decode, type DecodeResult } from "./decode";
 import { btsStatuses, channels, egovStatuses, levels, services, signers, techs } from "./feeds";
@@ -16,7 +18,21 @@ import { feeds, type Feed } from "./subjects";
 
 const maxBytes = 65_536;
 const maxFutureMs = 300_000;
-const districtCodes = districts.map((d) => d.code);
+const seedJson = <T>(file: string): T => JSON.parse(readFileSync(new URL(`../../../seeds/data/${file}`, import.meta.url), "utf8")) as T;
+type Dated = { valid_from: string | null; valid_to: string | null };
+const areasJson = seedJson<{
+  areas: (Dated & { code: string; level: string })[];
+  levels: { district: { valid_to: string; grace_to: string } };
+}>("areas.json");
+const agenciesJson = seedJson<{ agencies: (Dated & { id: string })[] }>("agencies.json");
+/** Every version of every area below the province. */
+const unitVersions = areasJson.areas.filter((a) => a.level !== "province");
+const unitCodes = [...new Set(unitVersions.map((a) => a.code))];
+const inForceOn = (v: Dated, day: string) => (v.valid_from === null || v.valid_from <= day) && (v.valid_to === null || day <= v.valid_to);
+/** The UTC+7 calendar day of an instant. */
+const utc7Day = (ms: number) => new Date(ms + 7 * 3_600_000).toISOString().slice(0, 10);
+/** Codes below the province in force on `day`. */
+const unitsOn = (day: string) => unitVersions.filter((v) => inForceOn(v, day)).map((v) => v.code);
 const sourcesOf = (feed: Feed) => sources.filter((s) => feed in s.feeds).map((s) => s.id);
 
 // ---------------------------------------------------------------------------------------------
@@ -117,8 +133,24 @@ function reference(subject: string, payload: Uint8Array, receivedMs: number): Ex
   if (tsMs === null) return no("bad_time");
   if (tsMs > receivedMs + maxFutureMs) return no("future_time");
   const area = body.area as string;
-  const areaOk = districtCodes.includes(area) || ((feed === "esign" || feed === "egov") && area === provinceCode);
-  if (!areaOk) return no("unknown_area");
+  const day = utc7Day(tsMs);
+  const agencyFeed = feed === "esign" || feed === "egov";
+  if (area === provinceCode) {
+    if (!agencyFeed) return no("unknown_area");
+  } else {
+    const versions = unitVersions.filter((v) => v.code === area);
+    if (!versions.some((v) => inForceOn(v, day))) {
+      return no(versions.some((v) => v.valid_to !== null && v.valid_to < day) ? "retired_area" : "unknown_area");
+    }
+  }
+  if (agencyFeed) {
+    const agency = agenciesJson.agencies.find((a) => a.id === data.agency);
+    if (agency?.valid_to != null && agency.valid_to < day) return no("retired_agency");
+  }
+  const district = areasJson.levels.district;
+  if (feed === "egov" && data.level === "district" && day > district.valid_to) {
+    if (data.status === "received" || day > district.grace_to) return no("retired_level");
+  }
   return { ok: true, tsMs };
 }
 
@@ -215,10 +247,14 @@ const edgeTime = fc
   })
   .map((t) => `${pad(t.y, 4)}-${pad(t.mo)}-${pad(t.d)}${t.sep}${pad(t.h)}:${pad(t.mi)}:${pad(t.s)}${t.frac}${t.zone}`);
 
-/** A valid time between 2000 and now, with 0 to 9 fraction digits and any offset Postgres takes. */
+/** A valid time between 2000 and November 2026, with 0 to 9 fraction digits and any offset Postgres takes. */
 const validTime = fc
   .record({
-    ms: fc.integer({ min: Date.UTC(2000, 0, 2), max: Date.UTC(2026, 10, 1) }),
+    // Half of them around the map's changes (2025-01-01, 2025-07-01) and since.
+    ms: fc.oneof(
+      fc.integer({ min: Date.UTC(2000, 0, 2), max: Date.UTC(2026, 10, 1) }),
+      fc.integer({ min: Date.UTC(2024, 11, 1), max: Date.UTC(2026, 10, 1) }),
+    ),
     micro: fc.integer({ min: 0, max: 999_999 }),
     digits: fc.integer({ min: 0, max: 9 }),
     offsetMin: fc.integer({ min: -(15 * 60 + 59), max: 15 * 60 + 59 }),
@@ -254,13 +290,20 @@ const validRecord = fc.constantFrom(...feeds).chain((feed) =>
       source: fc.constantFrom(...sourcesOf(feed)),
       id: fc.oneof(validText, edgeLengthText.filter(isText)),
       ts: validTime,
-      area: fc.constantFrom(...districtCodes, ...(feed === "esign" || feed === "egov" ? [provinceCode] : [])),
+      // An area in force on the record's day (picked below), the province for agencies.
+      areaPick: fc.nat(),
       revision: fc.option(fc.oneof(fc.nat(), fc.constant(2_147_483_647)), { nil: undefined }),
       data: dataOf[feed],
       lateMs: fc.oneof(fc.nat({ max: 86_400_000 * 400 }), fc.constantFrom(0, 1)),
     })
-    .map(({ source, lateMs, revision, ...rest }) => {
-      const record: Record<string, unknown> = { v: 1, source, ...rest };
+    .map(({ source, lateMs, revision, areaPick, ...rest }) => {
+      const choices = [...unitsOn(utc7Day(referenceTime(rest.ts)!)), ...(feed === "esign" || feed === "egov" ? [provinceCode] : [])];
+      const record: Record<string, unknown> = { v: 1, source, ...rest, area: choices[areaPick % choices.length] };
+      // No district level after it ended (a later step within the grace is a case of its own).
+      const data = rest.data;
+      if (feed === "egov" && data.level === "district" && utc7Day(referenceTime(rest.ts)!) > areasJson.levels.district.valid_to) {
+        record.data = { ...data, level: "commune" };
+      }
       if (revision !== undefined) record.revision = revision;
       return { feed, subject: `feeds.${feed}.${source}`, record, receivedMs: referenceTime(rest.ts)! + lateMs };
     }),
@@ -274,7 +317,10 @@ const otherValue: fc.Arbitrary<unknown> = fc.oneof(
   edgeLengthText,
   edgeTime,
   validText,
-  fc.constantFrom(...districtCodes, provinceCode, "040", "4120", "41 2", "412\u200b"),
+  fc.constantFrom(...unitCodes, provinceCode, "040", "4120", "41 2", "412\u200b", "380", "14845"),
+  // Codes on both sides of the cut-over, so that retired and not-yet-in-force areas come up often.
+  fc.constantFrom("412", "413", "426", "16732", "17506"),
+  fc.constantFrom("ubnd-huyen", "ubnd-xa", "so-tttt", "so-khcn", "district", "commune"),
   fc.constantFrom(...services, ...techs, ...btsStatuses, ...signers, ...levels, ...channels, ...egovStatuses, "MOBILE", "up "),
   fc.constantFrom(...sources.map((s) => s.id), "Viettel", " viettel"),
   fc.jsonValue({ maxDepth: 2 }),
@@ -430,6 +476,30 @@ describe("decode: properties", () => {
     expect([...seen.keys()].sort()).toEqual(
       expect.arrayContaining(["accepted", "bad_shape", "bad_time", "source_mismatch", "unknown_area"]),
     );
+  });
+
+  it("judges any code of the province, any agency and any level on any day as seeds' dates say", () => {
+    const seen = new Map<string, number>();
+    const agencyIds = agenciesJson.agencies.map((a) => a.id);
+    fc.assert(
+      fc.property(
+        validRecord,
+        fc.constantFrom(...unitCodes, provinceCode, "380"),
+        fc.constantFrom(...agencyIds, "ubnd-xa"),
+        fc.constantFrom(...levels),
+        validTime,
+        ({ subject, record, feed }, area, agency, level, ts) => {
+          const data = feed === "esign" || feed === "egov" ? { ...(record.data as object), agency } : (record.data as object);
+          if (feed === "egov") Object.assign(data, { level });
+          const r = run(subject, enc.encode(JSON.stringify({ ...record, area, ts, data })), referenceTime(ts)!);
+          const k = r.ok ? "accepted" : r.reason;
+          seen.set(k, (seen.get(k) ?? 0) + 1);
+        },
+      ),
+      { numRuns },
+    );
+    console.log(`decode areas and agencies: ${[...seen].map(([k, n]) => `${k}=${n}`).join(" ")}`);
+    expect([...seen.keys()].sort()).toEqual(["accepted", "retired_agency", "retired_area", "retired_level", "unknown_area"]);
   });
 
   it("judges a time against the broker's receipt time, to the millisecond, at every boundary", () => {

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { decode, explainBadTime, keepMicroseconds, parseOffsetTime } from "./decode";
 import { findIllFormedString } from "./well-formed";
@@ -8,7 +9,7 @@ const egov = {
   id: "H40.12-2611-0042:received",
   source: "dvc",
   ts: "2026-11-26T09:15:00+07:00",
-  area: "412",
+  area: "16681",
   data: { procedure: "1.004227", agency: "ubnd-xa", level: "commune", channel: "online_full", status: "received" },
 };
 
@@ -278,5 +279,181 @@ describe("decode: unknown fields", () => {
     );
     // `revision` is optional, not unknown.
     expect(detail(JSON.stringify({ ...egov, revision: 2 }))).toBe("accepted");
+  });
+});
+
+// -----------------------------------------------------------------------------------------------
+// The map through time. Expectations are read from seeds' JSON itself (not from the AreaMap the
+// decoder uses), and "today" is the test's clock, never a literal day.
+
+interface SeedArea {
+  code: string;
+  level: string;
+  name_vi: string;
+  former_district?: string;
+  valid_from: string | null;
+  valid_to: string | null;
+}
+const areasJson = JSON.parse(readFileSync(new URL("../../../seeds/data/areas.json", import.meta.url), "utf8")) as { areas: SeedArea[] };
+const communesOf = (district: string) =>
+  areasJson.areas
+    .filter((a) => a.former_district === district)
+    .sort((a, b) => a.code.localeCompare(b.code))
+    .map((a) => `${a.code} ${a.name_vi}`);
+
+const hour = 3_600_000;
+/** `ms` as RFC 3339 in UTC+7, the way the province's producers write it. */
+const at = (ms: number) => `${new Date(ms + 7 * hour).toISOString().slice(0, 19)}+07:00`;
+/** The UTC+7 calendar day of `ms`. */
+const dayOfMs = (ms: number) => new Date(ms + 7 * hour).toISOString().slice(0, 10);
+const nowMs = Date.now();
+const today = dayOfMs(nowMs);
+
+/** Decodes one record of `feed` from `source` dated `ts`, received `receivedMs` (default: now). */
+function judge(feed: string, source: string, rec: { area: string; ts: string; data: object }, receivedMs = nowMs) {
+  const payload = new TextEncoder().encode(JSON.stringify({ v: 1, id: `${feed}-${rec.area}-${rec.ts}`, source, ...rec }));
+  const r = decode({ subject: `feeds.${feed}.${source}`, payload, receivedMs });
+  return r.ok ? { reason: "accepted", detail: "" } : { reason: r.reason as string, detail: r.detail };
+}
+const subscribers = (area: string, ts: string) => judge("subscribers", "viettel", { area, ts, data: { service: "mobile", count: 1 } });
+const esign = (area: string, ts: string, agency = "so-khcn") =>
+  judge("esign", "edoc", { area, ts, data: { agency, doc: "d1", signed: true, signer: "organization" } });
+const egovStep = (area: string, ts: string, data: { agency?: string; level?: string; status?: string } = {}) =>
+  judge("egov", "dvc", {
+    area,
+    ts,
+    data: { procedure: "1.004227", agency: "ubnd-xa", level: "commune", channel: "online_full", status: "received", ...data },
+  });
+
+describe("decode: areas judged on the record's own UTC+7 day", () => {
+  it("refuses a district dated today as retired_area, naming the communes that hold its ground today", () => {
+    const yenThanh = communesOf("426");
+    expect(yenThanh).toHaveLength(9);
+    expect(subscribers("426", at(nowMs))).toEqual({
+      reason: "retired_area",
+      detail: `area 426 (Huyện Yên Thành) is not in force since 2025-07-01; on ${today} its ground is in ${yenThanh.join(", ")}: send the code of one of these`,
+    });
+    // bts, esign and egov are judged the same way.
+    expect(judge("bts", "vinaphone", { area: "426", ts: at(nowMs), data: { station: "s1", tech: "4G", status: "up" } }).reason).toBe(
+      "retired_area",
+    );
+    expect(esign("426", at(nowMs)).reason).toBe("retired_area");
+    expect(egovStep("426", at(nowMs)).reason).toBe("retired_area");
+  });
+
+  it("resolves every step: Cửa Lò (413, merged into Vinh on 2025-01-01) dated today names Vinh's six wards", () => {
+    const vinh = communesOf("412");
+    expect(vinh.map((c) => c.split(" ")[0])).toEqual(["16681", "16690", "16702", "16708", "16732", "17920"]);
+    expect(subscribers("413", at(nowMs))).toEqual({
+      reason: "retired_area",
+      detail: `area 413 (Thị xã Cửa Lò) is not in force since 2025-01-01; on ${today} its ground is in ${vinh.join(", ")}: send the code of one of these`,
+    });
+    // Between the two changes, 413's ground was in Vinh, the district.
+    expect(subscribers("413", "2025-03-01T10:00:00+07:00")).toEqual({
+      reason: "retired_area",
+      detail:
+        "area 413 (Thị xã Cửa Lò) is not in force since 2025-01-01; on 2025-03-01 its ground is in 412 Thành phố Vinh: send the code of one of these",
+    });
+    expect(subscribers("413", "2024-12-31T23:59:59+07:00").reason).toBe("accepted");
+  });
+
+  it("accepts a district on a day it was in force, up to its last UTC+7 day", () => {
+    expect(subscribers("426", "2025-05-01T09:00:00+07:00").reason).toBe("accepted");
+    expect(subscribers("426", "2025-06-30T23:59:59+07:00").reason).toBe("accepted");
+    // 2025-06-30T17:00Z is already 1 July in UTC+7: the offset the producer wrote does not matter.
+    expect(subscribers("426", "2025-06-30T16:59:59Z").reason).toBe("accepted");
+    expect(subscribers("426", "2025-06-30T17:00:00Z").reason).toBe("retired_area");
+  });
+
+  it("accepts a commune dated today, and refuses one dated before 2025-07-01 as unknown_area, saying from when", () => {
+    expect(subscribers("16732", at(nowMs)).reason).toBe("accepted");
+    expect(subscribers("17506", "2025-07-01T00:00:00+07:00").reason).toBe("accepted");
+    expect(subscribers("16732", "2025-06-30T23:59:59+07:00")).toEqual({
+      reason: "unknown_area",
+      detail:
+        "area 16732 (Phường Cửa Lò) is in force from 2025-07-01, not on the record's date 2025-06-30: on that date its ground was in 412 Thành phố Vinh",
+    });
+    expect(subscribers("17506", "2025-05-01T09:00:00+07:00").detail).toBe(
+      "area 17506 (Xã Yên Thành) is in force from 2025-07-01, not on the record's date 2025-05-01: on that date its ground was in 426 Huyện Yên Thành",
+    );
+  });
+
+  it("refuses another province's code (and a near miss of ours) as unknown_area on any date", () => {
+    // 380 is a district of Thanh Hóa, 14845 a commune there; "4120" and "040" are near misses.
+    for (const area of ["380", "14845", "4120", "040"]) {
+      for (const ts of [at(nowMs), "2025-05-01T09:00:00+07:00"]) {
+        expect(subscribers(area, ts)).toEqual({
+          reason: "unknown_area",
+          detail: `area "${area}" is not a code of this province on any date: use the code of a commune or ward (seeds' areas.json)`,
+        });
+      }
+    }
+    expect(esign("380", at(nowMs)).detail).toBe(
+      'area "380" is not a code of this province on any date: use the code of a commune or ward, or 40 for a provincial agency (seeds\' areas.json)',
+    );
+  });
+
+  it("takes the province (40) from agencies, never from carriers (their total is the communes' sum)", () => {
+    expect(esign("40", at(nowMs)).reason).toBe("accepted");
+    expect(egovStep("40", at(nowMs), { level: "province", agency: "so-khcn" }).reason).toBe("accepted");
+    expect(subscribers("40", at(nowMs))).toEqual({
+      reason: "unknown_area",
+      detail: "area 40 (the province) is not accepted for subscribers: report per commune or ward, as the province total is their sum",
+    });
+    expect(judge("bts", "vinaphone", { area: "40", ts: at(nowMs), data: { station: "s1", tech: "4G", status: "up" } }).reason).toBe(
+      "unknown_area",
+    );
+    // Also before the cut-over.
+    expect(subscribers("40", "2025-05-01T09:00:00+07:00").reason).toBe("unknown_area");
+  });
+});
+
+describe("decode: agencies and the district level judged on the record's day", () => {
+  it("refuses ubnd-huyen after 2025-06-30 and a merged department after 2025-02-28 as retired_agency, naming the successor", () => {
+    expect(egovStep("17506", at(nowMs), { agency: "ubnd-huyen", level: "commune" })).toEqual({
+      reason: "retired_agency",
+      detail: "agency ubnd-huyen (UBND cấp huyện) ended on 2025-06-30; its work is with ubnd-xa (UBND cấp xã)",
+    });
+    expect(esign("40", at(nowMs), "so-tttt")).toEqual({
+      reason: "retired_agency",
+      detail: "agency so-tttt (Sở Thông tin và Truyền thông) ended on 2025-02-28; its work is with so-khcn (Sở Khoa học và Công nghệ)",
+    });
+    expect(esign("40", "2025-03-01T08:00:00+07:00", "so-gtvt").reason).toBe("retired_agency");
+    // On their last day they are accepted; an id seeds do not list is taken as it comes.
+    expect(esign("40", "2025-02-28T23:59:59+07:00", "so-tttt").reason).toBe("accepted");
+    expect(egovStep("426", "2025-06-30T16:00:00+07:00", { agency: "ubnd-huyen", level: "district" }).reason).toBe("accepted");
+    expect(esign("40", at(nowMs), "ban-chua-co-trong-seeds").reason).toBe("accepted");
+  });
+
+  it("refuses a dossier received at district level after 2025-06-30 as retired_level", () => {
+    expect(egovStep("17506", "2025-07-02T09:00:00+07:00", { level: "district" })).toEqual({
+      reason: "retired_level",
+      detail: "level district ended on 2025-06-30: a dossier received after it is at commune or province level",
+    });
+    expect(egovStep("17506", at(nowMs), { level: "district" }).reason).toBe("retired_level");
+  });
+
+  it("accepts a dossier received 2025-06-30 at district level and resolved 2025-07-03 in its commune, until the grace ends", () => {
+    // Received in the district (then in force), by the district's people's committee.
+    expect(egovStep("426", "2025-06-30T10:00:00+07:00", { agency: "ubnd-huyen", level: "district" }).reason).toBe("accepted");
+    // Resolved after the cut-over: the area is the commune in force that day; the step keeps its level.
+    expect(egovStep("17506", "2025-07-03T15:00:00+07:00", { level: "district", status: "resolved_on_time" }).reason).toBe("accepted");
+    expect(egovStep("17506", "2025-09-30T23:59:59+07:00", { level: "district", status: "resolved_late" }).reason).toBe("accepted");
+    expect(egovStep("17506", "2025-10-01T00:00:00+07:00", { level: "district", status: "resolved_late" })).toEqual({
+      reason: "retired_level",
+      detail: "level district ended on 2025-06-30; later steps of dossiers received before it were taken until 2025-09-30",
+    });
+    // The district's own code is no longer in force on the resolution's day.
+    expect(egovStep("426", "2025-07-03T15:00:00+07:00", { level: "district", status: "resolved_on_time" }).reason).toBe("retired_area");
+  });
+
+  it("judges a record near midnight UTC+7 on its own day, not the receipt's", () => {
+    // Sent 23:59:59 on 30 June (UTC+7), received two minutes later, on 1 July: judged on 30 June.
+    const ts = "2025-06-30T23:59:59+07:00";
+    const received = Date.parse(ts) + 120_000;
+    expect(judge("subscribers", "viettel", { area: "426", ts, data: { service: "mobile", count: 1 } }, received).reason).toBe("accepted");
+    expect(judge("subscribers", "viettel", { area: "17506", ts, data: { service: "mobile", count: 1 } }, received).reason).toBe(
+      "unknown_area",
+    );
   });
 });

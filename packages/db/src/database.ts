@@ -112,6 +112,16 @@ export interface RelayCursorTable {
   last_id: number;
 }
 
+/** A row moved out of its table because its area was not in force on its own day (`pulse areas retired`). */
+export interface RetiredRowTable {
+  id: Generated<number>;
+  table_name: string;
+  area: string;
+  day: ColumnType<Date, string, string>;
+  row: ColumnType<unknown, string, string>;
+  retired_at: Generated<Date>;
+}
+
 export interface Database {
   events: EventTable;
   subscriber_gauges: SubscriberGaugeTable;
@@ -122,6 +132,7 @@ export interface Database {
   dead_letters: DeadLetterTable;
   changes: ChangeTable;
   relay_cursor: RelayCursorTable;
+  retired_rows: RetiredRowTable;
 }
 
 export type EventRow = Selectable<EventTable>;

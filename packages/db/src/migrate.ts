@@ -4,6 +4,7 @@ import * as byteOrderKeys from "./migrations/2026-11-27T00-00-byte-order-keys";
 import * as roomForUpdates from "./migrations/2026-11-27T01-00-room-for-updates";
 import * as deadLetterRetries from "./migrations/2026-12-03T00-00-dead-letter-retries";
 import * as deadLettersReceivedAt from "./migrations/2026-12-03T00-00-dead-letters-received-at";
+import * as retiredRows from "./migrations/2026-12-06T00-00-retired-rows";
 
 // Listed here rather than read from a folder, so the migrations travel with the code whatever
 // runs it (tsx, vitest, a bundle).
@@ -13,6 +14,7 @@ const migrations = {
   "2026-11-27T01-00-room-for-updates": roomForUpdates,
   "2026-12-03T00-00-dead-letter-retries": deadLetterRetries,
   "2026-12-03T00-00-dead-letters-received-at": deadLettersReceivedAt,
+  "2026-12-06T00-00-retired-rows": retiredRows,
 };
 
 /** Brings the schema to the latest version. Returns kysely's result set; never throws. */

@@ -13,6 +13,7 @@ export * from "./sql/dead-letters";
 export * from "./sql/read-figures";
 export * from "./sql/replay";
 export * from "./sql/month-report";
+export * from "./sql/retire-out-of-force";
 export * from "./db-errors";
 export { sql } from "kysely";
 export * from "./embedded";

@@ -67,7 +67,7 @@ const feedShapes: Record<Feed, { sources: string[]; data: fc.Arbitrary<Record<st
   subscribers: {
     sources: ["viettel", "mobifone"],
     data: fc.record({ service: fc.constantFrom("mobile", "ftth"), count: fc.nat({ max: 1_000 }) }),
-    areas: ["412", "413"],
+    areas: ["16681", "16732"],
   },
   bts: {
     sources: ["viettel", "vinaphone"],
@@ -76,28 +76,28 @@ const feedShapes: Record<Feed, { sources: string[]; data: fc.Arbitrary<Record<st
       tech: fc.constantFrom("4G", "5G"),
       status: fc.constantFrom("up", "degraded", "down", "removed"),
     }),
-    areas: ["412", "413"],
+    areas: ["16681", "16732"],
   },
   esign: {
     sources: ["edoc"],
     data: fc.record({
-      agency: fc.constantFrom("so-tttt", "ubnd-tinh"),
+      agency: fc.constantFrom("so-khcn", "ubnd-tinh"),
       doc: fc.constantFrom("d1", "d2"),
       signed: fc.boolean(),
       signer: fc.constantFrom("organization", "personal"),
     }),
-    areas: ["40", "412"],
+    areas: ["40", "16681"],
   },
   egov: {
     sources: ["dvc"],
     data: fc.record({
       procedure: fc.constantFrom("p1"),
-      agency: fc.constantFrom("ubnd-huyen", "so-tttt"),
-      level: fc.constantFrom("district", "province"),
+      agency: fc.constantFrom("ubnd-xa", "so-khcn"),
+      level: fc.constantFrom("commune", "province"),
       channel: fc.constantFrom("online_full", "in_person"),
       status: fc.constantFrom("received", "resolved_on_time", "resolved_late", "rejected"),
     }),
-    areas: ["40", "412"],
+    areas: ["40", "16681"],
   },
 };
 

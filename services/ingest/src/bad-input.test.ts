@@ -49,7 +49,7 @@ describe("bad input", () => {
       [
         "egov",
         "dvc",
-        JSON.stringify({ ...good("x8"), v: 1, source: "dvc", ts: "2026-11-26T09:15:00+07:00", area: "412", pad: "x".repeat(70_000) }),
+        JSON.stringify({ ...good("x8"), v: 1, source: "dvc", ts: "2026-11-26T09:15:00+07:00", area: "16681", pad: "x".repeat(70_000) }),
         "too_large",
       ],
       ["egov", "dvc", { ...good("x9"), ts: "2026-11-26T09:15:00" }, "bad_time"],

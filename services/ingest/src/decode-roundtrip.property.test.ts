@@ -4,9 +4,9 @@
  * through ingest itself over JetStream. Unicode edge cases and times at every boundary.
  */
 import fc from "fast-check";
-import { decode, feeds, type Feed, type FeedEvent } from "@pulse/contracts";
+import { decode, feeds, keepMicroseconds, parseOffsetTime, type Feed, type FeedEvent } from "@pulse/contracts";
 import { sql, upsertEvents } from "@pulse/db";
-import { districts, provinceCode, sources } from "@pulse/seeds";
+import { areaMap, localDayNumber, provinceCode, sources } from "@pulse/seeds";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ingestHarness, type Harness } from "./test-harness";
 
@@ -62,6 +62,9 @@ const time = fc
         Date.UTC(2024, 1, 29, 16, 59, 59),
         Date.UTC(2025, 11, 31, 16, 59, 59),
         Date.UTC(2026, 0, 1),
+        // The last instant of the districts and the first of the communes, in UTC+7.
+        Date.UTC(2025, 5, 30, 16, 59, 59),
+        Date.UTC(2025, 5, 30, 17),
         // The first instant the contract takes, 2000-01-01T00:00:00+15:59: still 1999 in UTC.
         Date.UTC(1999, 11, 31, 8, 1),
       ),
@@ -98,11 +101,16 @@ const record = fc.constantFrom(...feeds).chain((feed) =>
       source: fc.constantFrom(...sources.filter((s) => feed in s.feeds).map((s) => s.id)),
       id: fc.oneof(text, longText),
       ts: time,
-      area: fc.constantFrom(districts[0]!.code, districts.at(-1)!.code, ...(feed === "esign" || feed === "egov" ? [provinceCode] : [])),
+      // The first or last unit in force on the record's UTC+7 day (a district or a commune), or the province.
+      areaPick: fc.constantFrom(0, -1, ...(feed === "esign" || feed === "egov" ? ["province" as const] : [])),
       revision: fc.oneof(fc.constant(undefined), fc.nat(), fc.constant(2_147_483_647)),
       data: dataOf[feed],
     })
-    .map(({ revision, ...r }) => ({ feed, json: JSON.stringify({ v: 1, ...r, ...(revision === undefined ? {} : { revision }) }) })),
+    .map(({ revision, areaPick, ...r }) => {
+      const units = areaMap.leavesOn(localDayNumber(parseOffsetTime(keepMicroseconds(r.ts))!));
+      const area = areaPick === "province" ? provinceCode : units.at(areaPick)!.code;
+      return { feed, json: JSON.stringify({ v: 1, ...r, area, ...(revision === undefined ? {} : { revision }) }) };
+    }),
 );
 
 /** Decodes, and insists on acceptance: every generated record is valid. */

@@ -69,13 +69,13 @@ it("aggregates exactly once on the embedded Postgres, and keeps its data across 
   const js = jetstream(nc);
   const pub = (feed: string, body: object) =>
     js.publish(withPrefix(names, `feeds.${feed}.${feed === "egov" ? "dvc" : "viettel"}`), JSON.stringify(body));
-  const base = { v: 1, ts: "2026-11-26T09:15:00+07:00", area: "412" };
+  const base = { v: 1, ts: "2026-11-26T09:15:00+07:00", area: "16681" };
   for (let i = 0; i < 300; i++) {
     await pub("egov", {
       ...base,
       id: `d${i}:received`,
       source: "dvc",
-      data: { procedure: "p", agency: "ubnd-huyen", level: "district", channel: i % 3 ? "online_full" : "in_person", status: "received" },
+      data: { procedure: "p", agency: "ubnd-xa", level: "commune", channel: i % 3 ? "online_full" : "in_person", status: "received" },
     });
   }
   await pub("egov", {
@@ -83,7 +83,7 @@ it("aggregates exactly once on the embedded Postgres, and keeps its data across 
     id: "d0:received",
     source: "dvc",
     revision: 1,
-    data: { procedure: "p", agency: "ubnd-huyen", level: "district", channel: "online_partial", status: "received" },
+    data: { procedure: "p", agency: "ubnd-xa", level: "commune", channel: "online_partial", status: "received" },
   });
   await pub("subscribers", { ...base, id: "r1", source: "viettel", data: { service: "ftth", count: 1234 } });
   await pub("subscribers", { ...base, id: "r0", source: "viettel", ts: "2026-11-26T08:00:00+07:00", data: { service: "ftth", count: 1 } });

@@ -17,8 +17,8 @@ describe("figures", () => {
     await h.settle();
     const f = await h.figures();
     expect(f.subscribers).toEqual([
-      { source: "mobifone", service: "mobile", area: "412", count: 300 },
-      { source: "viettel", service: "mobile", area: "412", count: 500 },
+      { source: "mobifone", service: "mobile", area: "16681", count: 300 },
+      { source: "viettel", service: "mobile", area: "16681", count: 500 },
     ]);
   });
 
@@ -29,13 +29,13 @@ describe("figures", () => {
   });
 
   it("keeps the latest gauge whatever the arrival order, compared by (ts, revision, id)", async () => {
-    await h.publish("subscribers", "vinaphone", make.subscribers("g-3", "ftth", 30, { ts: "2026-11-26T10:00:00+07:00", area: "413" }));
-    await h.publish("subscribers", "vinaphone", make.subscribers("g-1", "ftth", 10, { ts: "2026-11-26T08:00:00+07:00", area: "413" }));
+    await h.publish("subscribers", "vinaphone", make.subscribers("g-3", "ftth", 30, { ts: "2026-11-26T10:00:00+07:00", area: "16732" }));
+    await h.publish("subscribers", "vinaphone", make.subscribers("g-1", "ftth", 10, { ts: "2026-11-26T08:00:00+07:00", area: "16732" }));
     await h.settle();
-    await h.publish("subscribers", "vinaphone", make.subscribers("g-2", "ftth", 20, { ts: "2026-11-26T09:00:00+07:00", area: "413" }));
+    await h.publish("subscribers", "vinaphone", make.subscribers("g-2", "ftth", 20, { ts: "2026-11-26T09:00:00+07:00", area: "16732" }));
     await h.settle();
     const f = await h.figures();
-    expect(f.subscribers.find((r) => r.source === "vinaphone")).toEqual({ source: "vinaphone", service: "ftth", area: "413", count: 30 });
+    expect(f.subscribers.find((r) => r.source === "vinaphone")).toEqual({ source: "vinaphone", service: "ftth", area: "16732", count: 30 });
   });
 
   it("replaces a restated gauge reading, even one that moves back in time", async () => {
@@ -43,7 +43,7 @@ describe("figures", () => {
     await h.publish(
       "subscribers",
       "vinaphone",
-      make.subscribers("g-3", "ftth", 35, { ts: "2026-11-26T10:00:00+07:00", area: "413", revision: 1 }),
+      make.subscribers("g-3", "ftth", 35, { ts: "2026-11-26T10:00:00+07:00", area: "16732", revision: 1 }),
     );
     await h.settle();
     expect((await h.figures()).subscribers.find((r) => r.source === "vinaphone")!.count).toBe(35);
@@ -51,7 +51,7 @@ describe("figures", () => {
     await h.publish(
       "subscribers",
       "vinaphone",
-      make.subscribers("g-3", "ftth", 99, { ts: "2026-11-26T07:00:00+07:00", area: "413", revision: 2 }),
+      make.subscribers("g-3", "ftth", 99, { ts: "2026-11-26T07:00:00+07:00", area: "16732", revision: 2 }),
     );
     await h.settle();
     expect((await h.figures()).subscribers.find((r) => r.source === "vinaphone")!.count).toBe(20);
@@ -59,7 +59,7 @@ describe("figures", () => {
     await h.publish(
       "subscribers",
       "vinaphone",
-      make.subscribers("g-3", "ftth", 1, { ts: "2026-11-26T11:00:00+07:00", area: "413", revision: 1 }),
+      make.subscribers("g-3", "ftth", 1, { ts: "2026-11-26T11:00:00+07:00", area: "16732", revision: 1 }),
       { msgId: false },
     );
     await h.settle();
@@ -94,10 +94,10 @@ describe("figures", () => {
 
   it("keeps a nanosecond time in its own day: the last instant of the 24th stays on the 24th", async () => {
     // Postgres keeps microseconds and would round .9999996 up into the 25th.
-    await h.publish("egov", "dvc", make.egov("d-nano:received", "received", { ts: "2026-11-24T23:59:59.9999996+07:00", area: "413" }));
+    await h.publish("egov", "dvc", make.egov("d-nano:received", "received", { ts: "2026-11-24T23:59:59.9999996+07:00", area: "16732" }));
     await h.settle();
     const days = (await h.figures()).egov
-      .filter((r) => r.grain === "day" && r.area === "413")
+      .filter((r) => r.grain === "day" && r.area === "16732")
       .map((r) => [(r.bucket as Date).toISOString(), r.count]);
     expect(days).toEqual([["2026-11-23T17:00:00.000Z", 1]]);
   });
@@ -225,11 +225,11 @@ describe("figures", () => {
       (await h.figures()).stations
         .filter((s) => s.source === "viettel")
         .reduce<Record<string, number>>((m, s) => ((m[`${s.area}/${s.status}`] = (m[`${s.area}/${s.status}`] ?? 0) + 1), m), {});
-    expect(await counts()).toEqual({ "412/down": 1, "412/up": 1 });
+    expect(await counts()).toEqual({ "16681/down": 1, "16681/up": 1 });
     // s-3 restated: it was a reading of another station in another district.
-    await h.publish("bts", "viettel", make.bts("s-3", "NA-200", "down", { ts: "2026-11-26T09:00:00+07:00", area: "415", revision: 1 }));
+    await h.publish("bts", "viettel", make.bts("s-3", "NA-200", "down", { ts: "2026-11-26T09:00:00+07:00", area: "16738", revision: 1 }));
     await h.settle();
-    expect(await counts()).toEqual({ "412/up": 2, "415/down": 1 });
+    expect(await counts()).toEqual({ "16681/up": 2, "16738/down": 1 });
     // The live change log carries the new absolute counts of both groups.
     const last = await h.db.db
       .selectFrom("changes")
@@ -239,8 +239,8 @@ describe("figures", () => {
       .limit(1)
       .executeTakeFirstOrThrow();
     const entries = last.entries as { key: Record<string, string>; value: number }[];
-    expect(entries.find((e) => e.key.area === "412" && e.key.status === "down")!.value).toBe(0);
-    expect(entries.find((e) => e.key.area === "415" && e.key.status === "down")!.value).toBe(1);
+    expect(entries.find((e) => e.key.area === "16681" && e.key.status === "down")!.value).toBe(0);
+    expect(entries.find((e) => e.key.area === "16738" && e.key.status === "down")!.value).toBe(1);
   });
 
   it("tells the live log only the stations and station counts a batch really changed", async () => {
@@ -257,23 +257,23 @@ describe("figures", () => {
         .map((r) => ({
           metric: r.metric,
           entries: (r.entries as { key: Record<string, string>; value: unknown }[]).filter(
-            (e) => e.key.station === "NA-700" || e.key.area === "420",
+            (e) => e.key.station === "NA-700" || e.key.area === "17035",
           ),
         }))
         .filter((r) => r.entries.length > 0);
     const lastId = async () =>
       Number((await sql<{ id: string | null }>`SELECT max(id) AS id FROM changes`.execute(h.db.db)).rows[0]?.id ?? 0);
     const at = (t: string) => `2026-11-26T${t}+07:00`;
-    await h.publish("bts", "vinaphone", make.bts("live-1", "NA-700", "up", { ts: at("08:00:00"), area: "420" }));
+    await h.publish("bts", "vinaphone", make.bts("live-1", "NA-700", "up", { ts: at("08:00:00"), area: "17035" }));
     await h.settle();
     // The same status again, later: the station's time moves on, its state does not.
     let from = await lastId();
-    await h.publish("bts", "vinaphone", make.bts("live-2", "NA-700", "up", { ts: at("08:05:00"), area: "420" }));
+    await h.publish("bts", "vinaphone", make.bts("live-2", "NA-700", "up", { ts: at("08:05:00"), area: "17035" }));
     await h.settle();
     expect(await changesSince(from)).toEqual([]);
     // A late reading of the same status moves `since` back: the station changes, its group's counts do not.
     from = await lastId();
-    await h.publish("bts", "vinaphone", make.bts("live-0", "NA-700", "up", { ts: at("07:55:00"), area: "420" }));
+    await h.publish("bts", "vinaphone", make.bts("live-0", "NA-700", "up", { ts: at("07:55:00"), area: "17035" }));
     await h.settle();
     expect(await changesSince(from)).toEqual([
       {
@@ -281,20 +281,20 @@ describe("figures", () => {
         entries: [
           {
             key: { source: "vinaphone", station: "NA-700" },
-            value: { tech: "4G", area: "420", status: "up", since: "2026-11-26T00:55:00.000Z" },
+            value: { tech: "4G", area: "17035", status: "up", since: "2026-11-26T00:55:00.000Z" },
           },
         ],
       },
     ]);
     // Down: the station and both counts of its group.
     from = await lastId();
-    await h.publish("bts", "vinaphone", make.bts("live-3", "NA-700", "down", { ts: at("08:10:00"), area: "420" }));
+    await h.publish("bts", "vinaphone", make.bts("live-3", "NA-700", "down", { ts: at("08:10:00"), area: "17035" }));
     await h.settle();
     const down = await changesSince(from);
     expect(down.find((r) => r.metric === "bts_station")?.entries).toEqual([
       {
         key: { source: "vinaphone", station: "NA-700" },
-        value: { tech: "4G", area: "420", status: "down", since: "2026-11-26T01:10:00.000Z" },
+        value: { tech: "4G", area: "17035", status: "down", since: "2026-11-26T01:10:00.000Z" },
       },
     ]);
     const counts = Object.fromEntries(down.find((r) => r.metric === "bts_stations")!.entries.map((e) => [e.key.status, e.value]));
@@ -311,18 +311,18 @@ describe("figures", () => {
     };
     const at = (hm: string) => ({ ts: `2026-11-25T${hm}+07:00` });
     // Two keys received in one minute, and a step that is not a receipt.
-    await h.publish("egov", "dvc", make.egov("m-1", "received", { ...at("09:15:10"), area: "412" }));
-    await h.publish("egov", "dvc", make.egov("m-2", "received", { ...at("09:15:40"), area: "413" }));
+    await h.publish("egov", "dvc", make.egov("m-1", "received", { ...at("09:15:10"), area: "16681" }));
+    await h.publish("egov", "dvc", make.egov("m-2", "received", { ...at("09:15:40"), area: "16732" }));
     await h.publish("egov", "dvc", make.egov("m-3", "resolved_on_time", at("09:15:20")));
     await h.settle();
     expect(await minutes()).toEqual({ "2026-11-25T02:15:00.000Z": 2 });
     // A later batch adds a third key: the figure counts the two it did not touch too.
-    await h.publish("egov", "dvc", make.egov("m-4", "received", { ...at("09:15:50"), area: "414", channel: "in_person" }));
+    await h.publish("egov", "dvc", make.egov("m-4", "received", { ...at("09:15:50"), area: "16939", channel: "in_person" }));
     await h.settle();
     expect(await minutes()).toEqual({ "2026-11-25T02:15:00.000Z": 3 });
     // Restated: m-1 was rejected, not received; m-2 was received a minute later.
-    await h.publish("egov", "dvc", make.egov("m-1", "rejected", { ...at("09:15:10"), area: "412", revision: 1 }));
-    await h.publish("egov", "dvc", make.egov("m-2", "received", { ...at("09:16:05"), area: "413", revision: 1 }));
+    await h.publish("egov", "dvc", make.egov("m-1", "rejected", { ...at("09:15:10"), area: "16681", revision: 1 }));
+    await h.publish("egov", "dvc", make.egov("m-2", "received", { ...at("09:16:05"), area: "16732", revision: 1 }));
     await h.settle();
     expect(await minutes()).toEqual({ "2026-11-25T02:15:00.000Z": 1, "2026-11-25T02:16:00.000Z": 1 });
     // Two keys of one minute whose changes cancel out: the minute is still told (unchanged).
@@ -331,7 +331,7 @@ describe("figures", () => {
         JSON.stringify(r.entries).includes("2026-11-25T02:15"),
       ).length;
     const before = await told();
-    await h.publish("egov", "dvc", make.egov("m-4", "received", { ...at("09:15:50"), area: "415", channel: "in_person", revision: 1 }));
+    await h.publish("egov", "dvc", make.egov("m-4", "received", { ...at("09:15:50"), area: "16738", channel: "in_person", revision: 1 }));
     await h.settle();
     expect(await told()).toBe(before + 1);
     expect(await minutes()).toEqual({ "2026-11-25T02:15:00.000Z": 1, "2026-11-25T02:16:00.000Z": 1 });

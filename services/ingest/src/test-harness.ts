@@ -3,8 +3,8 @@
  * the rejects a producer would hear, and a snapshot of every figure for exact comparisons.
  * Test-only; not exported from mod.ts.
  */
-import { msgId, type Feed } from "@pulse/contracts";
-import { createDb, sql, type Db } from "@pulse/db";
+import { feeds, msgId, parseOffsetTime, type Feed, type FeedEvent } from "@pulse/contracts";
+import { createDb, inFeedTransaction, sql, type Db } from "@pulse/db";
 import {
   allStreams,
   connectNats,
@@ -19,6 +19,7 @@ import {
   type StreamNames,
 } from "@pulse/nats";
 import { createTestDatabase, sharedNatsUrl, uniqueTag } from "@pulse/testkit";
+import { applyBatch } from "./apply-batch";
 import { loadConfig, type IngestConfig } from "./config";
 import { startIngest, type Ingest } from "./ingest";
 
@@ -89,7 +90,7 @@ export async function ingestHarness(tag: string, options: HarnessOptions = {}) {
       const body =
         typeof env === "string" || env instanceof Uint8Array
           ? env
-          : JSON.stringify({ v: 1, source, ts: "2026-11-26T09:15:00+07:00", area: "412", ...env });
+          : JSON.stringify({ v: 1, source, ts: "2026-11-26T09:15:00+07:00", area: "16681", ...env });
       const h = headers();
       if (opts.msgId !== false && typeof env === "object" && !(env instanceof Uint8Array))
         h.set("Nats-Msg-Id", msgId(env.source ?? source, env.id, env.revision ?? 0));
@@ -127,6 +128,37 @@ export async function ingestHarness(tag: string, options: HarnessOptions = {}) {
         deadLetters: await q(`SELECT reason, count(*)::int AS n FROM dead_letters GROUP BY 1 ORDER BY 1`),
       };
     },
+    /**
+     * Stores records through ingest's own aggregation but without its decoder, as an ingest of
+     * before the map of 2025 would have (districts' codes dated after 2025-07-01): the rows the
+     * old simulator left in every demo and test database. One batch per feed; ts with an offset.
+     */
+    async storeUndecoded(feed: Feed, source: string, envs: readonly Envelope[]) {
+      let seq = 1_000_000 + Math.floor(Math.random() * 1_000_000);
+      const items = envs.map((e) => {
+        const ts = e.ts ?? "2026-11-26T09:15:00+07:00";
+        const event = {
+          feed,
+          source,
+          id: e.id,
+          revision: e.revision ?? 0,
+          ts,
+          tsMs: parseOffsetTime(ts)!,
+          area: e.area ?? "16681",
+          data: e.data,
+        };
+        return {
+          subject: `feeds.${feed}.${source}`,
+          stream: `${names.feeds}_${feed.toUpperCase()}`,
+          streamSeq: seq++,
+          receivedMs: Date.now(),
+          payload: new TextEncoder().encode(JSON.stringify({ v: 1, source, ...e })),
+          event: event as unknown as FeedEvent,
+          reject: null,
+        };
+      });
+      return inFeedTransaction(db, feeds.indexOf(feed), (trx) => applyBatch(trx, items));
+    },
     async count(table: string, where = "true"): Promise<number> {
       const r = await sql.raw<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} WHERE ${where}`).execute(db.db);
       return r.rows[0]!.n;
@@ -145,24 +177,27 @@ export async function ingestHarness(tag: string, options: HarnessOptions = {}) {
 
 export type Harness = Awaited<ReturnType<typeof ingestHarness>>;
 
-/** Envelope builders for the four feeds. */
+/**
+ * Envelope builders for the four feeds, dated (by `publish`) after the 2025-07-01 cut-over: a
+ * commune (16681 Phường Thành Vinh, former district 412) and agencies in force then.
+ */
 export const make = {
   subscribers: (id: string, service: string, count: number, extra: Partial<Envelope> = {}): Envelope => ({
     id,
-    area: "412",
+    area: "16681",
     data: { service, count },
     ...extra,
   }),
   bts: (id: string, station: string, status: string, extra: Partial<Envelope> & { tech?: string } = {}): Envelope => {
     const { tech = "4G", ...rest } = extra;
-    return { id, area: "412", data: { station, tech, status }, ...rest };
+    return { id, area: "16681", data: { station, tech, status }, ...rest };
   },
   esign: (id: string, signed: boolean, extra: Partial<Envelope> & { agency?: string } = {}): Envelope => {
-    const { agency = "so-tttt", ...rest } = extra;
+    const { agency = "so-khcn", ...rest } = extra;
     return { id, area: "40", data: { agency, doc: `doc-${id}`, signed, signer: "organization" }, ...rest };
   },
   egov: (id: string, status: string, extra: Partial<Envelope> & { channel?: string } = {}): Envelope => {
     const { channel = "online_full", ...rest } = extra;
-    return { id, area: "412", data: { procedure: "cap-giay-phep", agency: "ubnd-huyen", level: "district", channel, status }, ...rest };
+    return { id, area: "16681", data: { procedure: "cap-giay-phep", agency: "ubnd-xa", level: "commune", channel, status }, ...rest };
   },
 };

@@ -3,10 +3,13 @@ import type { Database } from "../database";
 
 /** The rows a month's statistical report is made of (`pulse report`). */
 export interface MonthReportRows {
-  /** Subscribers per carrier, service and district at the end of the month. */
-  subscribers: { source: string; service: string; area: string; count: number }[];
-  /** BTS stations per carrier, technology, district and status at the end of the month. */
-  bts: { source: string; tech: string; area: string; status: string; count: number }[];
+  /**
+   * Subscribers per carrier, service and area at the end of the month (the area the latest reading
+   * named: a district before 2025-07-01, a commune after), and when that reading was taken.
+   */
+  subscribers: { source: string; service: string; area: string; count: number; latest: Date }[];
+  /** BTS stations per carrier, technology, area and status at the end of the month; the latest reading among them. */
+  bts: { source: string; tech: string; area: string; status: string; count: number; latest: Date }[];
   /** E-documents exchanged over the month, per source, area and whether signed. */
   esign: { source: string; area: string; signed: boolean; count: number }[];
   /** Dossier steps over the month, per source, area, channel and status. */
@@ -31,21 +34,22 @@ export async function readMonthReport(db: Kysely<Database>, start: Date, end: Da
     .setIsolationLevel("repeatable read")
     .setAccessMode("read only")
     .execute(async (trx) => {
+      type Sub = MonthReportRows["subscribers"][number];
+      type Bts = MonthReportRows["bts"][number];
       const subscribers = current
-        ? await sql<{ source: string; service: string; area: string; count: number }>`
-            SELECT source, service, area, count FROM subscriber_gauges ORDER BY 1, 2, 3`.execute(trx)
-        : await sql<{ source: string; service: string; area: string; count: number }>`
-            SELECT DISTINCT ON (source, data->>'service', area) source, data->>'service' AS service, area, (data->>'count')::bigint AS count
+        ? await sql<Sub>`
+            SELECT source, service, area, count, ts AS latest FROM subscriber_gauges ORDER BY 1, 2, 3`.execute(trx)
+        : await sql<Sub>`
+            SELECT DISTINCT ON (source, data->>'service', area) source, data->>'service' AS service, area, (data->>'count')::bigint AS count, ts AS latest
             FROM events WHERE feed = 'subscribers' AND ts < ${end}
             ORDER BY source, data->>'service', area, ts DESC, revision DESC, id COLLATE "C" DESC`.execute(trx);
       const bts = current
-        ? await sql<{ source: string; tech: string; area: string; status: string; count: number }>`
-            SELECT source, tech, area, status, count(*)::bigint AS count FROM bts_stations GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`.execute(
-            trx,
-          )
-        : await sql<{ source: string; tech: string; area: string; status: string; count: number }>`
-            SELECT source, tech, area, status, count(*)::bigint AS count FROM (
-              SELECT DISTINCT ON (source, data->>'station') source, data->>'tech' AS tech, area, data->>'status' AS status
+        ? await sql<Bts>`
+            SELECT source, tech, area, status, count(*)::bigint AS count, max(ts) AS latest FROM bts_stations
+            GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`.execute(trx)
+        : await sql<Bts>`
+            SELECT source, tech, area, status, count(*)::bigint AS count, max(ts) AS latest FROM (
+              SELECT DISTINCT ON (source, data->>'station') source, data->>'tech' AS tech, area, data->>'status' AS status, ts
               FROM events WHERE feed = 'bts' AND ts < ${end}
               ORDER BY source, data->>'station', ts DESC, revision DESC, id COLLATE "C" DESC) s
             GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4`.execute(trx);
