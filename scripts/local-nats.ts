@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { accessSync, constants, existsSync, mkdirSync } from "node:fs";
-import { connect as tcpConnect } from "node:net";
+import { createServer, connect as tcpConnect } from "node:net";
 import { delimiter, join } from "node:path";
 
 /** True when something accepts TCP connections at the first server of a NATS URL. */
@@ -13,6 +13,25 @@ export async function reachable(url: string, timeoutMs = 1_000): Promise<boolean
     s.once("error", () => resolve(false));
     s.once("timeout", () => (s.destroy(), resolve(false)));
   });
+}
+
+/**
+ * `preferred` when nothing listens there (nor answers: a server bound to another address), else a
+ * free port the OS gives. `taken` says which it was, for the log.
+ */
+export async function pickPort(preferred: number, host = "127.0.0.1"): Promise<{ port: number; taken: boolean }> {
+  const bind = (port: number) =>
+    new Promise<number | null>((resolve) => {
+      const s = createServer();
+      s.once("error", () => resolve(null));
+      s.listen(port, host, () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+  if (!(await reachable(`nats://${host}:${preferred}`, 500)) && (await bind(preferred)) === preferred)
+    return { port: preferred, taken: false };
+  return { port: (await bind(0))!, taken: true };
 }
 
 export function findNatsServer(explicit?: string): string | null {

@@ -85,7 +85,8 @@ describe("pulse as a command", () => {
       () => spawnPulse(["dlq", "list"], noDb),
       () => runPulse(["replay", "--from", "2026-11-20", "--to", "2026-11-20"], noDb),
       () => runPulse(["report", "--month", "2026-11"], noDb),
-      () => spawnPulse(["dlq", "list"], { EMBEDDED_PG_PORT: String(deadPort) }),
+      // No variable and no running start (an empty PULSE_DATA_DIR): the default address, said so.
+      () => spawnPulse(["dlq", "list"], { EMBEDDED_PG_PORT: String(deadPort), PULSE_DATA_DIR: "/nonexistent/pulse-data" }),
     ]);
     expect(publish!.code).toBe(1);
     expect(publish!.stderr).toMatch(new RegExp(`cannot reach NATS: no NATS server at nats://127.0.0.1:${deadPort} .*set NATS_URL`));
@@ -98,12 +99,15 @@ describe("pulse as a command", () => {
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(
         new RegExp(
-          `^pulse: cannot reach the database at postgres://postgres@127.0.0.1:${deadPort}/pulse: .*check DATABASE_URL and that Postgres is running`,
+          `(^|\n)pulse: cannot reach the database at postgres://postgres@127.0.0.1:${deadPort}/pulse: .*check DATABASE_URL and that Postgres is running`,
         ),
       );
     }
     expect(embedded!.code).toBe(1);
-    expect(embedded!.stderr).toMatch(/DATABASE_URL is not set, so the embedded Postgres of `pnpm start` was tried/);
+    expect(embedded!.stderr).toMatch(
+      /DATABASE_URL is not set and no pnpm start is running \(no \/nonexistent\/pulse-data\/pulse.json\): start Pulse \(pnpm start\), or set DATABASE_URL/,
+    );
+    expect(replay!.stderr).toMatch(/^writing into Postgres 127.0.0.1:\d+\/pulse \(DATABASE_URL\)\n/);
     // Offline check needs neither.
     const check = await runPulse(["check", "-", "--feed", "esign", "--source", "edoc"], noDb, "{}\n");
     expect(check.code).toBe(1);

@@ -11,6 +11,16 @@ import { ingestHarness, make, type Harness } from "@pulse/ingest/test-harness";
 // for the same month (every event here is of today, so "today" and "this month" are one).
 const local = (ms: number) => new Date(ms + 7 * 3_600_000).toISOString().slice(0, 19) + "+07:00";
 
+// The CLI (a child process, no clock to inject) judges "this month" on the real clock, so the
+// month is the real one. Never start in the last 90 s of a month (UTC+7): it would change under
+// the test. This costs a wait of at most 92 s, once a month.
+const nextMonthStart = (ms: number) => {
+  const d = new Date(ms + 7 * 3_600_000);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1) - 7 * 3_600_000;
+};
+const leftInMonth = nextMonthStart(Date.now()) - Date.now();
+if (leftInMonth < 90_000) await new Promise((r) => setTimeout(r, leftInMonth + 2_000)); // events are dated 1 s ago
+
 describe("pulse report", () => {
   let h: Harness;
   let exporter: Exporter;
@@ -29,6 +39,8 @@ describe("pulse report", () => {
         { DATABASE_URL: h.database.url, METRICS_PORT: "0", NATS_URL: "none", EXPORTER_CACHE_MS: "0", LOG_LEVEL: "silent" },
         { names: h.names },
       ),
+      // "Today" is the day the events are dated in, however long the test runs past its midnight.
+      { clock: () => now },
     );
     env = { DATABASE_URL: h.database.url, NATS_URL: h.config.natsUrl, PULSE_NAMESPACE: h.names.namespace! };
     const p = (feed: string, source: string, e: Parameters<Harness["publish"]>[2], o?: { msgId?: boolean }) =>

@@ -12,10 +12,14 @@ import {
   promQuery,
   startPrometheus,
 } from "@pulse/exporter/testing";
+import { calendarClock, utc7DayStart, withinOneDay, type TestClock } from "@pulse/testkit";
 import { areaMap, localDayNumber } from "@pulse/seeds";
 
 // End to end: producers publish over NATS (duplicates, restatements, late and out-of-order
 // events), the real ingest fills Postgres, and the exporter must show exactly what Postgres holds.
+// The exporter's clock (its "today") is a calendar clock (PULSE_TEST_CLOCK, docs/testing-time.md):
+// events are dated by it, in the past of the broker's real clock, and "today" is the day the
+// exporter read in, even when the midnight clock crosses into the next day mid-test.
 const local = (ms: number) => new Date(ms + 7 * 3_600_000).toISOString().slice(0, 19) + "+07:00";
 // Areas and agencies in force after 2025-06-30: Phường Thành Vinh and Phường Cửa Lò (former district 412).
 const vinh = { area: "16681" };
@@ -27,15 +31,18 @@ const dossier = (id: string, status: string, extra: { ts: string; revision?: num
 describe("exporter after real ingest", () => {
   let h: Harness;
   let exporter: Exporter;
+  let clock: TestClock;
   const scrape = async (): Promise<Sample[]> => parseMetrics(await (await fetch(`http://127.0.0.1:${exporter.port}/metrics`)).text());
 
   beforeAll(async () => {
     h = await ingestHarness("exp_e2e");
+    clock = calendarClock();
     exporter = await startExporter(
       loadConfig(
         { DATABASE_URL: h.database.url, METRICS_PORT: "0", NATS_URL: h.config.natsUrl, EXPORTER_CACHE_MS: "0", LOG_LEVEL: "silent" },
         { names: h.names },
       ),
+      { clock: () => clock.now() },
     );
   });
   afterAll(async () => {
@@ -44,7 +51,10 @@ describe("exporter after real ingest", () => {
   });
 
   it("equals Postgres after duplicates, restatements and late events", async () => {
-    const now = Date.now();
+    // Today's events all fall in one local day: in the first two minutes of a day, date them
+    // just before its midnight (still in the past, as the clock is).
+    const t = clock.now();
+    const now = t - utc7DayStart(t) < 120_000 ? utc7DayStart(t) - 1_000 : t;
     const ts = (agoS: number) => ({ ts: local(now - agoS * 1000) });
     // Subscribers: a restatement lowers the count; an older reading arriving late changes nothing.
     await h.publish("subscribers", "viettel", make.subscribers("s1", "mobile", 1000, { ...ts(60), ...vinh }));
@@ -78,11 +88,13 @@ describe("exporter after real ingest", () => {
     await h.publish("egov", "dvc", dossier("x2:received", "received", { ...ts(40), channel: "in_person" }), { msgId: false });
     await h.settle();
 
-    const s = await scrape();
+    // The scrape and the day the exporter read it in (the midnight clock may have crossed).
+    const { value: s, dayStart } = await withinOneDay(clock, scrape);
+    const eventsToday = dayStart === utc7DayStart(now);
     // What Postgres holds, read here independently of the exporter's queries.
     const pg = async (text: string) => (await h.db.pool.query(text)).rows as Record<string, unknown>[];
-    // Current: the areas in force today (seeds' map, read here); the rest is history.
-    const inForce = areaMap.leafCodesOn(localDayNumber(Date.now()));
+    // Current: the areas in force on the exporter's day (seeds' map, read here); the rest is history.
+    const inForce = areaMap.leafCodesOn(localDayNumber(dayStart));
     const current = async (text: string) => (await pg(text)).filter((r) => inForce.has(String(r.area)));
     expect((await pg("SELECT area FROM subscriber_gauges WHERE area = '412'")).length).toBe(1);
     expect(valueOf(s, "pulse_retired_area_readings", { feed: "subscribers" })).toBe(1);
@@ -103,7 +115,7 @@ describe("exporter after real ingest", () => {
         }),
       ).toBe(Number(r.n));
     }
-    const today = "date_trunc('day', now(), 'Asia/Ho_Chi_Minh')";
+    const today = `'${new Date(dayStart).toISOString()}'::timestamptz`;
     for (const r of await pg(
       `SELECT source, CASE WHEN agency IN ('so-moi') THEN 'other' ELSE agency END AS agency, signed::text AS signed, sum(count) AS n FROM esign_counts WHERE grain = 'day' AND bucket = ${today} GROUP BY 1, 2, 3`,
     )) {
@@ -124,7 +136,26 @@ describe("exporter after real ingest", () => {
         }),
       ).toBe(Number(r.n));
     }
-    // And the figures the events mean.
+    // Feeds just heard are fresh; the exporter reads the consumers from NATS, and ingest keeps up.
+    expect(valueOf(s, "pulse_feed_state", { source: "viettel", feed: "bts", state: "fresh" })).toBe(1);
+    // Receipt time is the broker's, on the real clock, whatever the exporter's clock says.
+    expect(valueOf(s, "pulse_feed_last_received_timestamp_seconds", { source: "viettel", feed: "bts" })).toBeGreaterThan(
+      Date.now() / 1000 - 60,
+    );
+    expect(valueOf(s, "pulse_exporter_nats_up")).toBe(1);
+    expect(s.filter((x) => x.name === "pulse_feed_state" && x.labels.state === "pipeline_behind" && x.value === 1)).toEqual([]);
+    // And the figures the events mean. The 30-day and current figures whatever the day:
+    expect(valueOf(s, "pulse_subscribers", { source: "viettel", service: "mobile", area: "16681" })).toBe(900);
+    expect(valueOf(s, "pulse_kpi_ratio", { kpi: "esign_rate_30d" })).toBeCloseTo(3 / 4, 12);
+    expect(valueOf(s, "pulse_kpi_ratio", { kpi: "ftth_coverage" })).toBeCloseTo(42_000 / 840_932, 12);
+    if (!eventsToday) {
+      // The clock crossed midnight before the scrape: today holds nothing yet.
+      const todays = s.filter((x) => x.name === "pulse_esign_documents_today" || x.name === "pulse_egov_submissions_today");
+      expect(todays.length).toBeGreaterThan(0);
+      expect(todays.filter((x) => x.value !== 0)).toEqual([]);
+      expect(valueOf(s, "pulse_kpi_ratio", { kpi: "esign_rate" })).toBeNaN();
+      return;
+    }
     expect(valueOf(s, "pulse_subscribers", { source: "viettel", service: "mobile", area: "16681" })).toBe(900);
     expect(valueOf(s, "pulse_bts_stations", { source: "viettel", tech: "4G", area: "16681", status: "down" })).toBe(1);
     expect(valueOf(s, "pulse_bts_stations", { source: "viettel", tech: "4G", area: "16681", status: "up" })).toBe(0);
@@ -165,11 +196,6 @@ describe("exporter after real ingest", () => {
         status: "received",
       }),
     ).toBe(1);
-    // Feeds just heard are fresh; the exporter reads the consumers from NATS, and ingest keeps up.
-    expect(valueOf(s, "pulse_feed_state", { source: "viettel", feed: "bts", state: "fresh" })).toBe(1);
-    expect(valueOf(s, "pulse_feed_last_received_timestamp_seconds", { source: "viettel", feed: "bts" })).toBeGreaterThan(now / 1000 - 60);
-    expect(valueOf(s, "pulse_exporter_nats_up")).toBe(1);
-    expect(s.filter((x) => x.name === "pulse_feed_state" && x.labels.state === "pipeline_behind" && x.value === 1)).toEqual([]);
   });
 
   it("lets Prometheus scrape ingest and the exporter: the pipeline dashboard shows data", async () => {
@@ -205,7 +231,7 @@ describe("exporter after real ingest", () => {
 
   it("blames the pipeline when ingest stops and messages wait", async () => {
     await h.stopIngest();
-    await h.publish("bts", "vinaphone", make.bts("v1", "C", "up", { ts: local(Date.now()), ...vinh }));
+    await h.publish("bts", "vinaphone", make.bts("v1", "C", "up", { ts: local(Date.now()) }));
     // pending > 0 with the delivered sequence not moving: stalled after EXPORTER_STALL_MS.
     const e2 = await startExporter(
       loadConfig(

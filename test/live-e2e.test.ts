@@ -4,15 +4,21 @@ import { districts } from "@pulse/seeds";
 import { ingestHarness, make, type Harness } from "@pulse/ingest/test-harness";
 import { loadConfig, startLive, type Live } from "@pulse/live";
 import { allLogTopics, clientValues, LiveClient, postgresValues } from "@pulse/live/testing";
+import { calendarClock, utc7DayStart, withinOneDay, type TestClock } from "@pulse/testkit";
 
 // End to end: producers publish over NATS, the real ingest commits to Postgres and relays the
 // change log to LIVE, the gateway pushes it to real ws clients, and what they hold equals Postgres.
+// The gateway's clock (its "today") is a calendar clock (PULSE_TEST_CLOCK, docs/testing-time.md);
+// events are dated by it, in the past of the broker's real clock.
 const households413 = districts.find((d) => d.code === "413")!.households!;
 const local = (ms: number) => new Date(ms + 7 * 3_600_000).toISOString().slice(0, 19) + "+07:00";
 
 describe("live gateway after real ingest", () => {
   let h: Harness;
   let live: Live;
+  let clock: TestClock;
+  /** The instant today's events are dated from, and so the day they fall in. */
+  let eventsAt = 0;
   const clients: LiveClient[] = [];
   const connect = (deflate = true) => {
     const c = LiveClient.connect(`ws://127.0.0.1:${live.port}/live`, { deflate });
@@ -22,6 +28,7 @@ describe("live gateway after real ingest", () => {
 
   beforeAll(async () => {
     h = await ingestHarness("live_e2e");
+    clock = calendarClock();
     live = await startLive(
       loadConfig(
         {
@@ -34,6 +41,7 @@ describe("live gateway after real ingest", () => {
         },
         { names: h.names },
       ),
+      { clock: () => clock.now() },
     );
   });
   afterAll(async () => {
@@ -59,7 +67,11 @@ describe("live gateway after real ingest", () => {
     expect(snap.entries).toEqual([]); // a fresh database
     await only413.next((f) => f.type === "snapshot");
 
-    const now = Date.now();
+    // Today's events all fall in one local day: in the first two minutes of a day, date them
+    // just before its midnight (still in the past, as the clock is).
+    const t = clock.now();
+    const now = t - utc7DayStart(t) < 120_000 ? utc7DayStart(t) - 1_000 : t;
+    eventsAt = now;
     const ts = (agoS: number) => ({ ts: local(now - agoS * 1000) });
     await h.publish("subscribers", "viettel", make.subscribers("s1", "mobile", 1000, ts(60)));
     await h.publish("subscribers", "viettel", make.subscribers("s1", "mobile", 900, { ...ts(60), revision: 1 }));
@@ -104,14 +116,27 @@ describe("live gateway after real ingest", () => {
   });
 
   it("derives today's KPIs, province-wide and per district, from the same figures", async () => {
-    const c = connect();
-    await c.opened;
-    c.subscribe("k", ["kpi"], { filter: { area: ["40", "413"] } });
-    const snap = await c.next((f) => f.type === "snapshot");
+    // The snapshot and the day the gateway derived it in: a tick or two after the day is read
+    // (KPIs are derived on the tick), retried if the midnight clock crossed meanwhile.
+    const { value: snap, dayStart } = await withinOneDay(clock, async () => {
+      await new Promise((r) => setTimeout(r, 250));
+      const c = connect();
+      await c.opened;
+      c.subscribe("k", ["kpi"], { filter: { area: ["40", "413"] } });
+      return c.next((f) => f.type === "snapshot");
+    });
     const kpi = new Map(
       snap.entries.map((e: { key: { kpi: string; area: string }; value: number | null }) => [`${e.key.kpi}|${e.key.area}`, e.value]),
     );
     expect(kpi.size).toBe(12);
+    expect(kpi.get("esign_rate_30d|40")).toBe(1);
+    expect(kpi.get("ftth_coverage|40")).toBeCloseTo(42_000 / 840_932, 12);
+    expect(kpi.get("ftth_coverage|413")).toBeCloseTo(42_000 / households413, 12);
+    if (dayStart !== utc7DayStart(eventsAt)) {
+      // The clock crossed midnight after the events: nothing today yet.
+      for (const k of ["esign_rate", "online_share", "online_full_share", "ontime_rate"]) expect(kpi.get(`${k}|40`), k).toBeNull();
+      return;
+    }
     // Documents d1 and d2 (restated to signed) today: 2 of 2 signed; dossiers: one online_full and
     // one in_person received, one resolved on time.
     expect(kpi.get("esign_rate|40")).toBe(1);
@@ -129,7 +154,7 @@ describe("live gateway after real ingest", () => {
     await c.opened;
     // Before any subscription is answered, a heartbeat names no sequence to resume from.
     const first = await c.next((f) => f.type === "heartbeat", 8_000);
-    expect(Math.abs(Date.parse(first.now) - Date.now())).toBeLessThan(5_000);
+    expect(Math.abs(Date.parse(first.now) - clock.now())).toBeLessThan(5_000);
     expect(first.seq).toBe(0);
     c.subscribe("hb", ["feed"]);
     await c.next((f) => f.type === "snapshot");

@@ -8,9 +8,9 @@ describe("pnpm start: when the simulator runs", () => {
     expect(simulatorDecision(null, false, true)).toEqual({ on: false, why: expect.stringContaining("DATABASE_URL is set") });
     expect(simulatorDecision(null, true, false)).toEqual({
       on: false,
-      why: expect.stringContaining("a NATS server was already answering"),
+      why: expect.stringContaining("NATS_URL is set"),
     });
-    expect(simulatorDecision(null, false, false).why).toContain("DATABASE_URL is set and a NATS server was already answering");
+    expect(simulatorDecision(null, false, false).why).toContain("DATABASE_URL is set and NATS_URL is set");
   });
 
   it("PULSE_SIMULATE=1|0 overrides, and says so", () => {
@@ -25,5 +25,8 @@ describe("pnpm start: when the simulator runs", () => {
     expect(loadStartConfig({}).simulate).toBeNull();
     expect(() => loadStartConfig({ PULSE_SIMULATE: "yes" })).toThrow(ConfigError);
     expect(() => loadStartConfig({ EMBEDDED_PG_PORT: "99999" })).toThrow(/EMBEDDED_PG_PORT/);
+    expect(() => loadStartConfig({ PULSE_NATS_PORT: "0" })).toThrow(/PULSE_NATS_PORT/);
+    expect(loadStartConfig({}).natsPort).toBe(4222);
+    expect(loadStartConfig({}).natsUrl).toBeUndefined();
   });
 });

@@ -1,7 +1,8 @@
 import { createDb, sql, type Db } from "@pulse/db";
-import { connectNats, NatsAuthError, type NatsConnection } from "@pulse/nats";
+import { connectNats, NatsAuthError, redactNatsUrl, type NatsConnection } from "@pulse/nats";
 import { CliError } from "./cli-error";
 import type { CliConfig } from "./config";
+import type { CliIo } from "./io";
 
 /** The database URL without its password, for messages. */
 const shown = (url: string) => {
@@ -33,9 +34,12 @@ export async function openDb(config: CliConfig): Promise<Db> {
         { cause: err },
       );
     }
-    const hint = config.databaseUrlSet
-      ? "check DATABASE_URL and that Postgres is running"
-      : "DATABASE_URL is not set, so the embedded Postgres of `pnpm start` was tried: start it, or set DATABASE_URL=postgres://…";
+    const hint =
+      config.databaseFrom === "env"
+        ? "check DATABASE_URL and that Postgres is running"
+        : config.databaseFrom === "start"
+          ? `it is the database of pnpm start pid ${config.start.pid} (${config.start.path}): is it still starting or stopping?`
+          : `DATABASE_URL is not set and ${startState(config)}: start Pulse (pnpm start), or set DATABASE_URL=postgres://…`;
     throw new CliError(`cannot reach the database at ${shown(config.databaseUrl)}: ${why}. ${hint}`, 1, { cause: err });
   }
 }
@@ -49,3 +53,36 @@ export async function openNats(config: CliConfig, name: string): Promise<NatsCon
     throw new CliError(`cannot reach NATS: ${(err as Error).message} (set NATS_URL if it runs elsewhere)`, 1, { cause: err });
   }
 }
+
+/** "no pnpm start is running (…)" in words, for messages. */
+function startState(config: CliConfig): string {
+  const s = config.start;
+  return s.pid === null ? `no pnpm start is running (no ${s.path})` : `the pnpm start recorded in ${s.path} (pid ${s.pid}) is gone`;
+}
+
+/**
+ * For the commands that write (`publish`, `dlq retry` into NATS; `replay` into Postgres): prints
+ * the server they will write into, and refuses when it would only be the default address (no
+ * variable set, no running start): never into an ambient server by accident.
+ */
+export function announceWriteTarget(io: CliIo, config: CliConfig, into: "nats" | "database"): void {
+  const from = into === "nats" ? config.natsFrom : config.databaseFrom;
+  const variable = into === "nats" ? "NATS_URL" : "DATABASE_URL";
+  const where = into === "nats" ? `NATS ${redactNatsUrl(config.natsUrl)}` : `Postgres ${hostOf(config.databaseUrl)}`;
+  if (from === "default") {
+    throw new CliError(
+      `${variable} is not set and ${startState(config)}: nothing says where to write. Start Pulse (pnpm start), or set ${variable} to the server to write into.`,
+    );
+  }
+  const why = from === "env" ? variable : `pnpm start pid ${config.start.pid}, ${config.start.path}`;
+  io.stderr.write(`writing into ${where} (${why})\n`);
+}
+
+const hostOf = (url: string) => {
+  try {
+    const u = new URL(url);
+    return `${u.host}${u.pathname}`;
+  } catch {
+    return "(unparsable URL)";
+  }
+};

@@ -8,7 +8,7 @@ import { migrateToLatest } from "./migrate";
 
 const url = process.env.DATABASE_URL;
 const embedded = url ? null : await startEmbeddedPostgres({ dataDir: `${process.env.PULSE_DATA_DIR ?? ".data"}/pg` });
-const db = createDb({ url: url ?? embedded!.url, poolMax: 1, applicationName: "pulse-migrate" });
+const db = createDb({ url: url ?? embedded!.url, applicationName: "pulse-migrate" });
 const { error, results } = await migrateToLatest(db.db);
 for (const r of results ?? []) console.log(`${r.status === "Success" ? "applied" : r.status.toLowerCase()}: ${r.migrationName}`);
 if (!error && (results ?? []).length === 0) console.log("already at the latest schema");

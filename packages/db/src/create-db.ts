@@ -5,7 +5,7 @@ import type { Database } from "./database";
 export interface DbConfig {
   /** postgres:// connection string. */
   url: string;
-  /** Pool size. Default 4; the embedded Postgres takes 1 (it is one session). */
+  /** Pool size. Default 4. */
   poolMax?: number;
   /** Name shown in pg_stat_activity. Default "pulse". */
   applicationName?: string;

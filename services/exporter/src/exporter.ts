@@ -15,10 +15,7 @@ export interface ExporterDeps {
   log?: Logger;
   /** Label sets; default from seeds. */
   labelSets?: LabelSets;
-  /**
-   * A database handle shared with other services of this process (the embedded Postgres is one
-   * session: everyone goes through the same pool of one). The caller closes it.
-   */
+  /** A database handle to use instead of opening a pool of its own (tests, benches). The caller closes it. */
   db?: Db;
 }
 

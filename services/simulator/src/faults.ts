@@ -77,7 +77,7 @@ export class FaultInjector {
     seed: number,
     private readonly subjectOf: (r: { feed: SimRecord["feed"]; source: string }) => string,
     private readonly tag: string,
-    /** The clock's now: a future time must be in the future of the broker's receipt, even in the backfill. */
+    /** The broker's now: a future time must be in the future of the broker's receipt, even in the backfill. */
     private readonly wallNow: () => number = Date.now,
   ) {
     this.rng = rngFor(seed, "faults");

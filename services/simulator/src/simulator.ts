@@ -128,7 +128,10 @@ export async function startSimulator(config: Readonly<SimulatorConfig>, deps: Si
     if (after !== undefined) skipUntil[s] = after;
     else if (resume.fresh && !config.backfill) skipUntil[s] = t0 - 1;
   }
-  const faults = new FaultInjector(config.faults, config.seed, subjectOf, tag, () => clock.now());
+  // A future-dated fault must be in the future of the broker's receipt, and the broker keeps real
+  // time: with a clock set in the past (tests), the later of the two. A sink has no broker.
+  const brokerNow = deps.sink ? () => clock.now() : () => Math.max(clock.now(), Date.now());
+  const faults = new FaultInjector(config.faults, config.seed, subjectOf, tag, brokerNow);
   const stats: SimulatorStats = {
     fresh: resume.fresh,
     resumedAfter: Object.fromEntries(Object.entries(resume.after).map(([k, v]) => [k, localIso(v)])),

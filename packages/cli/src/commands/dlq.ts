@@ -2,7 +2,7 @@ import { reasonCodes, reasons } from "@pulse/contracts";
 import { getDeadLetters, listDeadLetters, markRetrySubmitted, purgeDeadLetters, recordRetryOutcome, type DeadLetter } from "@pulse/db";
 import { CliError, UsageError } from "../cli-error";
 import type { CliConfig } from "../config";
-import { openDb, openNats } from "../connect";
+import { announceWriteTarget, openDb, openNats } from "../connect";
 import { formatTable, printJson, type CliIo } from "../io";
 import { progress } from "../progress";
 import { sendAndSettle } from "../send-and-settle";
@@ -159,6 +159,7 @@ export async function dlqRetry(
   if (ids.length > 0 && (o.reason !== undefined || o.source !== undefined))
     throw new UsageError("give ids, or --reason/--source, not both");
   const timeoutMs = seconds(o.timeout, "--timeout") * 1000;
+  announceWriteTarget(io, config, "nats");
   const db = await openDb(config);
   try {
     let letters: DeadLetter[];

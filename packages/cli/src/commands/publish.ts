@@ -1,7 +1,7 @@
 import type { Db } from "@pulse/db";
 import { CliError } from "../cli-error";
 import type { CliConfig } from "../config";
-import { openDb, openNats } from "../connect";
+import { announceWriteTarget, openDb, openNats } from "../connect";
 import { printJson, type CliIo } from "../io";
 import { parseLines, readInput } from "../input-lines";
 import { progress } from "../progress";
@@ -24,6 +24,7 @@ export async function publish(
   if (!Number.isInteger(inFlight) || inFlight < 1 || inFlight > 10_000)
     throw new CliError(`--in-flight must be 1..10000, got ${o.inFlight}`, 2);
   const records = parseLines(await readInput(file, io.stdin), route);
+  announceWriteTarget(io, config, "nats");
   const nc = await openNats(config, "pulse-cli-publish");
   // The database tells a new record from one ingest already held; without it (a producer's
   // engineer may have NATS only) those two are not told apart.

@@ -11,7 +11,7 @@ import {
 } from "@pulse/db";
 import { CliError, UsageError } from "../cli-error";
 import type { CliConfig } from "../config";
-import { openDb } from "../connect";
+import { announceWriteTarget, openDb } from "../connect";
 import { formatTable, printJson, type CliIo } from "../io";
 import { progress } from "../progress";
 import { localDay, localTime, parseLocalDay } from "../time-args";
@@ -55,6 +55,7 @@ export async function replay(
         `and a rebuild would lose what they counted. The earliest day that can be rebuilt is ${localDay(horizon + dayMs - 1)}.`,
     );
   }
+  if (!o.dryRun) announceWriteTarget(io, config, "database");
   const db = await openDb(config);
   const bar = progress(io, days * which.length, o.dryRun ? "checking" : "replaying", !o.json);
   const done: { day: string; feed: Feed; events: number; changes: ReplayChange[] }[] = [];
