@@ -163,6 +163,8 @@ async function streamCounts(url: string) {
   }
 }
 
+const vinhWards = ["16681", "16690", "16702", "16708", "16732", "17920"];
+
 async function scrape(port: string) {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const sum = (metric: string, where: Record<string, string> = {}) =>
@@ -176,7 +178,10 @@ async function scrape(port: string) {
       number
     >,
     stations: sum("pulse_bts_stations") - sum("pulse_bts_stations", { status: "removed" }),
-    viettel5gVinh: sum("pulse_bts_stations", { source: "viettel", tech: "5G", area: "412" }),
+    // Vinh's 5G stations stand in its six wards (former district 412) since 2025-07-01.
+    viettel5gVinh: vinhWards.reduce((n, area) => n + sum("pulse_bts_stations", { source: "viettel", tech: "5G", area }), 0),
+    // Communes with subscribers (the label sets are zero-filled: count those the simulator filled).
+    communes: new Set([...text.matchAll(/^pulse_subscribers\{[^}]*area="(\d+)"[^}]*\} ([1-9]\d*)$/gm)].map((m) => m[1])).size,
     esignToday: sum("pulse_esign_documents_today"),
   };
 }
@@ -185,7 +190,8 @@ const within1 = (got: number, want: number) => Math.abs(got / want - 1) <= 0.01;
 const matchesArticle = (f: Awaited<ReturnType<typeof scrape>>) =>
   Object.entries(article).every(([s, n]) => within1(f.subscribers[s as keyof typeof article], n)) &&
   f.stations === 8_176 &&
-  f.viettel5gVinh === 106;
+  f.viettel5gVinh === 106 &&
+  f.communes === 130;
 
 /** Subscribes to `subscribers` on the gateway and sums the latest count per key by service. */
 function gatewayTotals(port: string) {
