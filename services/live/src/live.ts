@@ -1,18 +1,19 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createLogger, type Logger } from "@pulse/config";
-import { consumerName, feeds, pipelineBehindJudge, type Feed } from "@pulse/contracts";
+import { consumerName, feeds, localDayStart, pipelineBehindJudge, type Feed } from "@pulse/contracts";
 import { createDb, type Db } from "@pulse/db";
 import { startMetricsServer, type MetricsServer } from "@pulse/metrics";
 import { connectNats, feedStream, jetstreamManager, type NatsConnection } from "@pulse/nats";
 import type { LiveConfig } from "./config";
-import { computeFreshness, computeKpis, localDay } from "./derived";
+import { computeFreshness, DerivedFigures, localDay, todaysMap } from "./derived";
 import { Gateway, type BehindReason } from "./gateway";
-import { createRoutes } from "./http-routes";
+import { createRoutes, wallConfig } from "./http-routes";
 import { LiveFeed } from "./live-feed";
 import { createLiveMetrics } from "./live-metrics";
 import { LiveState, type KeepFn } from "./live-state";
 import { lastChangeId } from "./sql/read-state";
+import { readReported } from "./sql/read-reported";
 
 export interface LiveDeps {
   /** A database handle shared with other services of this process (the embedded Postgres is one session). The caller closes it. */
@@ -83,28 +84,57 @@ export async function startLive(config: Readonly<LiveConfig>, deps: LiveDeps = {
 
   // --- derived topics ---------------------------------------------------------------------
   const derivedValues = new Map<string, string>();
+  /** Per derived metric, the keys it produced last time: one no longer produced (an area that left the map at midnight) is set to null. */
+  const derivedKeys = new Map<string, Map<string, Record<string, string>>>();
   let derivedVersion = 0;
   let lastFreshness = 0;
   let kpiDay = "";
   let loadedSinceDerive = true;
-  const putDerived = (metric: string, map: Map<string, { key: Record<string, string>; value: unknown }>) => {
-    for (const [k, { key, value }] of map) {
+  const figures = new DerivedFigures();
+  let reportedChanged = false;
+  /** Subscriber or station changes since the last read of who reported today. */
+  let reportedStale = true;
+  let reportedAt = 0;
+  const putDerived = (metric: string, map: Map<string, { key: object; value: unknown }>) => {
+    const put = (k: string, key: Record<string, string>, value: unknown) => {
       const text = JSON.stringify(value);
       const id = `${metric}|${k}`;
-      if (derivedValues.get(id) === text) continue;
+      if (derivedValues.get(id) === text) return;
       derivedValues.set(id, text);
       derivedVersion = Math.max(Date.now(), derivedVersion + 1);
       state.put(metric, key, value as never, derivedVersion, 0, 0, true);
+    };
+    const before = derivedKeys.get(metric);
+    const now = new Map<string, Record<string, string>>();
+    for (const [k, { key, value }] of map) {
+      now.set(k, key as Record<string, string>);
+      put(k, key as Record<string, string>, value);
     }
+    if (before) for (const [k, key] of before) if (!now.has(k)) put(k, key, null);
+    derivedKeys.set(metric, now);
   };
   const beforeTick = () => {
     if (!feed.ready) return;
     const now = clock();
     const m = state.dirtyMetrics;
     const day = localDay(now);
-    if (loadedSinceDerive || day !== kpiDay || m.has("subscribers") || m.has("esign_day") || m.has("egov_day")) {
+    if (m.has("subscribers") || m.has("bts_stations") || m.has("bts_station")) reportedStale = true;
+    if (loadedSinceDerive) figures.reset();
+    else figures.invalidate(m, state.dirty);
+    if (
+      loadedSinceDerive ||
+      reportedChanged ||
+      day !== kpiDay ||
+      m.has("subscribers") ||
+      m.has("bts_stations") ||
+      m.has("esign_day") ||
+      m.has("egov_day")
+    ) {
       kpiDay = day;
-      putDerived("kpi", computeKpis(state, now));
+      reportedChanged = false;
+      const { kpi, rollup } = figures.compute(state, now);
+      putDerived("kpi", kpi);
+      putDerived("rollup", rollup);
     }
     if (loadedSinceDerive || m.has("feed") || now - lastFreshness >= 1_000) {
       lastFreshness = now;
@@ -131,12 +161,16 @@ export async function startLive(config: Readonly<LiveConfig>, deps: LiveDeps = {
     onLoaded: (reason) => {
       metrics.rebuilds.inc();
       derivedValues.clear();
+      derivedKeys.clear();
       loadedSinceDerive = true;
       beforeTick();
       gateway.loaded(reason);
     },
   });
-  const gateway = new Gateway({ config, state, feed, metrics, log, behind, beforeTick, clock });
+  // The wall's configuration and its hash: heartbeats carry the hash of the map in force today, so
+  // a wall loaded before a seeds change or before midnight of a map change reloads by itself.
+  const configFor = (now: number) => wallConfig(config.operatorName, todaysMap(now));
+  const gateway = new Gateway({ config, state, feed, metrics, log, behind, beforeTick, clock, configHash: () => configFor(clock()).hash });
 
   const timers: NodeJS.Timeout[] = [];
   const every = (ms: number, fn: () => Promise<void> | void) => {
@@ -196,6 +230,19 @@ export async function startLive(config: Readonly<LiveConfig>, deps: LiveDeps = {
     }
     behindFeeds = next;
   });
+  // Who reported for each area today: read again soon after subscriber or station changes, and at
+  // least every 15 s (the day turns, a reading dated yesterday is not today's).
+  const readWhoReported = async () => {
+    const now = clock();
+    reportedStale = false;
+    reportedAt = Date.now();
+    const pairs = await readReported(db.db, new Date(localDayStart(now)));
+    if (figures.setReported(pairs)) reportedChanged = true;
+  };
+  every(1_000, async () => {
+    if (!feed.ready || (!reportedStale && Date.now() - reportedAt < 15_000)) return;
+    await readWhoReported();
+  });
   every(60_000, () => {
     const now = clock();
     keepDay = fromDay(now);
@@ -209,7 +256,7 @@ export async function startLive(config: Readonly<LiveConfig>, deps: LiveDeps = {
   });
 
   const health = () => ({ ok: feed.ready, seq: state.seq, clients: gateway.clientCount, behind: behind() });
-  const routes = createRoutes({ wallDir: config.wallDir, operatorName: config.operatorName, health });
+  const routes = createRoutes({ wallDir: config.wallDir, config: () => configFor(clock()), health });
   const server: Server = createServer((req, res) => {
     routes(req, res).catch((err) => {
       res.writeHead(500);
@@ -230,6 +277,10 @@ export async function startLive(config: Readonly<LiveConfig>, deps: LiveDeps = {
   // `loading`, subscriptions wait) rather than refuse to start.
   if (!(await feed.waitReady(config.startWaitMs)))
     log.warn("state not read from Postgres yet; serving, subscriptions wait for it", { error: feed.lastError });
+  else {
+    await readWhoReported().catch(() => {});
+    beforeTick();
+  }
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.port, config.host, () => resolve());
