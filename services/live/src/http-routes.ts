@@ -3,7 +3,18 @@ import { readFile } from "node:fs/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createRequire } from "node:module";
 import { dirname, extname, join, normalize, sep } from "node:path";
-import { areas, baselines, calendar, kpiTargets, provinceCode, provinceHouseholds, sources } from "@pulse/seeds";
+import {
+  areas,
+  baselines,
+  calendar,
+  kpiTargets,
+  provinceCode,
+  provinceHouseholds,
+  sources,
+  type Calendar,
+  type KpiTarget,
+  type Source,
+} from "@pulse/seeds";
 import type { MapOfDay } from "./map-of-day";
 
 const types: Record<string, string> = {
@@ -27,17 +38,32 @@ const vendor: Record<string, string> = {
   "/vendor/uPlot.min.css": join(uplotDist, "uPlot.min.css"),
 };
 
+/** One area version as `/config.json` lists it. */
+export interface WallArea {
+  code: string;
+  name_vi: string;
+  name_en: string;
+  level: string;
+  parent: string | null;
+  /** Communes: the district in force on 2025-06-30 that held it; null for others. */
+  former_district: string | null;
+  /** Communes: phuong or xa. */
+  type: string | null;
+  valid_from: string | null;
+  valid_to: string | null;
+}
+
 /** What `/config.json` holds. */
 export interface WallConfigBody {
   operator_name: string;
-  /** Every area version, dated: code, name_vi, name_en, level, parent, former_district (communes), type, valid_from, valid_to. */
-  areas: readonly object[];
+  /** Every area version, dated (an area is (code, valid_from): codes are reused). */
+  areas: readonly WallArea[];
   /** The map in force on the gateway's day: its id, the areas where current figures are counted, the former districts with their communes. */
   today: { day: string; map: string; leaves: string[]; former_districts: { code: string; communes: string[] }[] };
-  sources: unknown;
-  calendar: unknown;
-  targets: unknown;
-  baselines: unknown;
+  sources: readonly Source[];
+  calendar: Calendar;
+  targets: Readonly<Record<string, KpiTarget>>;
+  baselines: Readonly<Record<string, number>>;
   /** The province's households: the one sourced denominator of FTTH coverage (no figure per commune or district). */
   households: number;
   province: string;
@@ -53,7 +79,7 @@ export function wallConfig(operatorName: string, today: MapOfDay): WallConfigBod
   if (cached?.key === key) return cached.body;
   const base = {
     operator_name: operatorName,
-    areas: areas.map((a) => ({
+    areas: areas.map((a): WallArea => ({
       code: a.code,
       name_vi: a.name_vi,
       name_en: a.name_en,
