@@ -148,7 +148,10 @@ describe("wall screen in a browser", () => {
     await expect.poll(() => page.locator("#table-view tbody tr:not([hidden])").count()).toBe(20);
     expect(await page.locator("#table-view .ct-page").textContent()).toBe("Trang 1/7");
     // Text big enough to read from across the room.
-    const size = await page.locator("#table-view tbody tr td.c-name").first().evaluate((el) => getComputedStyle(el).fontSize);
+    const size = await page
+      .locator("#table-view tbody tr td.c-name")
+      .first()
+      .evaluate((el) => getComputedStyle(el).fontSize);
     expect(parseFloat(size)).toBeGreaterThanOrEqual(18);
     await page.click('#table-view th[data-col="btsDown"]');
     await expect.poll(() => page.locator('#table-view th[data-col="btsDown"]').getAttribute("aria-sort")).toBe("descending");
@@ -175,7 +178,11 @@ describe("wall screen in a browser", () => {
       ["viettel", "NA-T-2"],
       ["mobifone", "NA-T-3"],
     ] as const)
-      await h.publish("bts", src, make.bts(`${id}-up`, id, "up", { area: id === "NA-T-3" ? "16681" : "16732", ts: local(Date.now() - 1000) }));
+      await h.publish(
+        "bts",
+        src,
+        make.bts(`${id}-up`, id, "up", { area: id === "NA-T-3" ? "16681" : "16732", ts: local(Date.now() - 1000) }),
+      );
     await h.settle();
   });
 

@@ -21,7 +21,11 @@ const fresh = (source: string, feed: string, state = "fresh", at = new Date(now 
   e("freshness", { source, feed }, { state, last_received_at: at, cadence_s: 300 });
 
 /** What a wall holds after its snapshot, for a gateway state made of `entries` (and raw `extra` entries, e.g. stations). */
-function wallStore(entries: [string, Record<string, string>, number][], extra: Entry[] = [], reported: { area: string; source: string }[] = []) {
+function wallStore(
+  entries: [string, Record<string, string>, number][],
+  extra: Entry[] = [],
+  reported: { area: string; source: string }[] = [],
+) {
   const state = new LiveState(0, () => true);
   for (const [metric, key, value] of entries) state.put(metric, key, value, ++version, 0, 0, false);
   const f = new DerivedFigures();
@@ -172,7 +176,12 @@ describe("wall view on today's map", () => {
       ["A", 10 * 60_000],
       ["C", 60_000],
     ]);
-    expect(v.alarms.rows[0]).toMatchObject({ carrier: "Viettel", areaVi: "Phường Cửa Lò", formerVi: "Thành phố Vinh", formerEn: "Vinh City" });
+    expect(v.alarms.rows[0]).toMatchObject({
+      carrier: "Viettel",
+      areaVi: "Phường Cửa Lò",
+      formerVi: "Thành phố Vinh",
+      formerEn: "Vinh City",
+    });
     expect(v.alarms.rows[2]).toMatchObject({ areaVi: "Xã Yên Thành", formerVi: "Huyện Yên Thành" });
     expect(buildView(s, config, { area: "412", nowMs: now }).alarms.rows.map((r) => r.station)).toEqual(["B", "A"]);
     expect(buildView(s, config, { area: "17506", nowMs: now }).alarms.rows.map((r) => r.station)).toEqual(["C"]);
@@ -207,9 +216,29 @@ describe("commune table", () => {
         ["bts_stations", { source: "viettel", tech: "4G", area: "16732", status: "down" }, 2],
         ["bts_stations", { source: "viettel", tech: "4G", area: "17506", status: "down" }, 4],
         ["bts_stations", { source: "viettel", tech: "4G", area: "17506", status: "up" }, 1],
-        ["egov_day", { day: today, source: "dvc", agency: "ubnd-xa", level: "commune", channel: "in_person", status: "received", area: "16732" }, 7],
-        ["egov_day", { day: today, source: "dvc", agency: "ubnd-xa", level: "commune", channel: "in_person", status: "resolved_on_time", area: "16732" }, 3],
-        ["egov_day", { day: today, source: "dvc", agency: "ubnd-xa", level: "commune", channel: "in_person", status: "resolved_late", area: "16732" }, 1],
+        [
+          "egov_day",
+          { day: today, source: "dvc", agency: "ubnd-xa", level: "commune", channel: "in_person", status: "received", area: "16732" },
+          7,
+        ],
+        [
+          "egov_day",
+          {
+            day: today,
+            source: "dvc",
+            agency: "ubnd-xa",
+            level: "commune",
+            channel: "in_person",
+            status: "resolved_on_time",
+            area: "16732",
+          },
+          3,
+        ],
+        [
+          "egov_day",
+          { day: today, source: "dvc", agency: "ubnd-xa", level: "commune", channel: "in_person", status: "resolved_late", area: "16732" },
+          1,
+        ],
         ["esign_day", { day: today, source: "edoc", agency: "ubnd-xa", area: "16732", signed: "true", signer: "personal" }, 12],
       ],
       [],
@@ -265,7 +294,12 @@ describe("area picker", () => {
         .slice(vinh + 1, vinh + 1 + inVinh)
         .map((o) => o.code)
         .sort(),
-    ).toEqual(mapOn(config, today).formerDistricts.find((d) => d.district.code === "412")!.communes.map((c) => c.code).sort());
+    ).toEqual(
+      mapOn(config, today)
+        .formerDistricts.find((d) => d.district.code === "412")!
+        .communes.map((c) => c.code)
+        .sort(),
+    );
   });
 
   it("finds communes without diacritics, đ included", () => {

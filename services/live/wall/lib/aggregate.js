@@ -52,7 +52,8 @@ export function mapOn(config, day) {
   );
   /** Latest version of each code. */
   const latest = new Map();
-  for (const a of config.areas) if (!latest.has(a.code) || (latest.get(a.code).valid_from ?? "") < (a.valid_from ?? "")) latest.set(a.code, a);
+  for (const a of config.areas)
+    if (!latest.has(a.code) || (latest.get(a.code).valid_from ?? "") < (a.valid_from ?? "")) latest.set(a.code, a);
   /** @type {Map<string, Area[]>} */
   const groups = new Map();
   for (const a of leaves.values()) {
@@ -221,7 +222,12 @@ export function buildView(store, config, { area, nowMs, alarmRows = 10 }) {
   const carrierState = new Map(fresh.subscribers?.sources.map((s) => [s.id, s.state]) ?? []);
 
   const subscriberTile = (/** @type {string} */ service) => {
-    const byCarrier = carriers.map((id) => ({ id, name: shortNames[id] ?? id, value: n(`${service}.${id}`), state: carrierState.get(id) ?? "unknown" }));
+    const byCarrier = carriers.map((id) => ({
+      id,
+      name: shortNames[id] ?? id,
+      value: n(`${service}.${id}`),
+      state: carrierState.get(id) ?? "unknown",
+    }));
     return { total: n(service), byCarrier };
   };
 

@@ -58,7 +58,14 @@ export function areaOptions(config, day) {
     });
     for (const c of communes) {
       grouped.add(c.code);
-      out.push({ code: c.code, scope: c.level, name_vi: c.name_vi, name_en: areaName(c, "en"), group: district.code, fold: foldText(c.name_vi) });
+      out.push({
+        code: c.code,
+        scope: c.level,
+        name_vi: c.name_vi,
+        name_en: areaName(c, "en"),
+        group: district.code,
+        fold: foldText(c.name_vi),
+      });
     }
   }
   // Before the cut-over (or a map without former districts): the areas in force, ungrouped.
@@ -185,10 +192,16 @@ export class AreaPicker {
       li.setAttribute("aria-selected", String(i === this.active));
       const name = document.createElement("span");
       name.className = "r-name";
-      name.textContent = a.scope === "former_district" ? t(this.lang, "former_all", { name: this.lang === "en" ? a.name_en : a.name_vi }) : this.lang === "en" ? a.name_en : a.name_vi;
+      name.textContent =
+        a.scope === "former_district"
+          ? t(this.lang, "former_all", { name: this.lang === "en" ? a.name_en : a.name_vi })
+          : this.lang === "en"
+            ? a.name_en
+            : a.name_vi;
       const group = document.createElement("span");
       group.className = "r-group";
-      const fd = a.group && a.scope !== "former_district" ? this.options.find((x) => x.code === a.group && x.scope === "former_district") : null;
+      const fd =
+        a.group && a.scope !== "former_district" ? this.options.find((x) => x.code === a.group && x.scope === "former_district") : null;
       group.textContent = fd ? (this.lang === "en" ? fd.name_en : fd.name_vi) : "";
       li.append(name, group);
       // mousedown, not click: the input's blur would close the list first.
