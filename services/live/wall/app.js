@@ -695,7 +695,8 @@ function render(/** @type {boolean} */ force) {
 async function loadConfig() {
   for (let wait = 500; ; wait = Math.min(wait * 2, 10_000)) {
     try {
-      const r = await fetch("/config.json", { cache: "no-store" });
+      // The server says no-cache: always fresh, and the page's preload of it is used.
+      const r = await fetch("/config.json");
       if (r.ok) return await r.json();
     } catch {}
     await new Promise((r) => setTimeout(r, wait));
@@ -725,9 +726,10 @@ async function main() {
   if (wanted) setArea(wanted);
   setView(view);
   applyLanguage();
-  await buildSpark();
-  setKiosk(kiosk);
+  // The socket first: the figures are on their way while the chart library loads.
   connect();
+  void buildSpark();
+  setKiosk(kiosk);
   // The clock and the down durations tick every second whatever the traffic.
   setInterval(() => render(false), 1000);
   document.body.dataset.ready = "1";

@@ -103,6 +103,7 @@ export declare const techs: readonly ["2G", "3G", "4G", "5G"];
 export declare const feeds: readonly ["subscribers", "bts", "esign", "egov"];
 export declare const shortNames: Record<string, string>;
 export declare function feedStates(store: LiveStore, config: WallConfig): Record<string, FeedView>;
+export declare const byVietnamese: (a: string, b: string) => number;
 export declare function inForceOn(a: Area, day: string): boolean;
 export declare function mapOn(config: WallConfig, day: string): DayMap;
 export declare function scopeOf(config: WallConfig, day: string, area: string): string | null;

@@ -25,6 +25,12 @@ import { localDay } from "./format.js";
  *   formerOf: (code: string) => string|undefined }} DayMap
  */
 
+/**
+ * Vietnamese alphabetical order (one collator: `localeCompare(b, "vi")` builds one per call,
+ * and a first render sorts the 130 communes several times).
+ */
+export const byVietnamese = new Intl.Collator("vi").compare;
+
 /** Is `a` in force on `day` (YYYY-MM-DD)? @param {Area} a @param {string} day */
 export const inForceOn = (a, day) => (a.valid_from === null || a.valid_from <= day) && (a.valid_to === null || a.valid_to >= day);
 
@@ -47,7 +53,7 @@ export function mapOn(config, day) {
   const leaves = new Map(
     config.areas
       .filter((a) => a.level !== "province" && inForceOn(a, day))
-      .sort((a, b) => a.name_vi.localeCompare(b.name_vi, "vi"))
+      .sort((a, b) => byVietnamese(a.name_vi, b.name_vi))
       .map((a) => [a.code, a]),
   );
   /** Latest version of each code. */
@@ -76,7 +82,7 @@ export function mapOn(config, day) {
     leaves,
     formerDistricts: [...groups.entries()]
       .map(([code, communes]) => ({ district: latest.get(code) ?? { code, name_vi: code, name_en: code }, communes }))
-      .sort((a, b) => a.district.name_vi.localeCompare(b.district.name_vi, "vi")),
+      .sort((a, b) => byVietnamese(a.district.name_vi, b.district.name_vi)),
     formerOf,
   };
   if (cache.size > 4) cache.clear();

@@ -6,7 +6,7 @@
  * `foldText` and `searchAreas` are pure (tested without a browser); `AreaPicker` draws the select
  * and the search box.
  */
-import { areaName, mapOn } from "./aggregate.js";
+import { areaName, byVietnamese, mapOn } from "./aggregate.js";
 import { t } from "./i18n.js";
 
 /** @typedef {import("./aggregate.js").WallConfig} WallConfig */
@@ -98,7 +98,7 @@ export function searchAreas(options, query, limit = 12) {
     const rank = (bare.startsWith(q) ? 0 : ` ${bare}`.includes(` ${q}`) ? 1 : 2) * 2 + (o.scope === "former_district" ? 1 : 0);
     hits.push({ o, rank });
   }
-  hits.sort((a, b) => a.rank - b.rank || a.o.name_vi.localeCompare(b.o.name_vi, "vi"));
+  hits.sort((a, b) => a.rank - b.rank || byVietnamese(a.o.name_vi, b.o.name_vi));
   return hits.slice(0, limit).map((h) => h.o);
 }
 

@@ -6,7 +6,7 @@
  * draws them: it builds its 20 rows once and afterwards only writes text that changed, as the
  * rest of the wall does.
  */
-import { dayOf, kpiOf, mapOn, rollupOf, shortNames } from "./aggregate.js";
+import { byVietnamese, dayOf, kpiOf, mapOn, rollupOf, shortNames } from "./aggregate.js";
 import { dash, formatInt, formatPercent } from "./format.js";
 import { t } from "./i18n.js";
 
@@ -64,14 +64,14 @@ export function communeRows(store, config, { nowMs }) {
  */
 export function sortRows(rows, column, dir) {
   const sign = dir === "desc" ? -1 : 1;
-  const byName = (/** @type {CommuneRow} */ a, /** @type {CommuneRow} */ b) => a.name.localeCompare(b.name, "vi");
+  const byName = (/** @type {CommuneRow} */ a, /** @type {CommuneRow} */ b) => byVietnamese(a.name, b.name);
   /** @param {CommuneRow} r @returns {number|string|null} */
   const value = (r) => (column === "name" ? r.name : column === "reported" ? r.reported.length : /** @type {any} */ (r)[column]);
   return [...rows].sort((a, b) => {
     const va = value(a);
     const vb = value(b);
     if (va === null || vb === null) return va === vb ? byName(a, b) : va === null ? 1 : -1;
-    const c = typeof va === "string" ? va.localeCompare(/** @type {string} */ (vb), "vi") : va - /** @type {number} */ (vb);
+    const c = typeof va === "string" ? byVietnamese(va, /** @type {string} */ (vb)) : va - /** @type {number} */ (vb);
     return c !== 0 ? sign * c : byName(a, b);
   });
 }
