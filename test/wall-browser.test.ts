@@ -151,7 +151,8 @@ describe("wall screen in a browser", () => {
     const size = await page
       .locator("#table-view tbody tr td.c-name")
       .first()
-      .evaluate((el) => getComputedStyle(el).fontSize);
+      // (A cast: this file is typed without the DOM library.)
+      .evaluate((el) => (globalThis as unknown as { getComputedStyle(e: unknown): { fontSize: string } }).getComputedStyle(el).fontSize);
     expect(parseFloat(size)).toBeGreaterThanOrEqual(18);
     await page.click('#table-view th[data-col="btsDown"]');
     await expect.poll(() => page.locator('#table-view th[data-col="btsDown"]').getAttribute("aria-sort")).toBe("descending");

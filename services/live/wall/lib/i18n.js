@@ -14,7 +14,7 @@ export const labels = {
   area_label: { vi: "Địa bàn", en: "Area" },
   area_find: { vi: "Tìm xã, phường…", en: "Find a commune or ward…" },
   former_all: { vi: "Toàn bộ {name} (cũ)", en: "All of former {name}" },
-  view_table: { vi: "Bảng xã, phường", en: "Commune table" },
+  view_table: { vi: "Bảng xã", en: "Table" },
   table_title: { vi: "Số liệu theo xã, phường hôm nay", en: "Communes and wards today" },
   table_page: { vi: "Trang {page}/{pages}", en: "Page {page} of {pages}" },
   table_note: { vi: "{n} xã, phường đang có hiệu lực", en: "{n} communes and wards in force" },
