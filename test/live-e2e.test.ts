@@ -111,9 +111,16 @@ describe("live gateway after real ingest", () => {
     const c = connect();
     await c.opened;
     c.subscribe("k", ["kpi", "rollup"], { filter: { area: ["40", "412", "16732"] } });
-    const snap = await c.next((f) => f.type === "snapshot");
+    await c.next((f) => f.type === "snapshot");
+    // The roll-ups are judged every LIVE_DERIVED_MS (500 ms) under a flow: the last change may follow in a delta.
+    const province = keyString({ scope: "province", area: "40" });
+    await c.until(() => (c.metric("rollup").get(province) as { on_time?: number } | undefined)?.on_time === 1, 5_000, "the roll-ups");
     type E = { metric: string; key: { kpi: string; area: string; scope?: string }; value: never };
-    const entries = snap.entries as E[];
+    const entries: E[] = [...c.values].map(([id, h]) => {
+      const [metric, k] = id.split("\u0000") as [string, string];
+      const key = Object.fromEntries(k.split("|").map((kv) => kv.split("="))) as E["key"];
+      return { metric, key, value: h.value as never };
+    });
     const kpi = new Map(
       entries.filter((e) => e.metric === "kpi").map((e) => [`${e.key.kpi}|${e.key.scope ? "fd:" : ""}${e.key.area}`, e.value]),
     );

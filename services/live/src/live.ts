@@ -37,6 +37,20 @@ export interface Live {
 
 const dayMs = 86_400_000;
 
+/** Equal derived values: numbers, null, or flat objects of them (a `rollup` value); cheaper than comparing JSON texts. */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (!a || !b || typeof a !== "object" || typeof b !== "object") return false;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let n = 0;
+  for (const k in x) {
+    if (x[k] !== y[k]) return false;
+    n++;
+  }
+  return n === Object.keys(y).length;
+}
+
 /** Starts a gateway: state read, LIVE followed, sockets served. Resolves once both ports listen. */
 export async function startLive(config: Readonly<LiveConfig>, deps: LiveDeps = {}): Promise<Live> {
   const log = deps.log ?? createLogger("live", config.logLevel);
@@ -83,7 +97,7 @@ export async function startLive(config: Readonly<LiveConfig>, deps: LiveDeps = {
   })();
 
   // --- derived topics ---------------------------------------------------------------------
-  const derivedValues = new Map<string, string>();
+  const derivedValues = new Map<string, unknown>();
   /** Per derived metric, the keys it produced last time: one no longer produced (an area that left the map at midnight) is set to null. */
   const derivedKeys = new Map<string, Map<string, Record<string, string>>>();
   let derivedVersion = 0;
@@ -97,10 +111,9 @@ export async function startLive(config: Readonly<LiveConfig>, deps: LiveDeps = {
   let reportedAt = 0;
   const putDerived = (metric: string, map: Map<string, { key: object; value: unknown }>) => {
     const put = (k: string, key: Record<string, string>, value: unknown) => {
-      const text = JSON.stringify(value);
       const id = `${metric}|${k}`;
-      if (derivedValues.get(id) === text) return;
-      derivedValues.set(id, text);
+      if (sameValue(derivedValues.get(id), value)) return;
+      derivedValues.set(id, value);
       derivedVersion = Math.max(Date.now(), derivedVersion + 1);
       state.put(metric, key, value as never, derivedVersion, 0, 0, true);
     };
@@ -113,6 +126,9 @@ export async function startLive(config: Readonly<LiveConfig>, deps: LiveDeps = {
     if (before) for (const [k, key] of before) if (!now.has(k)) put(k, key, null);
     derivedKeys.set(metric, now);
   };
+  /** Source metrics changed since `kpi` and `rollup` were last computed. */
+  let figuresDirty = false;
+  let figuresAt = 0;
   const beforeTick = () => {
     if (!feed.ready) return;
     const now = clock();
@@ -121,16 +137,14 @@ export async function startLive(config: Readonly<LiveConfig>, deps: LiveDeps = {
     if (m.has("subscribers") || m.has("bts_stations") || m.has("bts_station")) reportedStale = true;
     if (loadedSinceDerive) figures.reset();
     else figures.invalidate(m, state.dirty);
-    if (
-      loadedSinceDerive ||
-      reportedChanged ||
-      day !== kpiDay ||
-      m.has("subscribers") ||
-      m.has("bts_stations") ||
-      m.has("esign_day") ||
-      m.has("egov_day")
-    ) {
+    if (m.has("subscribers") || m.has("bts_stations") || m.has("esign_day") || m.has("egov_day")) figuresDirty = true;
+    // Under a steady flow the roll-ups are judged every derivedMs, not every tick: they are
+    // sums over the whole state (some milliseconds), and a wall renders at most every 250 ms.
+    const due = Date.now() - figuresAt >= config.derivedMs;
+    if (loadedSinceDerive || day !== kpiDay || ((reportedChanged || figuresDirty) && due)) {
       kpiDay = day;
+      figuresAt = Date.now();
+      figuresDirty = false;
       reportedChanged = false;
       const { kpi, rollup } = figures.compute(state, now);
       putDerived("kpi", kpi);
