@@ -20,6 +20,10 @@
  *    after their snapshot: how many are closed with 1013, and the gateway's RSS.
  * 5. scale: inject again with more clients (BENCH_SCALE, default 250,500,…,10000), until
  *    p99 passes 250 ms. BENCH_SCALE=0 skips it.
+ * Before the gateway starts, BENCH_HISTORY_DAYS (default 31; 0 for a fresh start) days of
+ * simulated history at the 130 communes are written to the database (bench/support/live-history.ts):
+ * the gateway holds 31 days of day keys, today's gauges and 8,176 stations, as it does in the room.
+ * Each scenario starts measuring once every client has its snapshot.
  * Latency is from a change's commit time (its `at`) to its receipt by a client, for every LIVE
  * message a received frame covers. Runs on the machine's Postgres and NATS (PULSE_TEST_PG_URL,
  * PULSE_TEST_NATS_URL) in a fresh database and fresh streams, removed afterwards.
@@ -44,6 +48,8 @@ import { createTestDatabase, freePort, sharedNatsUrl, uniqueTag } from "@pulse/t
 import { mergeReports, type ClientsReport } from "./support/live-clients-report";
 import { procMeter } from "./support/live-proc";
 import { bucketsOf, quantileOf, scrape } from "./support/soak-services";
+import { seedHistory } from "./support/live-history";
+import { createDb } from "@pulse/db";
 
 const env = process.env;
 const CLIENTS = Number(env.BENCH_CLIENTS ?? 2_000);
@@ -60,7 +66,8 @@ const PARTS = new Set((env.BENCH_PARTS ?? "inject,pipeline,bare,socketio,slow,sc
 const SLOW = Number(env.BENCH_SLOW ?? 500);
 /** Processes the clients are spread over (each one's CPU is reported in the sum). */
 const CLIENT_PROCS = Number(env.BENCH_CLIENT_PROCS ?? 2);
-const TOPICS = ["subscribers", "bts_stations", "feed", "kpi"];
+const TOPICS = (env.BENCH_TOPICS ?? "subscribers,bts_stations,feed,kpi").split(",");
+const HISTORY_DAYS = Number(env.BENCH_HISTORY_DAYS ?? 31);
 const natsUrl = sharedNatsUrl();
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -265,9 +272,11 @@ async function scenario(
   await Promise.all(kids.map((k) => message<{ ok?: string }>(k, (m) => m.ok === "ready")));
   clientsChildren = kids;
   kids.forEach((k, i) => k.send({ cmd: "start", kind, url, n: Math.floor(n / procs) + (i < n % procs ? 1 : 0), topics: TOPICS }));
+  const tSnap = performance.now();
   const starts = await Promise.all(kids.map((k) => message<{ ok?: string; connected: number }>(k, (m) => m.ok === "started", 300_000)));
   const connected = starts.reduce((a, x) => a + x.connected, 0);
-  await sleep(1_500); // snapshots
+  console.log(`  ${connected} clients connected and holding their snapshot in ${((performance.now() - tSnap) / 1000).toFixed(1)} s`);
+  await sleep(1_500); // the last snapshots' tail
   for (const k of kids) k.send({ cmd: "reset" });
   const entries0 = liveEntries;
   const messages0 = liveMessages;
@@ -334,6 +343,15 @@ try {
   console.log(
     `live bench: ${CLIENTS} clients, ${RATE} key changes/s (${PER_MSG} per LIVE message, ${KEYS} keys), ${SECONDS} s per part; topics ${TOPICS.join(", ")}`,
   );
+  if (HISTORY_DAYS > 0) {
+    const hdb = createDb({ url: database.url, poolMax: 1 });
+    const t = performance.now();
+    const c = await seedHistory(hdb, { days: HISTORY_DAYS });
+    await hdb.close();
+    console.log(
+      `history: ${HISTORY_DAYS} days at 130 communes (${c.gauges} gauges, ${c.stations} stations, ${c.esignDayKeys + c.egovDayKeys} day keys) in ${((performance.now() - t) / 1000).toFixed(1)} s`,
+    );
+  } else console.log("history: none (a fresh start)");
   const gw = await startGateway();
   await sleep(1_000);
   console.log(`gateway idle: RSS ${f0(procMeter(gw.child.pid!)().rssMiB)} MiB (node + tsx + the state)`);

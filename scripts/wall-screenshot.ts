@@ -3,17 +3,19 @@
  * (1920×1080). The figures go through the real pipeline: published to NATS, committed by ingest,
  * relayed to LIVE and pushed by a gateway to headless Chromium. Needs what the tests need: the
  * machine's Postgres (PULSE_TEST_PG_URL) and NATS (PULSE_TEST_NATS_URL), and /usr/bin/chromium
- * (CHROMIUM_PATH). WALL_SHOT_OUT changes the output file; WALL_SHOT_LANG=en shoots in English.
+ * (CHROMIUM_PATH). WALL_SHOT_OUT changes the output file; WALL_SHOT_LANG=en shoots in English;
+ * WALL_SHOT_VIEW=table shoots the commune table (sorted by stations down).
  */
 import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { launchChromium } from "../test/support/chromium";
-import { districts, baselines } from "@pulse/seeds";
+import { areaMap, baselines, localDayNumber, simulation } from "@pulse/seeds";
 import { ingestHarness, type Envelope } from "@pulse/ingest/test-harness";
 import { loadConfig, startLive } from "@pulse/live";
 
 const out = resolve(process.env.WALL_SHOT_OUT ?? "docs/wall.png");
 const lang = process.env.WALL_SHOT_LANG === "en" ? "en" : "vi";
+const view = process.env.WALL_SHOT_VIEW === "table" ? "table" : "tiles";
 const local = (ms: number) => new Date(ms + 7 * 3_600_000).toISOString().slice(0, 19) + "+07:00";
 
 /** Splits `total` over `weights` in whole numbers that sum to it exactly (largest remainder). */
@@ -44,11 +46,23 @@ function prng(seed: number) {
 
 type Pub = { feed: string; source: string; env: Envelope };
 
-/** The article's figures (seed/FIGURES.md) as feed events, spread over districts and carriers. */
+/**
+ * The article's figures (seed/FIGURES.md) as feed events, spread over the 130 communes in force on
+ * `now`'s day and the carriers: each commune weighted by the simulator's assumed households of its
+ * former district, split evenly (no source gives figures per commune).
+ */
 export function articleFixture(now: number): Pub[] {
   const rnd = prng(2024);
   const pubs: Pub[] = [];
-  const weights = districts.map((d) => d.households ?? 1);
+  const districts = areaMap.leavesOn(localDayNumber(now));
+  const assumed = simulation.assumed_district_households as Record<string, number | string>;
+  const perFd = new Map<string, number>();
+  for (const c of districts) perFd.set(c.former_district ?? c.code, (perFd.get(c.former_district ?? c.code) ?? 0) + 1);
+  const weights = districts.map((c) => {
+    const fd = c.former_district ?? c.code;
+    return (Number(assumed[fd] ?? 20_000) + (fd === "412" ? Number(assumed["413"] ?? 0) : 0)) / perFd.get(fd)!;
+  });
+  const vinh = districts.filter((c) => (c.former_district ?? c.code) === "412");
   const ts = local(now - 30_000);
   const carriers = ["viettel", "vinaphone", "mobifone", "vietnamobile"] as const;
   const shares: Record<string, number[]> = {
@@ -97,7 +111,7 @@ export function articleFixture(now: number): Pub[] {
     });
   }
   for (let i = 0; i < baselines.bts_5g!; i++)
-    stations.push({ source: "viettel", station: `412-5G-${String(i + 1).padStart(4, "0")}`, tech: "5G", area: "412" });
+    stations.push({ source: "viettel", station: `NA-5G-${String(i + 1).padStart(4, "0")}`, tech: "5G", area: vinh[i % vinh.length]!.code });
   const downAgoMin = [312, 187, 96, 64, 41, 27, 18, 11, 6, 3, 2];
   const down = new Map<number, number>();
   for (const ago of downAgoMin) {
@@ -123,10 +137,10 @@ export function articleFixture(now: number): Pub[] {
   const span = now - 20_000 - open;
   const provincial = [
     "so-khcn",
-    "so-tn-mt",
-    "so-kh-dt",
+    "so-nn-mt",
+    "so-tai-chinh",
     "so-tu-phap",
-    "so-gtvt",
+    "so-cong-thuong",
     "so-xay-dung",
     "so-yte",
     "so-gddt",
@@ -149,7 +163,7 @@ export function articleFixture(now: number): Pub[] {
         ts: local(open + Math.floor(rnd() * span)),
         area: district ? districts[Math.floor(rnd() * districts.length)]!.code : "40",
         data: {
-          agency: district ? "ubnd-huyen" : provincial[Math.floor(rnd() * provincial.length)]!,
+          agency: district ? "ubnd-xa" : provincial[Math.floor(rnd() * provincial.length)]!,
           doc: `VB-${i}`,
           signed: signedIdx.has(i),
           signer: rnd() < 0.16 ? "organization" : "personal",
@@ -164,8 +178,8 @@ export function articleFixture(now: number): Pub[] {
     const r = rnd();
     const channel = r < 0.54 ? "online_full" : r < 0.83 ? "online_partial" : "in_person";
     const area = districts[Math.floor(rnd() * districts.length)]!.code;
-    const level = rnd() < 0.3 ? "province" : "district";
-    const base = { procedure: "thu-tuc", agency: level === "province" ? "so-khcn" : "ubnd-huyen", level, channel };
+    const level = rnd() < 0.3 ? "province" : "commune";
+    const base = { procedure: "thu-tuc", agency: level === "province" ? "so-khcn" : "ubnd-xa", level, channel };
     pubs.push({ feed: "egov", source: "dvc", env: { id: `hs-${i}:received`, ts: local(t), area, data: { ...base, status: "received" } } });
     if (!recent && rnd() < 0.55) {
       const status = rnd() < 0.955 ? "resolved_on_time" : rnd() < 0.7 ? "resolved_late" : "rejected";
@@ -202,10 +216,14 @@ async function main() {
     }
     await h.settle(120_000);
     const page = await browser.newPage({ viewport: { width: 1920, height: 1080 }, deviceScaleFactor: 1 });
-    await page.goto(`http://127.0.0.1:${live.port}/?lang=${lang}`);
+    await page.goto(`http://127.0.0.1:${live.port}/?lang=${lang}${view === "table" ? "&view=table" : ""}`);
     await page.locator('#link[data-state="live"]').waitFor({ timeout: 30_000 });
     // Two heartbeats: the server's time known, every tile rendered, the sparkline drawn.
     await page.waitForTimeout(2_500);
+    if (view === "table") {
+      await page.click('#table-view th[data-col="btsDown"]');
+      await page.waitForTimeout(500);
+    }
     mkdirSync(dirname(out), { recursive: true });
     await page.screenshot({ path: out });
     console.log(`wrote ${out} (${pubs.length} events through the pipeline)`);

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LiveChange } from "@pulse/contracts";
+import { areaMap, localDayNumber } from "@pulse/seeds";
 import { ingestHarness, make, type Harness } from "@pulse/ingest/test-harness";
 import { allLogTopics, clientValues, LiveClient, postgresValues } from "@pulse/live/testing";
 import { DeliverPolicy, type ConsumerMessages } from "@pulse/nats";
@@ -129,6 +130,8 @@ afterAll(async () => {
 });
 
 // --- the steady stream: events of the four feeds through the real pipeline -----------------
+/** The communes and wards in force today (by the test's clock). */
+const communes = [...areaMap.leafCodesOn(localDayNumber(Date.now()))];
 let n = 0;
 let publishing = true;
 let published = 0;
@@ -140,15 +143,29 @@ async function steadyLoad(perSecond: number): Promise<void> {
     for (let k = 0; k < perSecond / 10; k++) {
       const i = n++;
       const ts = { ts: local(now - 1_000) };
-      const area = String(412 + (i % 21));
+      const area = communes[i % communes.length]!;
       const e =
         i % 4 === 0
           ? h.publish("subscribers", ["viettel", "vinaphone", "mobifone"][i % 3]!, make.subscribers(`s${i}`, "mobile", i, { ...ts, area }))
           : i % 4 === 1
             ? h.publish("bts", "viettel", make.bts(`b${i}`, `ST${i % 300}`, i % 3 ? "up" : "down", { ...ts, area }))
             : i % 4 === 2
-              ? h.publish("esign", "edoc", make.esign(`d${i}`, i % 20 !== 0, ts))
-              : h.publish("egov", "dvc", make.egov(`x${i}`, i % 5 ? "received" : "resolved_on_time", { ...ts, area }));
+              ? h.publish("esign", "edoc", make.esign(`d${i}`, i % 20 !== 0, { ...ts, agency: "so-khcn" }))
+              : h.publish(
+                  "egov",
+                  "dvc",
+                  make.egov(`x${i}`, "", {
+                    ...ts,
+                    area,
+                    data: {
+                      procedure: "p",
+                      agency: "ubnd-xa",
+                      level: "commune",
+                      channel: "online_full",
+                      status: i % 5 ? "received" : "resolved_on_time",
+                    },
+                  }),
+                );
       batch.push(e.then(() => published++));
     }
     await Promise.all(batch);
@@ -170,12 +187,12 @@ describe("the gateway under abuse, with the real pipeline flowing", () => {
       const f = JSON.parse(data.toString()) as { type: string; entries?: { version: number; metric: string }[] };
       if (f.type !== "delta") return;
       for (const e of f.entries ?? []) {
-        if (e.metric === "kpi" || e.metric === "freshness" || firstSeen.has(e.version)) continue;
+        if (e.metric === "kpi" || e.metric === "freshness" || e.metric === "rollup" || firstSeen.has(e.version)) continue;
         firstSeen.add(e.version);
         received.push([e.version, now]);
       }
     });
-    good.subscribe("all", [...allLogTopics, "kpi", "freshness"]);
+    good.subscribe("all", [...allLogTopics, "kpi", "freshness", "rollup"]);
     await good.next((f) => f.type === "snapshot");
 
     // Commit times of every change, from LIVE itself.

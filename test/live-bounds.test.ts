@@ -61,7 +61,10 @@ const inject = async (messages: number, perMessage: number, tag: string, padByte
             change_id: id,
             metric: "bts_station",
             at: new Date().toISOString(),
-            entries: areas.map((a) => ({ key: { source: tag, station: a }, value: { tech: "4G", area: "412", status: "up", since: pad } })),
+            entries: areas.map((a) => ({
+              key: { source: tag, station: a },
+              value: { tech: "4G", area: "16681", status: "up", since: pad },
+            })),
           }
         : {
             change_id: id,

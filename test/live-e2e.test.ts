@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keyString } from "@pulse/contracts";
-import { districts } from "@pulse/seeds";
+import { provinceHouseholds } from "@pulse/seeds";
 import { ingestHarness, make, type Harness } from "@pulse/ingest/test-harness";
 import { loadConfig, startLive, type Live } from "@pulse/live";
 import { allLogTopics, clientValues, LiveClient, postgresValues } from "@pulse/live/testing";
@@ -10,7 +10,6 @@ import { calendarClock, utc7DayStart, withinOneDay, type TestClock } from "@puls
 // change log to LIVE, the gateway pushes it to real ws clients, and what they hold equals Postgres.
 // The gateway's clock (its "today") is a calendar clock (PULSE_TEST_CLOCK, docs/testing-time.md);
 // events are dated by it, in the past of the broker's real clock.
-const households413 = districts.find((d) => d.code === "413")!.households!;
 const local = (ms: number) => new Date(ms + 7 * 3_600_000).toISOString().slice(0, 19) + "+07:00";
 
 describe("live gateway after real ingest", () => {
@@ -52,7 +51,7 @@ describe("live gateway after real ingest", () => {
 
   it("serves the snapshot, then deltas whose values equal Postgres; a filter by area gets only that area", async () => {
     const all = connect();
-    const only413 = connect();
+    const only413 = connect(); // Phường Cửa Lò (16732), what was Thị xã Cửa Lò (413)
     // The same subscription without permessage-deflate: plain frames, the same figures.
     const plain = connect(false);
     await all.opened;
@@ -62,7 +61,7 @@ describe("live gateway after real ingest", () => {
     expect(plain.ws.extensions).toBe("");
     all.subscribe("all", allLogTopics);
     plain.subscribe("all", allLogTopics);
-    only413.subscribe("a413", ["subscribers", "bts_stations"], { filter: { area: "413" } });
+    only413.subscribe("a16732", ["subscribers", "bts_stations"], { filter: { area: "16732" } });
     const snap = await all.next((f) => f.type === "snapshot" && f.id === "all");
     expect(snap.entries).toEqual([]); // a fresh database
     await only413.next((f) => f.type === "snapshot");
@@ -73,18 +72,22 @@ describe("live gateway after real ingest", () => {
     const now = t - utc7DayStart(t) < 120_000 ? utc7DayStart(t) - 1_000 : t;
     eventsAt = now;
     const ts = (agoS: number) => ({ ts: local(now - agoS * 1000) });
-    await h.publish("subscribers", "viettel", make.subscribers("s1", "mobile", 1000, ts(60)));
-    await h.publish("subscribers", "viettel", make.subscribers("s1", "mobile", 900, { ...ts(60), revision: 1 }));
-    await h.publish("subscribers", "vinaphone", make.subscribers("f1", "ftth", 42_000, { ...ts(30), area: "413" }));
-    await h.publish("bts", "viettel", make.bts("b1", "A", "up", ts(120)));
-    await h.publish("bts", "viettel", make.bts("b2", "A", "down", ts(30)));
-    await h.publish("bts", "viettel", make.bts("b3", "B", "up", { ...ts(30), tech: "5G", area: "413" }));
-    await h.publish("esign", "edoc", make.esign("d1", true, ts(30)));
-    await h.publish("esign", "edoc", make.esign("d2", false, ts(20)));
-    await h.publish("esign", "edoc", make.esign("d2", true, { ...ts(20), revision: 1 }));
-    await h.publish("egov", "dvc", make.egov("x1:received", "received", ts(50)));
-    await h.publish("egov", "dvc", make.egov("x2:received", "received", { ...ts(40), channel: "in_person" }));
-    await h.publish("egov", "dvc", make.egov("x1:resolved", "resolved_on_time", ts(20)));
+    const vinh = { area: "16681" }; // Phường Thành Vinh
+    const dossier = (status: string, channel = "online_full") => ({
+      data: { procedure: "cap-giay-phep", agency: "ubnd-xa", level: "commune", channel, status },
+    });
+    await h.publish("subscribers", "viettel", make.subscribers("s1", "mobile", 1000, { ...ts(60), ...vinh }));
+    await h.publish("subscribers", "viettel", make.subscribers("s1", "mobile", 900, { ...ts(60), ...vinh, revision: 1 }));
+    await h.publish("subscribers", "vinaphone", make.subscribers("f1", "ftth", 42_000, { ...ts(30), area: "16732" }));
+    await h.publish("bts", "viettel", make.bts("b1", "A", "up", { ...ts(120), ...vinh }));
+    await h.publish("bts", "viettel", make.bts("b2", "A", "down", { ...ts(30), ...vinh }));
+    await h.publish("bts", "viettel", make.bts("b3", "B", "up", { ...ts(30), tech: "5G", area: "16732" }));
+    await h.publish("esign", "edoc", make.esign("d1", true, { ...ts(30), agency: "so-khcn" }));
+    await h.publish("esign", "edoc", make.esign("d2", false, { ...ts(20), agency: "so-khcn" }));
+    await h.publish("esign", "edoc", make.esign("d2", true, { ...ts(20), agency: "so-khcn", revision: 1 }));
+    await h.publish("egov", "dvc", make.egov("x1:received", "", { ...ts(50), ...vinh, ...dossier("received") }));
+    await h.publish("egov", "dvc", make.egov("x2:received", "", { ...ts(40), ...vinh, ...dossier("received", "in_person") }));
+    await h.publish("egov", "dvc", make.egov("x1:resolved", "", { ...ts(20), ...vinh, ...dossier("resolved_on_time") }));
     await h.settle();
     await all.until(() => all.seq >= live.seq() && live.seq() > 0, 10_000, "the client at the gateway's seq");
     await plain.until(() => plain.seq >= live.seq(), 10_000, "the plain client at the gateway's seq");
@@ -97,13 +100,14 @@ describe("live gateway after real ingest", () => {
     expect(clientValues(plain)).toEqual(expected);
     expect(all.frames.filter((f) => f.type === "delta").length).toBeGreaterThan(0);
     // The value 900 came by a delta, after the snapshot: the restatement replaced 1000.
-    expect(all.metric("subscribers").get(keyString({ source: "viettel", service: "mobile", area: "412" }))).toBe(900);
+    expect(all.metric("subscribers").get(keyString({ source: "viettel", service: "mobile", area: "16681" }))).toBe(900);
 
-    // The filtered client: only area 413, and every key of it.
-    await only413.until(() => only413.metric("subscribers").size === 1, 5_000, "the 413 subscriber key");
-    for (const f of only413.frames) for (const e of (f.entries ?? []) as { key: Record<string, string> }[]) expect(e.key.area).toBe("413");
+    // The filtered client: only area 16732, and every key of it.
+    await only413.until(() => only413.metric("subscribers").size === 1, 5_000, "the 16732 subscriber key");
+    for (const f of only413.frames)
+      for (const e of (f.entries ?? []) as { key: Record<string, string> }[]) expect(e.key.area).toBe("16732");
     expect([...only413.metric("bts_stations").entries()].filter(([, v]) => v !== 0)).toEqual([
-      [keyString({ source: "viettel", tech: "5G", area: "413", status: "up" }), 1],
+      [keyString({ source: "viettel", tech: "5G", area: "16732", status: "up" }), 1],
     ]);
 
     // A late subscriber's snapshot equals what the first one built from deltas.
@@ -115,23 +119,37 @@ describe("live gateway after real ingest", () => {
     expect(clientValues(late)).toEqual(expected);
   });
 
-  it("derives today's KPIs, province-wide and per district, from the same figures", async () => {
-    // The snapshot and the day the gateway derived it in: a tick or two after the day is read
-    // (KPIs are derived on the tick), retried if the midnight clock crossed meanwhile.
-    const { value: snap, dayStart } = await withinOneDay(clock, async () => {
-      await new Promise((r) => setTimeout(r, 250));
+  it("derives today's KPIs and roll-ups, province-wide, per former district and per commune, from the same figures", async () => {
+    // The client and the day the gateway derived its figures in: retried if the midnight clock
+    // crossed meanwhile.
+    const province = keyString({ scope: "province", area: "40" });
+    const { value: c, dayStart } = await withinOneDay(clock, async () => {
       const c = connect();
       await c.opened;
-      c.subscribe("k", ["kpi"], { filter: { area: ["40", "413"] } });
-      return c.next((f) => f.type === "snapshot");
+      c.subscribe("k", ["kpi", "rollup"], { filter: { area: ["40", "412", "16732"] } });
+      await c.next((f) => f.type === "snapshot");
+      // The roll-ups are judged every LIVE_DERIVED_MS (500 ms) under a flow: the last change may follow in a delta.
+      const today = utc7DayStart(clock.now()) === utc7DayStart(eventsAt);
+      if (today) {
+        await c.until(() => (c.metric("rollup").get(province) as { on_time?: number } | undefined)?.on_time === 1, 5_000, "the roll-ups");
+      } else {
+        await new Promise((r) => setTimeout(r, 1_000));
+      }
+      return c;
+    });
+    type E = { metric: string; key: { kpi: string; area: string; scope?: string }; value: never };
+    const entries: E[] = [...c.values].map(([id, h]) => {
+      const [metric, k] = id.split("\u0000") as [string, string];
+      const key = Object.fromEntries(k.split("|").map((kv) => kv.split("="))) as E["key"];
+      return { metric, key, value: h.value as never };
     });
     const kpi = new Map(
-      snap.entries.map((e: { key: { kpi: string; area: string }; value: number | null }) => [`${e.key.kpi}|${e.key.area}`, e.value]),
+      entries.filter((e) => e.metric === "kpi").map((e) => [`${e.key.kpi}|${e.key.scope ? "fd:" : ""}${e.key.area}`, e.value]),
     );
-    expect(kpi.size).toBe(12);
+    // Province: six KPIs; the former district 412 and the commune 16732: five (no FTTH coverage below the province).
+    expect(kpi.size).toBe(6 + 5 + 5);
     expect(kpi.get("esign_rate_30d|40")).toBe(1);
-    expect(kpi.get("ftth_coverage|40")).toBeCloseTo(42_000 / 840_932, 12);
-    expect(kpi.get("ftth_coverage|413")).toBeCloseTo(42_000 / households413, 12);
+    expect(kpi.get("ftth_coverage|40")).toBeCloseTo(42_000 / provinceHouseholds, 12);
     if (dayStart !== utc7DayStart(eventsAt)) {
       // The clock crossed midnight after the events: nothing today yet.
       for (const k of ["esign_rate", "online_share", "online_full_share", "ontime_rate"]) expect(kpi.get(`${k}|40`), k).toBeNull();
@@ -144,9 +162,19 @@ describe("live gateway after real ingest", () => {
     expect(kpi.get("online_share|40")).toBe(0.5);
     expect(kpi.get("online_full_share|40")).toBe(0.5);
     expect(kpi.get("ontime_rate|40")).toBe(1);
-    expect(kpi.get("ftth_coverage|40")).toBeCloseTo(42_000 / 840_932, 12);
-    expect(kpi.get("ftth_coverage|413")).toBeCloseTo(42_000 / households413, 12);
-    expect(kpi.get("esign_rate|413")).toBeNull(); // no document from district 413
+    expect(kpi.get("ftth_coverage|40")).toBeCloseTo(42_000 / provinceHouseholds, 12);
+    expect(kpi.has("ftth_coverage|16732")).toBe(false);
+    expect(kpi.get("esign_rate|16732")).toBeNull(); // no document from Phường Cửa Lò
+    expect(kpi.get("ontime_rate|fd:412")).toBe(1); // the former district Vinh: its communes' dossiers
+    expect(kpi.get("online_share|fd:412")).toBe(0.5);
+    const rollup = new Map(
+      entries.filter((e) => e.metric === "rollup").map((e) => [`${e.key.scope}|${e.key.area}`, e.value as Record<string, number>]),
+    );
+    expect(rollup.get("province|40")).toMatchObject({ mobile: 900, ftth: 42_000, bts: 2, bts_down: 1, esign: 2, received: 2, on_time: 1 });
+    expect(rollup.get("former_district|412")).toMatchObject({ mobile: 900, ftth: 42_000, bts: 2, received: 2, on_time: 1 });
+    expect(rollup.get("former_district|412")!.esign).toBeUndefined(); // the documents were a provincial department's
+    expect(rollup.get("commune|16732")).toMatchObject({ ftth: 42_000, "bts.5G.up": 1 });
+    expect(rollup.get("commune|16732")!.mobile).toBeUndefined(); // no mobile reading: no figure
   });
 
   it("heartbeats carry the server's time and the seq", async () => {
@@ -160,6 +188,9 @@ describe("live gateway after real ingest", () => {
     await c.next((f) => f.type === "snapshot");
     const hb = await c.next((f) => f.type === "heartbeat", 8_000, c.frames.length);
     expect(hb.seq).toBe(live.seq());
+    // The configuration's hash: a wall whose /config.json says otherwise reloads.
+    const cfg = (await (await fetch(`http://127.0.0.1:${live.port}/config.json`)).json()) as { hash: string };
+    expect(hb.config).toBe(cfg.hash);
   });
 });
 
@@ -196,12 +227,29 @@ describe("live gateway's HTTP side", () => {
       "areas",
       "baselines",
       "calendar",
+      "hash",
       "households",
       "operator_name",
       "province",
       "sources",
       "targets",
+      "today",
     ]);
+    // Every area, dated; 130 communes and wards in force today, in 20 former districts.
+    const areas = cfg.areas as Record<string, unknown>[];
+    expect(areas.find((a) => a.code === "17506")).toEqual({
+      code: "17506",
+      name_vi: "Xã Yên Thành",
+      name_en: "Xã Yên Thành",
+      level: "commune",
+      parent: "40",
+      former_district: "426",
+      type: "xa",
+      valid_from: "2025-07-01",
+      valid_to: null,
+    });
+    const today = cfg.today as { leaves: string[]; former_districts: unknown[] };
+    expect([today.leaves.length, today.former_districts.length]).toEqual([130, 20]);
     const js = await fetch(`${base}/vendor/uPlot.esm.js`);
     expect(js.status).toBe(200);
     expect(js.headers.get("content-type")).toMatch(/javascript/);

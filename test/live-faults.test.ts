@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { ingestHarness, make, type Harness } from "@pulse/ingest/test-harness";
-import { districts } from "@pulse/seeds";
+import { areaMap, localDayNumber } from "@pulse/seeds";
 import { loadConfig, startLive, type Live } from "@pulse/live";
 import { allLogTopics, clientValues, LiveClient, postgresValues } from "@pulse/live/testing";
 import { proxiedUrl, sharedPgUrl, startNatsServer, startTcpProxy, urlTarget, type NatsServer, type TcpProxy } from "@pulse/testkit";
@@ -43,13 +43,15 @@ afterAll(async () => {
   await nats?.stop();
 });
 
+/** Communes and wards in force today (by the test's clock). */
+const communes = [...areaMap.leafCodesOn(localDayNumber(Date.now()))];
 let n = 0;
 const publish = async (count: number) => {
   for (let i = 0; i < count; i++, n++)
     await h.publish(
       "subscribers",
       "viettel",
-      make.subscribers(`s${n}`, "mobile", 100 + n, { ts: local(Date.now() - 1000), area: districts[n % 6]!.code }),
+      make.subscribers(`s${n}`, "mobile", 100 + n, { ts: local(Date.now() - 1000), area: communes[n % 6]! }),
     );
 };
 const sameAs = (expected: Record<string, unknown>) =>

@@ -221,16 +221,16 @@ const sourcesOf = { subscribers: ["viettel", "vinaphone"], bts: ["viettel", "mob
 function envelope(run: string, s: Spec): { source: string; env: Envelope } {
   const source = sourcesOf[s.feed][s.pick % sourcesOf[s.feed].length]!;
   const ts = new Date(Math.floor((Date.now() - s.agoS * 1000) / 1000) * 1000).toISOString();
-  const area = ["412", "413"][s.pick % 2]!;
+  const area = ["16681", "16732"][s.pick % 2]!; // two wards of the former district Vinh
   const id = `${run}-${s.feed}-${s.n}`;
   const data = {
     subscribers: { service: ["mobile", "ftth"][(s.pick >> 1) % 2], count: s.pick },
     bts: { station: `S${s.pick % 4}`, tech: "4G", status: ["up", "down", "degraded"][s.pick % 3] },
-    esign: { agency: "so-tttt", doc: id, signed: s.pick % 3 !== 0, signer: "organization" },
+    esign: { agency: "so-khcn", doc: id, signed: s.pick % 3 !== 0, signer: "organization" },
     egov: {
       procedure: "p1",
-      agency: "ubnd-huyen",
-      level: "district",
+      agency: "ubnd-xa",
+      level: "commune",
       channel: "online_full",
       status: ["received", "resolved_on_time", "rejected"][s.pick % 3],
     },

@@ -7,6 +7,8 @@ import { jetstreamManager } from "@pulse/nats";
 // Resume: a client that comes back with its last seq gets exactly what it missed, from the same
 // gateway or another one, or a reset snapshot when LIVE no longer holds the gap.
 const local = (ms: number) => new Date(ms + 7 * 3_600_000).toISOString().slice(0, 19) + "+07:00";
+/** A dossier received by a commune's people's committee (the level in force since 2025-07-01). */
+const communeDossier = { procedure: "cap-giay-phep", agency: "ubnd-xa", level: "commune", channel: "online_full", status: "received" };
 
 describe("resume", () => {
   let h: Harness;
@@ -46,11 +48,19 @@ describe("resume", () => {
       await h.publish(
         "subscribers",
         "viettel",
-        make.subscribers(`s${n}`, "mobile", 1000 + n, { ts: local(now - 1000 + i), area: ["412", "413", "414"][n % 3] }),
+        make.subscribers(`s${n}`, "mobile", 1000 + n, { ts: local(now - 1000 + i), area: ["16681", "16732", "17506"][n % 3] }),
       );
-      await h.publish("bts", "mobifone", make.bts(`b${n}`, `st${n % 7}`, n % 4 === 0 ? "down" : "up", { ts: local(now - 1000 + i) }));
-      await h.publish("esign", "edoc", make.esign(`d${n}`, n % 5 !== 0, { ts: local(now - 1000 + i) }));
-      await h.publish("egov", "dvc", make.egov(`x${n}:received`, "received", { ts: local(now - 1000 + i) }));
+      await h.publish(
+        "bts",
+        "mobifone",
+        make.bts(`b${n}`, `st${n % 7}`, n % 4 === 0 ? "down" : "up", { ts: local(now - 1000 + i), area: "16681" }),
+      );
+      await h.publish("esign", "edoc", make.esign(`d${n}`, n % 5 !== 0, { ts: local(now - 1000 + i), agency: "so-khcn" }));
+      await h.publish(
+        "egov",
+        "dvc",
+        make.egov(`x${n}:received`, "received", { ts: local(now - 1000 + i), area: "16732", data: communeDossier }),
+      );
     }
     await h.settle();
   };

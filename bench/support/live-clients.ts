@@ -68,6 +68,9 @@ function onFrame(state: { prev: number }, head: string, size: number): void {
   if (s > state.prev) state.prev = s;
 }
 
+/** Snapshots received: "started" is told once every client has its own (a big state takes a while to send 2,000 times). */
+let snapshots = 0;
+
 async function start(kind: "ws" | "sio", url: string, n: number, topics: string[], paused = false): Promise<number> {
   let connected = 0;
   const batch = 200;
@@ -78,7 +81,10 @@ async function start(kind: "ws" | "sio", url: string, n: number, topics: string[
       const state = { prev: 0 };
       const c = new RawClient(url, kind, {
         // socket.io wraps each event: 42["delta","{\"type\":\"delta\",\"seq\":…"]
-        onText: (head, size) => onFrame(state, kind === "sio" ? unwrapSocketIo(head) : head, size),
+        onText: (head, size) => {
+          if (head.startsWith('{"type":"snapshot"')) snapshots++;
+          onFrame(state, kind === "sio" ? unwrapSocketIo(head) : head, size);
+        },
         onClose: () => closes++,
       });
       sockets.push(c);
@@ -95,6 +101,10 @@ async function start(kind: "ws" | "sio", url: string, n: number, topics: string[
       );
     }
     await Promise.all(opens);
+  }
+  if (kind === "ws" && !paused) {
+    const until = Date.now() + 180_000;
+    while (snapshots < connected && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
   }
   return connected;
 }

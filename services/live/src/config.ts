@@ -73,6 +73,11 @@ export interface LiveConfig {
   days: number;
   /** LIVE_MINUTES_HOURS: hours of egov_minute keys held. Default 6. */
   minutesHours: number;
+  /**
+   * LIVE_DERIVED_MS: under a steady flow, how often `kpi` and `rollup` are judged again (sums over
+   * the whole state: some milliseconds each time). Default 500.
+   */
+  derivedMs: number;
   /** LIVE_BEHIND_PENDING: as the exporter's EXPORTER_BEHIND_PENDING (pipeline_behind). Default 1,000. */
   behindPending: number;
   /** LIVE_STALL_MS: as the exporter's EXPORTER_STALL_MS. Default 30,000. */
@@ -150,6 +155,7 @@ export function loadConfig(env: Env, overrides: Partial<LiveConfig> = {}): Reado
     ringBytes: r.int("LIVE_RING_BYTES", 64 * 1024 * 1024, { min: 0 }),
     days: r.int("LIVE_DAYS", 31, { min: 1, max: 400 }),
     minutesHours: r.int("LIVE_MINUTES_HOURS", 6, { min: 1, max: 24 * 7 }),
+    derivedMs: r.int("LIVE_DERIVED_MS", 500, { min: 0, max: 60_000 }),
     behindPending: r.int("LIVE_BEHIND_PENDING", defaultBehindPending, { min: 1 }),
     stallMs: r.int("LIVE_STALL_MS", defaultStallMs, { min: 1_000 }),
     relayBehindMs: r.int("LIVE_RELAY_BEHIND_MS", 3_000, { min: 100 }),

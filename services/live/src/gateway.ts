@@ -26,6 +26,8 @@ export interface GatewayOptions {
   beforeTick: (now: number) => void;
   /** The server's time (epoch ms) that heartbeats carry: the same clock as "today" and freshness. Default Date.now. */
   clock?: () => number;
+  /** The hash of /config.json now (the map in force on the clock's day); heartbeats carry it. */
+  configHash?: () => string;
 }
 
 interface Client {
@@ -559,7 +561,8 @@ export class Gateway {
   heartbeat(): void {
     const behind = this.o.behind();
     const now = new Date((this.o.clock ?? Date.now)()).toISOString();
-    const tail = behind.length > 0 ? `,"behind":true,"why":${JSON.stringify(behind)}}` : "}";
+    const hash = this.o.configHash?.();
+    const tail = `${hash ? `,"config":${JSON.stringify(hash)}` : ""}${behind.length > 0 ? `,"behind":true,"why":${JSON.stringify(behind)}}` : "}"}`;
     for (const c of this.clients) {
       if (c.ws.bufferedAmount > this.o.config.maxBufferedBytes) continue;
       this.send(c, `{"type":"heartbeat","now":"${now}","seq":${c.sentSeq}${tail}`, "heartbeat");

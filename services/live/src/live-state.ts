@@ -45,6 +45,11 @@ export type KeepFn = (metric: string, key: LiveKey) => boolean;
 export class LiveState {
   readonly entries = new Map<string, StateEntry>();
   readonly byMetric = new Map<string, Map<string, StateEntry>>();
+  /**
+   * The day-keyed metrics (esign_day, egov_day) by day as well: "today" and the 30-day window are
+   * read from a day's keys, not from every day held (31 days at 130 communes is some 10⁵ keys).
+   */
+  readonly byDay = new Map<string, Map<string, Map<string, StateEntry>>>();
   /** Entries changed since the last tick. */
   dirty = new Set<StateEntry>();
   /** Metrics that had a change since the last tick. */
@@ -73,6 +78,7 @@ export class LiveState {
   load(read: Map<string, LiveEntry[]>, changeId: number, seq: number): void {
     this.entries.clear();
     this.byMetric.clear();
+    this.byDay.clear();
     this.base = changeId;
     this.changeId = changeId;
     this.seq = seq;
@@ -138,12 +144,29 @@ export class LiveState {
       let m = this.byMetric.get(metric);
       if (!m) this.byMetric.set(metric, (m = new Map()));
       m.set(id, e);
+      if (key.day !== undefined) this.dayMap(metric, key.day, true)!.set(id, e);
     }
     if (mark) {
       this.dirty.add(e);
       this.dirtyMetrics.add(metric);
     }
     return true;
+  }
+
+  /** The keys of a day-keyed metric for one UTC+7 day (YYYY-MM-DD). */
+  ofDay(metric: string, day: string): Iterable<StateEntry> {
+    return this.byDay.get(metric)?.get(day)?.values() ?? [];
+  }
+
+  private dayMap(metric: string, day: string, make: boolean): Map<string, StateEntry> | undefined {
+    let m = this.byDay.get(metric);
+    if (!m) {
+      if (!make) return undefined;
+      this.byDay.set(metric, (m = new Map()));
+    }
+    let d = m.get(day);
+    if (!d && make) m.set(day, (d = new Map()));
+    return d;
   }
 
   /** Drops the keys `keep` no longer wants (days and minutes that left their window). */
@@ -153,6 +176,11 @@ export class LiveState {
       if (this.keep(e.metric, e.key)) continue;
       this.entries.delete(id);
       this.byMetric.get(e.metric)?.delete(id);
+      if (e.key.day !== undefined) {
+        const d = this.dayMap(e.metric, e.key.day, false);
+        d?.delete(id);
+        if (d?.size === 0) this.byDay.get(e.metric)!.delete(e.key.day);
+      }
       this.dirty.delete(e);
       n++;
     }

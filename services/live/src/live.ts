@@ -1,18 +1,19 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createLogger, type Logger } from "@pulse/config";
-import { consumerName, feeds, pipelineBehindJudge, type Feed } from "@pulse/contracts";
+import { consumerName, feeds, localDayStart, pipelineBehindJudge, type Feed } from "@pulse/contracts";
 import { createDb, type Db } from "@pulse/db";
 import { startMetricsServer, type MetricsServer } from "@pulse/metrics";
 import { connectNats, feedStream, jetstreamManager, type NatsConnection } from "@pulse/nats";
 import type { LiveConfig } from "./config";
-import { computeFreshness, computeKpis, localDay } from "./derived";
+import { computeFreshness, DerivedFigures, localDay, todaysMap } from "./derived";
 import { Gateway, type BehindReason } from "./gateway";
-import { createRoutes } from "./http-routes";
+import { createRoutes, wallConfig } from "./http-routes";
 import { LiveFeed } from "./live-feed";
 import { createLiveMetrics } from "./live-metrics";
 import { LiveState, type KeepFn } from "./live-state";
 import { lastChangeId } from "./sql/read-state";
+import { readReported } from "./sql/read-reported";
 
 export interface LiveDeps {
   /** A database handle to use instead of opening a pool of its own (tests, benches). The caller closes it. */
@@ -35,6 +36,20 @@ export interface Live {
 }
 
 const dayMs = 86_400_000;
+
+/** Equal derived values: numbers, null, or flat objects of them (a `rollup` value); cheaper than comparing JSON texts. */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (!a || !b || typeof a !== "object" || typeof b !== "object") return false;
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let n = 0;
+  for (const k in x) {
+    if (x[k] !== y[k]) return false;
+    n++;
+  }
+  return n === Object.keys(y).length;
+}
 
 /** Starts a gateway: state read, LIVE followed, sockets served. Resolves once both ports listen. */
 export async function startLive(config: Readonly<LiveConfig>, deps: LiveDeps = {}): Promise<Live> {
@@ -82,29 +97,58 @@ export async function startLive(config: Readonly<LiveConfig>, deps: LiveDeps = {
   })();
 
   // --- derived topics ---------------------------------------------------------------------
-  const derivedValues = new Map<string, string>();
+  const derivedValues = new Map<string, unknown>();
+  /** Per derived metric, the keys it produced last time: one no longer produced (an area that left the map at midnight) is set to null. */
+  const derivedKeys = new Map<string, Map<string, Record<string, string>>>();
   let derivedVersion = 0;
   let lastFreshness = 0;
   let kpiDay = "";
   let loadedSinceDerive = true;
-  const putDerived = (metric: string, map: Map<string, { key: Record<string, string>; value: unknown }>) => {
-    for (const [k, { key, value }] of map) {
-      const text = JSON.stringify(value);
+  const figures = new DerivedFigures();
+  let reportedChanged = false;
+  /** Subscriber or station changes since the last read of who reported today. */
+  let reportedStale = true;
+  let reportedAt = 0;
+  const putDerived = (metric: string, map: Map<string, { key: object; value: unknown }>) => {
+    const put = (k: string, key: Record<string, string>, value: unknown) => {
       const id = `${metric}|${k}`;
-      if (derivedValues.get(id) === text) continue;
-      derivedValues.set(id, text);
+      if (sameValue(derivedValues.get(id), value)) return;
+      derivedValues.set(id, value);
       derivedVersion = Math.max(Date.now(), derivedVersion + 1);
       state.put(metric, key, value as never, derivedVersion, 0, 0, true);
+    };
+    const before = derivedKeys.get(metric);
+    const now = new Map<string, Record<string, string>>();
+    for (const [k, { key, value }] of map) {
+      now.set(k, key as Record<string, string>);
+      put(k, key as Record<string, string>, value);
     }
+    if (before) for (const [k, key] of before) if (!now.has(k)) put(k, key, null);
+    derivedKeys.set(metric, now);
   };
+  /** Source metrics changed since `kpi` and `rollup` were last computed. */
+  let figuresDirty = false;
+  let figuresAt = 0;
   const beforeTick = () => {
     if (!feed.ready) return;
     const now = clock();
     const m = state.dirtyMetrics;
     const day = localDay(now);
-    if (loadedSinceDerive || day !== kpiDay || m.has("subscribers") || m.has("esign_day") || m.has("egov_day")) {
+    if (m.has("subscribers") || m.has("bts_stations") || m.has("bts_station")) reportedStale = true;
+    if (loadedSinceDerive) figures.reset();
+    else figures.invalidate(m, state.dirty);
+    if (m.has("subscribers") || m.has("bts_stations") || m.has("esign_day") || m.has("egov_day")) figuresDirty = true;
+    // Under a steady flow the roll-ups are judged every derivedMs, not every tick: they are
+    // sums over the whole state (some milliseconds), and a wall renders at most every 250 ms.
+    const due = Date.now() - figuresAt >= config.derivedMs;
+    if (loadedSinceDerive || day !== kpiDay || ((reportedChanged || figuresDirty) && due)) {
       kpiDay = day;
-      putDerived("kpi", computeKpis(state, now));
+      figuresAt = Date.now();
+      figuresDirty = false;
+      reportedChanged = false;
+      const { kpi, rollup } = figures.compute(state, now);
+      putDerived("kpi", kpi);
+      putDerived("rollup", rollup);
     }
     if (loadedSinceDerive || m.has("feed") || now - lastFreshness >= 1_000) {
       lastFreshness = now;
@@ -131,12 +175,16 @@ export async function startLive(config: Readonly<LiveConfig>, deps: LiveDeps = {
     onLoaded: (reason) => {
       metrics.rebuilds.inc();
       derivedValues.clear();
+      derivedKeys.clear();
       loadedSinceDerive = true;
       beforeTick();
       gateway.loaded(reason);
     },
   });
-  const gateway = new Gateway({ config, state, feed, metrics, log, behind, beforeTick, clock });
+  // The wall's configuration and its hash: heartbeats carry the hash of the map in force today, so
+  // a wall loaded before a seeds change or before midnight of a map change reloads by itself.
+  const configFor = (now: number) => wallConfig(config.operatorName, todaysMap(now));
+  const gateway = new Gateway({ config, state, feed, metrics, log, behind, beforeTick, clock, configHash: () => configFor(clock()).hash });
 
   const timers: NodeJS.Timeout[] = [];
   const every = (ms: number, fn: () => Promise<void> | void) => {
@@ -196,6 +244,19 @@ export async function startLive(config: Readonly<LiveConfig>, deps: LiveDeps = {
     }
     behindFeeds = next;
   });
+  // Who reported for each area today: read again soon after subscriber or station changes, and at
+  // least every 15 s (the day turns, a reading dated yesterday is not today's).
+  const readWhoReported = async () => {
+    const now = clock();
+    reportedStale = false;
+    reportedAt = Date.now();
+    const pairs = await readReported(db.db, new Date(localDayStart(now)));
+    if (figures.setReported(pairs)) reportedChanged = true;
+  };
+  every(1_000, async () => {
+    if (!feed.ready || (!reportedStale && Date.now() - reportedAt < 15_000)) return;
+    await readWhoReported();
+  });
   every(60_000, () => {
     const now = clock();
     keepDay = fromDay(now);
@@ -209,7 +270,7 @@ export async function startLive(config: Readonly<LiveConfig>, deps: LiveDeps = {
   });
 
   const health = () => ({ ok: feed.ready, seq: state.seq, clients: gateway.clientCount, behind: behind() });
-  const routes = createRoutes({ wallDir: config.wallDir, operatorName: config.operatorName, health });
+  const routes = createRoutes({ wallDir: config.wallDir, config: () => configFor(clock()), health });
   const server: Server = createServer((req, res) => {
     routes(req, res).catch((err) => {
       res.writeHead(500);
@@ -230,6 +291,10 @@ export async function startLive(config: Readonly<LiveConfig>, deps: LiveDeps = {
   // `loading`, subscriptions wait) rather than refuse to start.
   if (!(await feed.waitReady(config.startWaitMs)))
     log.warn("state not read from Postgres yet; serving, subscriptions wait for it", { error: feed.lastError });
+  else {
+    await readWhoReported().catch(() => {});
+    beforeTick();
+  }
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(config.port, config.host, () => resolve());

@@ -1,12 +1,13 @@
 import { liveMetrics } from "@pulse/contracts";
 
-/** Topics a client may subscribe to: the change log's metrics and the two the gateway derives. */
+/** Topics a client may subscribe to: the change log's metrics and the ones the gateway derives. */
 export const logTopics = Object.keys(liveMetrics) as readonly string[];
-export const derivedTopics = ["kpi", "freshness"] as const;
+export const derivedTopics = ["kpi", "freshness", "rollup"] as const;
 export const topics: readonly string[] = [...logTopics, ...derivedTopics];
 const topicSet = new Set(topics);
 export const isTopic = (t: string): boolean => topicSet.has(t);
-export const isDerived = (t: string): boolean => t === "kpi" || t === "freshness";
+const derivedSet = new Set<string>(derivedTopics);
+export const isDerived = (t: string): boolean => derivedSet.has(t);
 
 /** Codes of `error` frames (the socket stays open). */
 export const errorCodes = {

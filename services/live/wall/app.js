@@ -4,30 +4,39 @@
  * ticking durations. Only text that changed is written to the DOM, and every list has a fixed
  * number of rows, so a day of running does the same work per tick as the first minute.
  *
- * URL parameters: `token` (viewer token, passed to the WebSocket), `area` (a district code, or 40),
- * `kiosk=1` (cycle through the areas, `kiosk_s` seconds each, default 15), `lang` (vi | en; else the last choice, else vi).
+ * URL parameters: `token` (viewer token, passed to the WebSocket), `area` (a commune's code, a
+ * former district's, or 40), `view=table` (the commune table), `kiosk=1` (cycle through the
+ * province, the commune table's pages and the former districts, `kiosk_s` seconds each, default
+ * 15), `lang` (vi | en; else the last choice, else vi).
+ *
+ * The page reloads by itself when the gateway's configuration changes (a heartbeat names another
+ * hash: new seeds, or midnight UTC+7 of a day the map in force changes).
  */
 import { LiveStore, pruneOld } from "./lib/store.js";
 import { LiveClient } from "./lib/live-client.js";
 import { ServerClock } from "./lib/server-clock.js";
-import { buildView, services, shortNames, techs } from "./lib/aggregate.js";
+import { buildView, dayOf, scopeOf, services, shortNames, techs } from "./lib/aggregate.js";
+import { AreaPicker } from "./lib/area-picker.js";
+import { CommuneTable, communeRows, pageOf, sortRows } from "./lib/commune-table.js";
 import { t, pickLanguage } from "./lib/i18n.js";
 import { dash, formatDate, formatDuration, formatInt, formatPercent, formatTime, formatWeekday, localDay } from "./lib/format.js";
 
 // Two subscriptions on one socket: the figures, and only the stations that are down (the
 // gateway filters bts_station by its value's status, and still sends the delta of a station that
 // leaves the filter). The whole station list would be some 1.7 MB of snapshot per connect for the
-// province's 8,176 stations; the down ones are a few kB.
+// province's 8,176 stations; the down ones are a few kB. The figures are the gateway's roll-ups
+// (one key per area in force, on today's map) and KPIs, never the raw day keys: the snapshot
+// stays the same size however many days the gateway holds (docs/live-protocol.md).
 const subscriptions = [
-  { id: "wall", topics: ["subscribers", "bts_stations", "esign_day", "egov_day", "egov_minute", "kpi", "freshness"] },
+  { id: "wall", topics: ["rollup", "kpi", "egov_minute", "freshness"] },
   { id: "wall-down", topics: ["bts_station"], filter: { status: "down" } },
 ];
 const renderMs = 250;
 
 const alarmRows = 6;
 const params = new URLSearchParams(location.search);
-/** Seconds per area when cycling: `?kiosk_s=`, at least 2, default 15. */
-const kioskMs = Math.max(2, Number(params.get("kiosk_s")) || 15) * 1000;
+/** Seconds per page when cycling: `?kiosk_s=`, at least 1, default 15. */
+const kioskMs = Math.max(1, Number(params.get("kiosk_s")) || 15) * 1000;
 
 /** @type {"vi"|"en"} */
 let lang = pickLanguage(params.get("lang"), safeGet("pulse.wall.lang"));
@@ -36,7 +45,17 @@ const clock = new ServerClock(() => performance.now());
 /** @type {any} */
 let config = null;
 let area = "40";
+/** @type {"tiles"|"table"} */
+let view = params.get("view") === "table" ? "table" : "tiles";
+let tablePage = 0;
+let tableSort = { column: "name", dir: /** @type {"asc"|"desc"} */ ("asc") };
+/** @type {AreaPicker|null} */
+let picker = null;
+/** @type {CommuneTable|null} */
+let table = null;
 let kiosk = params.get("kiosk") === "1";
+/** Where the kiosk cycle is. */
+let kioskStep = 0;
 /** @type {any} */
 let kioskTimer = null;
 let linkState = "connecting";
@@ -144,7 +163,14 @@ function buildAlarmRows() {
   for (let i = 0; i < alarmRows; i++) {
     const tr = el("tr");
     tr.hidden = true;
-    tr.append(el("td", "a-area"), el("td", "a-station"), el("td", "a-carrier"), el("td", "a-tech"), el("td", "a-for"));
+    tr.append(
+      el("td", "a-area"),
+      el("td", "a-former"),
+      el("td", "a-station"),
+      el("td", "a-carrier"),
+      el("td", "a-tech"),
+      el("td", "a-for"),
+    );
     body.append(tr);
   }
 }
@@ -170,26 +196,39 @@ function buildFeeds() {
   }
 }
 
-function buildAreaSelect() {
-  const sel = /** @type {HTMLSelectElement} */ ($("#area"));
-  sel.innerHTML = "";
-  for (const a of [config.areas.find((/** @type {any} */ x) => x.code === config.province), ...districtsOf(config)]) {
-    if (!a) continue;
-    const o = document.createElement("option");
-    o.value = a.code;
-    o.dataset.vi = a.code === config.province ? t("vi", "province_all") : a.name_vi;
-    o.dataset.en = a.code === config.province ? t("en", "province_all") : a.name_en;
-    sel.append(o);
-  }
-  sel.value = area;
-  sel.addEventListener("change", () => {
-    setKiosk(false);
-    setArea(sel.value);
+function buildAreaPicker() {
+  picker = new AreaPicker({
+    select: /** @type {HTMLSelectElement} */ ($("#area")),
+    input: /** @type {HTMLInputElement} */ ($("#area-find")),
+    results: $("#area-results"),
+    onPick: (code) => {
+      setKiosk(false);
+      setView("tiles");
+      setArea(code);
+    },
   });
+  picker.build(config, dayOf(config, clock.now()));
+  picker.show(area);
 }
 
-function districtsOf(/** @type {any} */ cfg) {
-  return cfg.areas.filter((/** @type {any} */ a) => a.level === "district");
+function buildTable() {
+  table = new CommuneTable($("#table-view"), {
+    carriers: carriersOf(config),
+    onSort: (column) => {
+      // A new column sorts the largest first (the name A to Z); the same column again reverses it.
+      tableSort =
+        tableSort.column === column
+          ? { column, dir: tableSort.dir === "asc" ? "desc" : "asc" }
+          : { column, dir: column === "name" ? "asc" : "desc" };
+      tablePage = 0;
+      render(true);
+    },
+    onPage: (delta) => {
+      setKiosk(false);
+      tablePage += delta;
+      render(true);
+    },
+  });
 }
 
 async function buildSpark() {
@@ -246,7 +285,7 @@ function applyLanguage() {
     setText(/** @type {HTMLElement} */ (e), t(lang, /** @type {any} */ (e).dataset.i18n));
   for (const e of document.querySelectorAll("[data-i18n-title]"))
     /** @type {HTMLElement} */ (e).title = t(lang, /** @type {any} */ (e).dataset.i18nTitle);
-  for (const o of document.querySelectorAll("#area option")) setText(/** @type {HTMLElement} */ (o), /** @type {any} */ (o).dataset[lang]);
+  picker?.setLanguage(lang);
   const b = $("#lang");
   setText(b, t(lang, "lang_toggle"));
   b.title = t(lang, "lang_toggle_title");
@@ -257,12 +296,37 @@ function applyLanguage() {
 // --- areas and kiosk ---------------------------------------------------------------------------
 
 function setArea(/** @type {string} */ code) {
-  if (!config.areas.some((/** @type {any} */ a) => a.code === code)) code = config.province;
+  if (scopeOf(config, dayOf(config, clock.now()), code) === null) code = config.province;
   area = code;
-  /** @type {HTMLSelectElement} */ ($("#area")).value = code;
+  picker?.show(code);
   // A figure that changes because the area did is not a change of the figure.
   changed.clear();
   render(true);
+}
+
+function setView(/** @type {"tiles"|"table"} */ v) {
+  view = v;
+  const b = $("#view-table");
+  b.setAttribute("aria-pressed", String(v === "table"));
+  setClass(b, "on", v === "table");
+  $("main.grid").hidden = v !== "tiles";
+  $("#table-view").hidden = v !== "table";
+  render(true);
+}
+
+/**
+ * The kiosk's cycle: the province, every page of the commune table, then each former district
+ * (its roll-up), `kiosk_s` seconds each. Not 130 communes one by one: the table shows them 20 at a time.
+ */
+function kioskSteps() {
+  const day = dayOf(config, clock.now());
+  const pages = pageOf(communeRows(store, config, { nowMs: clock.now() }), 0).pages;
+  /** @type {{ view: "tiles"|"table", area?: string, page?: number }[]} */
+  const steps = [{ view: "tiles", area: config.province }];
+  for (let p = 0; p < pages; p++) steps.push({ view: "table", page: p });
+  const fds = config.today && config.today.day === day ? config.today.former_districts.map((d) => d.code) : [];
+  for (const code of fds) steps.push({ view: "tiles", area: code });
+  return steps;
 }
 
 function setKiosk(/** @type {boolean} */ on) {
@@ -272,8 +336,25 @@ function setKiosk(/** @type {boolean} */ on) {
   b.setAttribute("aria-pressed", String(on));
   setClass(b, "on", on);
   if (!on) return;
-  const codes = [config.province, ...districtsOf(config).map((/** @type {any} */ a) => a.code)];
-  kioskTimer = setInterval(() => setArea(codes[(codes.indexOf(area) + 1) % codes.length]), kioskMs);
+  kioskStep = 0;
+  const show = () => {
+    const steps = kioskSteps();
+    const s = steps[kioskStep % steps.length];
+    if (!s) return;
+    if (s.view === "table") {
+      tablePage = s.page ?? 0;
+      if (view !== "table") setView("table");
+      else render(true);
+    } else {
+      if (view !== "tiles") setView("tiles");
+      setArea(s.area ?? config.province);
+    }
+  };
+  show();
+  kioskTimer = setInterval(() => {
+    kioskStep = (kioskStep + 1) % kioskSteps().length;
+    show();
+  }, kioskMs);
 }
 
 // --- live link ---------------------------------------------------------------------------------
@@ -299,8 +380,9 @@ function connect() {
     onDelta: (entries) => {
       if (store.apply(entries).size) scheduleRender();
     },
-    onHeartbeat: (now, behind, why) => {
+    onHeartbeat: (now, behind, why, frame) => {
       clock.set(now);
+      reloadIfChanged(frame?.config);
       behindWhy = behind === true ? (Array.isArray(why) ? why.map(String) : ["?"]) : [];
     },
     onState: (s) => {
@@ -317,6 +399,28 @@ function connect() {
     },
     clock,
   };
+}
+
+/**
+ * The gateway's configuration changed (new seeds, or the map in force changed at midnight): load
+ * the page again, at most once a minute (two gateways that disagree must not make it flicker).
+ * @param {unknown} hash
+ */
+function reloadIfChanged(hash) {
+  if (typeof hash !== "string" || !config.hash || hash === config.hash) return;
+  const last = Number(safeSessionGet("pulse.wall.reloaded") ?? 0);
+  if (Date.now() - last < 60_000) return;
+  try {
+    sessionStorage.setItem("pulse.wall.reloaded", String(Date.now()));
+  } catch {}
+  location.reload();
+}
+function safeSessionGet(/** @type {string} */ k) {
+  try {
+    return sessionStorage.getItem(k);
+  } catch {
+    return null;
+  }
 }
 
 // --- rendering ---------------------------------------------------------------------------------
@@ -397,6 +501,11 @@ function render(/** @type {boolean} */ force) {
     pruneOld(store, { today: day, yesterday: localDay(now - 86_400_000), nowMs: now });
   }
   const v = buildView(store, config, { area, nowMs: now, alarmRows });
+  setText($("#retired"), v.retired > 0 ? t(lang, "retired_readings", { n: formatInt(v.retired, lang) }) : "");
+  if (view === "table" && table) {
+    const rows = sortRows(communeRows(store, config, { nowMs: now }), tableSort.column, tableSort.dir);
+    tablePage = table.render(rows, { page: tablePage, column: tableSort.column, dir: tableSort.dir, lang });
+  }
 
   // Header: server time in UTC+7, link state, banner.
   setText($("#time"), now === null ? "--:--:--" : formatTime(now));
@@ -450,7 +559,7 @@ function render(/** @type {boolean} */ force) {
     const root = tile("ftth");
     const value = formatInt(v.ftth.households, lang);
     setText(field(root, "value"), value);
-    setText(field(root, "of"), v.ftth.of ? t(lang, "ftth_of", { households: formatInt(v.ftth.of, lang) }) : "");
+    setText(field(root, "of"), v.ftth.of ? t(lang, "ftth_of", { households: formatInt(v.ftth.of, lang) }) : t(lang, "ftth_no_ratio"));
     setText(field(root, "coverage"), formatPercent(v.ftth.coverage, lang));
     gauge(root, v.ftth.coverage, v.ftth.target);
     tileMeta(root, v.feeds.subscribers, String(v.ftth.households), now);
@@ -486,10 +595,11 @@ function render(/** @type {boolean} */ force) {
       if (!a) return;
       const cells = /** @type {HTMLElement[]} */ ([...tr.children]);
       setText(cells[0] ?? null, lang === "vi" ? a.areaVi : a.areaEn);
-      setText(cells[1] ?? null, a.station);
-      setText(cells[2] ?? null, a.carrier);
-      setText(cells[3] ?? null, a.tech);
-      setText(cells[4] ?? null, a.forMs === null ? dash : formatDuration(a.forMs, lang));
+      setText(cells[1] ?? null, lang === "vi" ? a.formerVi : a.formerEn);
+      setText(cells[2] ?? null, a.station);
+      setText(cells[3] ?? null, a.carrier);
+      setText(cells[4] ?? null, a.tech);
+      setText(cells[5] ?? null, a.forMs === null ? dash : formatDuration(a.forMs, lang));
     });
     field(root, "empty").hidden = v.alarms.total > 0 || v.bts.total === null;
     setText(
@@ -585,7 +695,8 @@ function render(/** @type {boolean} */ force) {
 async function loadConfig() {
   for (let wait = 500; ; wait = Math.min(wait * 2, 10_000)) {
     try {
-      const r = await fetch("/config.json", { cache: "no-store" });
+      // The server says no-cache: always fresh, and the page's preload of it is used.
+      const r = await fetch("/config.json");
       if (r.ok) return await r.json();
     } catch {}
     await new Promise((r) => setTimeout(r, wait));
@@ -599,19 +710,26 @@ async function main() {
   buildTechRows();
   buildAlarmRows();
   buildFeeds();
-  buildAreaSelect();
+  buildAreaPicker();
+  buildTable();
   $("#lang").addEventListener("click", () => {
     lang = lang === "vi" ? "en" : "vi";
     safeSet("pulse.wall.lang", lang);
     applyLanguage();
   });
   $("#kiosk").addEventListener("click", () => setKiosk(!kiosk));
+  $("#view-table").addEventListener("click", () => {
+    setKiosk(false);
+    setView(view === "table" ? "tiles" : "table");
+  });
   const wanted = params.get("area");
   if (wanted) setArea(wanted);
+  setView(view);
   applyLanguage();
-  await buildSpark();
-  setKiosk(kiosk);
+  // The socket first: the figures are on their way while the chart library loads.
   connect();
+  void buildSpark();
+  setKiosk(kiosk);
   // The clock and the down durations tick every second whatever the traffic.
   setInterval(() => render(false), 1000);
   document.body.dataset.ready = "1";

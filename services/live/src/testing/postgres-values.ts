@@ -69,7 +69,7 @@ export function clientValues(c: LiveClient): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [id, h] of c.values) {
     const metric = id.split("\u0000")[0]!;
-    if (metric === "kpi" || metric === "freshness" || h.value === null || h.value === 0) continue;
+    if (metric === "kpi" || metric === "freshness" || metric === "rollup" || h.value === null || h.value === 0) continue;
     out[id] = h.value;
   }
   return out;

@@ -1,8 +1,26 @@
 // Types of aggregate.js for the TypeScript tests.
 import type { LiveStore } from "./store.js";
+export interface Area {
+  code: string;
+  level: string;
+  parent: string | null;
+  name_vi: string;
+  name_en: string;
+  former_district?: string | null;
+  type?: string | null;
+  valid_from: string | null;
+  valid_to: string | null;
+}
+export interface DayMap {
+  day: string;
+  province: Area;
+  leaves: Map<string, Area>;
+  formerDistricts: { district: Area; communes: Area[] }[];
+  formerOf(code: string): string | undefined;
+}
 export interface WallConfig {
   operator_name: string;
-  areas: readonly { code: string; level: string; parent: string | null; name_vi: string; name_en: string; households?: number }[];
+  areas: readonly Area[];
   sources: readonly {
     id: string;
     name: string;
@@ -14,6 +32,8 @@ export interface WallConfig {
   baselines: Readonly<Record<string, number>>;
   households: number;
   province: string;
+  hash?: string;
+  today?: { day: string; map: string; leaves: string[]; former_districts: { code: string; communes: string[] }[] };
 }
 export interface FeedView {
   state: string;
@@ -29,6 +49,7 @@ export interface SubscriberTile {
 }
 export interface WallView {
   area: string;
+  scope: string;
   whole: boolean;
   areaVi: string;
   areaEn: string;
@@ -53,6 +74,8 @@ export interface WallView {
       carrier: string;
       areaVi: string;
       areaEn: string;
+      formerVi: string;
+      formerEn: string;
       forMs: number | null;
     }[];
   };
@@ -72,13 +95,22 @@ export interface WallView {
     onTime: number | null;
     late: number | null;
   };
+  reported: string[];
+  retired: number;
 }
 export declare const services: readonly ["mobile", "mobile_broadband", "fixed_broadband"];
 export declare const techs: readonly ["2G", "3G", "4G", "5G"];
 export declare const feeds: readonly ["subscribers", "bts", "esign", "egov"];
 export declare const shortNames: Record<string, string>;
 export declare function feedStates(store: LiveStore, config: WallConfig): Record<string, FeedView>;
-export declare function todayOf(store: LiveStore, nowMs: number | null): string | null;
+export declare const byVietnamese: (a: string, b: string) => number;
+export declare function inForceOn(a: Area, day: string): boolean;
+export declare function mapOn(config: WallConfig, day: string): DayMap;
+export declare function scopeOf(config: WallConfig, day: string, area: string): string | null;
+export declare function dayOf(config: WallConfig, nowMs: number | null): string;
+export declare function areaName(a: Area | undefined, lang: "vi" | "en"): string;
+export declare function kpiOf(store: LiveStore, kpi: string, area: string, scope: string): number | null;
+export declare function rollupOf(store: LiveStore, scope: string, area: string): Record<string, number | string> | null;
 export declare function buildView(
   store: LiveStore,
   config: WallConfig,

@@ -1,23 +1,129 @@
 /**
- * From the held live figures to what each tile shows, for the province or one district. Pure:
- * the same store, config and time give the same view, so it is tested without a browser.
+ * From the held live figures to what each tile shows, for the province, a former district or one
+ * commune. Pure: the same store, config and time give the same view, so it is tested without a
+ * browser.
  *
- * Province totals are sums over districts (subscribers and BTS take district codes only, so a
- * province row would count twice); e-documents and dossiers also carry the province code 40 for
- * provincial agencies, which the province view includes and a district view does not. Ratios come
- * from the gateway's `kpi` topic (contracts' formulas); where it holds no key for the area yet,
- * the same formula is applied here to the same counts, so a tile is never blank for lack of it.
+ * The figures are the gateway's `rollup` topic (docs/live-protocol.md): per area in force today,
+ * the sums the gateway made on today's map (a reading in an area no longer in force is history,
+ * counted apart as "readings in retired areas"); a former district's roll-up is the sum of its
+ * communes, the province's the sum over every unit in force. Ratios come from the `kpi` topic
+ * (contracts' formulas); FTTH coverage for the province only: no source gives households per
+ * commune or district, so there the tile shows FTTH households without a ratio.
  */
 import { localDay } from "./format.js";
 
 /** @typedef {import("./store.js").LiveStore} LiveStore */
 /**
- * @typedef {{ code: string, level: string, parent: string|null, name_vi: string, name_en: string, households?: number }} Area
+ * @typedef {{ code: string, level: string, parent: string|null, name_vi: string, name_en: string,
+ *   former_district?: string|null, type?: string|null, valid_from: string|null, valid_to: string|null }} Area
  * @typedef {{ id: string, name: string, kind: string, feeds: Record<string, { cadence_s: number }>, office_hours: boolean }} Source
  * @typedef {{ target: number, baseline: number|null, label_vi?: string, label_en?: string }} Target
  * @typedef {{ operator_name: string, areas: Area[], sources: Source[], targets: Record<string, Target>,
- *   baselines: Record<string, number>, households: number, province: string }} WallConfig
+ *   baselines: Record<string, number>, households: number, province: string, hash?: string,
+ *   today?: { day: string, map: string, leaves: string[], former_districts: { code: string, communes: string[] }[] } }} WallConfig
+ * @typedef {{ day: string, province: Area, leaves: Map<string, Area>, formerDistricts: { district: Area, communes: Area[] }[],
+ *   formerOf: (code: string) => string|undefined }} DayMap
  */
+
+/**
+ * Vietnamese alphabetical order (one collator: `localeCompare(b, "vi")` builds one per call,
+ * and a first render sorts the 130 communes several times).
+ */
+export const byVietnamese = new Intl.Collator("vi").compare;
+
+/** Is `a` in force on `day` (YYYY-MM-DD)? @param {Area} a @param {string} day */
+export const inForceOn = (a, day) => (a.valid_from === null || a.valid_from <= day) && (a.valid_to === null || a.valid_to >= day);
+
+/** @type {WeakMap<object, Map<string, DayMap>>} */
+const mapCache = new WeakMap();
+
+/**
+ * The map in force on `day`, from the config's dated areas: the lowest-level areas (where the
+ * gateway counts current figures), the former districts with their communes, and each code's
+ * former district.
+ * @param {WallConfig} config @param {string} day
+ * @returns {DayMap}
+ */
+export function mapOn(config, day) {
+  let cache = mapCache.get(config);
+  if (!cache) mapCache.set(config, (cache = new Map()));
+  const hit = cache.get(day);
+  if (hit) return hit;
+  const province = /** @type {Area} */ (config.areas.find((a) => a.code === config.province));
+  const leaves = new Map(
+    config.areas
+      .filter((a) => a.level !== "province" && inForceOn(a, day))
+      .sort((a, b) => byVietnamese(a.name_vi, b.name_vi))
+      .map((a) => [a.code, a]),
+  );
+  /** Latest version of each code. */
+  const latest = new Map();
+  for (const a of config.areas)
+    if (!latest.has(a.code) || (latest.get(a.code).valid_from ?? "") < (a.valid_from ?? "")) latest.set(a.code, a);
+  /** @type {Map<string, Area[]>} */
+  const groups = new Map();
+  for (const a of leaves.values()) {
+    if (!a.former_district) continue;
+    const g = groups.get(a.former_district) ?? [];
+    g.push(a);
+    groups.set(a.former_district, g);
+  }
+  // A district's ground: its own former district, or the one it merged into (by successions the
+  // gateway knows; the wall only needs a commune's, and a district that is a former district's own).
+  const formerOf = (/** @type {string} */ code) => {
+    const a = leaves.get(code) ?? latest.get(code);
+    if (!a) return undefined;
+    if (a.former_district) return a.former_district;
+    return groups.has(code) ? code : undefined;
+  };
+  const m = {
+    day,
+    province,
+    leaves,
+    formerDistricts: [...groups.entries()]
+      .map(([code, communes]) => ({ district: latest.get(code) ?? { code, name_vi: code, name_en: code }, communes }))
+      .sort((a, b) => byVietnamese(a.district.name_vi, b.district.name_vi)),
+    formerOf,
+  };
+  if (cache.size > 4) cache.clear();
+  cache.set(day, m);
+  return m;
+}
+
+/**
+ * What `area` names on `day`: the province, an area in force (its level), a former district, or
+ * nothing (null: an area the map no longer has; the page falls back to the province).
+ * @param {WallConfig} config @param {string} day @param {string} area
+ * @returns {"province"|"former_district"|string|null}
+ */
+export function scopeOf(config, day, area) {
+  if (area === config.province) return "province";
+  const m = mapOn(config, day);
+  const leaf = m.leaves.get(area);
+  if (leaf) return leaf.level;
+  if (m.formerDistricts.some((d) => d.district.code === area)) return "former_district";
+  return null;
+}
+
+/**
+ * The day the view is for: the server's (heartbeat) day, else the gateway's day when the config
+ * was read, else the machine's.
+ * @param {WallConfig} config @param {number|null} nowMs
+ */
+export function dayOf(config, nowMs) {
+  if (nowMs !== null) return localDay(nowMs);
+  return config.today?.day ?? localDay(Date.now());
+}
+
+/**
+ * A commune's or former district's name in `lang`: communes keep their Vietnamese names in every
+ * language (they have no other); a former district shows its English name in English.
+ * @param {Area|undefined} a @param {"vi"|"en"} lang
+ */
+export function areaName(a, lang) {
+  if (!a) return "";
+  return lang === "en" && a.level !== "commune" ? a.name_en : a.name_vi;
+}
 
 export const services = /** @type {const} */ (["mobile", "mobile_broadband", "fixed_broadband"]);
 export const techs = /** @type {const} */ (["2G", "3G", "4G", "5G"]);
@@ -39,26 +145,27 @@ const severity = /** @type {Record<string, number>} */ ({ silent: 4, late: 3, pi
 /** @param {string} a @param {string} b */
 const worst = (a, b) => ((severity[a] ?? 1) >= (severity[b] ?? 1) ? a : b);
 
-/** @param {unknown} v */
-const num = (v) => (typeof v === "number" && Number.isFinite(v) ? v : 0);
-
-/** @param {number} n @param {number} d */
-const ratio = (n, d) => (d > 0 ? n / d : null);
-
 /**
- * A ratio from the `kpi` topic: a number 0–1, null (no denominator: no figure), or undefined
- * when the gateway holds no such key (then the caller computes it).
- * @param {LiveStore} store @param {string} kpi @param {string} area
- * @returns {number|null|undefined}
+ * A ratio from the `kpi` topic: a number 0–1, or null (no denominator, or no key yet: no figure).
+ * A former district's key carries `scope` (its own district's key, history, does not).
+ * @param {LiveStore} store @param {string} kpi @param {string} area @param {string} scope
+ * @returns {number|null}
  */
-function kpiOf(store, kpi, area) {
-  const v = store.get("kpi", { kpi, area });
-  if (v === undefined) return undefined;
+export function kpiOf(store, kpi, area, scope) {
+  const key = scope === "former_district" ? { kpi, area, scope } : { kpi, area };
+  const v = store.get("kpi", key);
   return typeof v === "number" && Number.isFinite(v) ? v : null;
 }
 
-/** @param {number|null|undefined} fromGateway @param {number|null} local */
-const pick = (fromGateway, local) => (fromGateway === undefined ? local : fromGateway);
+/**
+ * An area's `rollup` value (its current figures), or null when the gateway holds none.
+ * @param {LiveStore} store @param {string} scope @param {string} area
+ * @returns {Record<string, number|string>|null}
+ */
+export function rollupOf(store, scope, area) {
+  const v = store.get("rollup", { scope, area });
+  return v && typeof v === "object" ? /** @type {Record<string, number|string>} */ (v) : null;
+}
 
 /**
  * The freshness of each feed: per source its state and last receipt, the worst state, and how
@@ -100,81 +207,52 @@ export function feedStates(store, config) {
 }
 
 /**
- * The day "today" is in UTC+7, from the server's time; before the first heartbeat, the latest
- * day the figures hold.
- * @param {LiveStore} store @param {number|null} nowMs
- */
-export function todayOf(store, nowMs) {
-  if (nowMs !== null) return localDay(nowMs);
-  let day = "";
-  for (const m of ["esign_day", "egov_day"]) for (const { key } of store.entries(m)) if (key.day && key.day > day) day = key.day;
-  return day || null;
-}
-
-/**
- * Everything the tiles show for `area` ("40" or a district code).
+ * Everything the tiles show for `area` (the province code, a former district's code, or a code in force).
  * @param {LiveStore} store
  * @param {WallConfig} config
  * @param {{ area: string, nowMs: number|null, alarmRows?: number }} at
  */
 export function buildView(store, config, { area, nowMs, alarmRows = 10 }) {
   const province = config.province;
-  const whole = area === province;
-  const inArea = (/** @type {string|undefined} */ a) => whole || a === area;
-  const areaOf = new Map(config.areas.map((a) => [a.code, a]));
+  const today = dayOf(config, nowMs);
+  const map = mapOn(config, today);
+  const scope = scopeOf(config, today, area) ?? "province";
+  if (scope === "province") area = province;
+  const whole = scope === "province";
+  const r = rollupOf(store, scope, area);
+  /** A number field of the roll-up, or null (no reading: a dash, never 0). @param {string} name */
+  const n = (name) => (r && typeof r[name] === "number" ? /** @type {number} */ (r[name]) : null);
+  const areaArea = whole ? map.province : (map.leaves.get(area) ?? map.formerDistricts.find((d) => d.district.code === area)?.district);
   const carriers = config.sources.filter((s) => s.feeds && s.feeds.subscribers).map((s) => s.id);
   const fresh = feedStates(store, config);
   const carrierState = new Map(fresh.subscribers?.sources.map((s) => [s.id, s.state]) ?? []);
 
-  // Subscribers: one pass, summed per (service, carrier).
-  /** @type {Map<string, Map<string, number>>} */
-  const subs = new Map();
-  for (const { key, value } of store.entries("subscribers")) {
-    if (typeof value !== "number" || !inArea(key.area) || !key.service || !key.source) continue;
-    let bySource = subs.get(key.service);
-    if (!bySource) subs.set(key.service, (bySource = new Map()));
-    bySource.set(key.source, (bySource.get(key.source) ?? 0) + value);
-  }
   const subscriberTile = (/** @type {string} */ service) => {
-    const bySource = subs.get(service) ?? new Map();
-    const ids = [...carriers, ...[...bySource.keys()].filter((id) => !carriers.includes(id)).sort()];
-    const byCarrier = ids.map((id) => ({
+    const byCarrier = carriers.map((id) => ({
       id,
       name: shortNames[id] ?? id,
-      value: bySource.has(id) ? /** @type {number} */ (bySource.get(id)) : null,
+      value: n(`${service}.${id}`),
       state: carrierState.get(id) ?? "unknown",
     }));
-    return {
-      total: bySource.size ? byCarrier.reduce((s, c) => s + num(c.value), 0) : null,
-      byCarrier,
-    };
+    return { total: n(service), byCarrier };
   };
 
-  const ftthHouseholds = subs.get("ftth") ? [...(subs.get("ftth") ?? new Map()).values()].reduce((s, v) => s + v, 0) : null;
-  const households = whole ? config.households : (areaOf.get(area)?.households ?? null);
-  const ftthTarget = config.targets.ftth_coverage;
+  const btsRows = techs.map((tech) => {
+    const up = n(`bts.${tech}.up`) ?? 0;
+    const degraded = n(`bts.${tech}.degraded`) ?? 0;
+    const down = n(`bts.${tech}.down`) ?? 0;
+    return { tech, up, degraded, down, total: up + degraded + down };
+  });
 
-  // BTS: counts by tech and status from `bts_stations`.
-  const bts = techs.map((tech) => ({ tech, up: 0, degraded: 0, down: 0 }));
-  const byTech = new Map(bts.map((b) => [b.tech, b]));
-  let btsSeen = false;
-  for (const { key, value } of store.entries("bts_stations")) {
-    if (typeof value !== "number" || !inArea(key.area)) continue;
-    const b = byTech.get(/** @type {string} */ (key.tech));
-    if (!b) continue;
-    btsSeen = true;
-    if (key.status === "up") b.up += value;
-    else if (key.status === "degraded") b.degraded += value;
-    else if (key.status === "down") b.down += value;
-  }
-  const btsRows = bts.map((b) => ({ ...b, total: b.up + b.degraded + b.down }));
-
-  // Alarms: stations down, longest first, from each station's state.
+  // Alarms: stations down where the view looks, today's map only (a station last heard in a
+  // retired area is history), longest first.
+  const inView = (/** @type {string} */ a) =>
+    map.leaves.has(a) && (whole || (scope === "former_district" ? map.formerOf(a) === area : a === area));
   /** @type {{ source: string, station: string, tech: string, area: string, sinceMs: number }[]} */
   const down = [];
   for (const { key, value } of store.entries("bts_station")) {
     const v = /** @type {{ status?: string, area?: string, tech?: string, since?: string } | null} */ (value);
-    if (!v || v.status !== "down" || !inArea(v.area)) continue;
+    if (!v || v.status !== "down" || !inView(v.area ?? "")) continue;
     const since = Date.parse(v.since ?? "");
     down.push({
       source: key.source ?? "",
@@ -185,46 +263,26 @@ export function buildView(store, config, { area, nowMs, alarmRows = 10 }) {
     });
   }
   down.sort((a, b) => a.sinceMs - b.sinceMs || (a.area < b.area ? -1 : a.area > b.area ? 1 : 0) || (a.station < b.station ? -1 : 1));
+  const districtOf = (/** @type {string} */ code) => {
+    const fd = map.formerOf(code);
+    return fd ? map.formerDistricts.find((d) => d.district.code === fd)?.district : undefined;
+  };
   const alarms = {
     total: down.length,
     rows: down.slice(0, alarmRows).map((d) => {
-      const a = areaOf.get(d.area);
+      const a = map.leaves.get(d.area);
+      const fd = districtOf(d.area);
       return {
         ...d,
         carrier: shortNames[d.source] ?? d.source,
         areaVi: a?.name_vi ?? d.area,
-        areaEn: a?.name_en ?? d.area,
+        areaEn: areaName(a, "en") || d.area,
+        formerVi: fd ? fd.name_vi : "",
+        formerEn: fd ? fd.name_en : "",
         forMs: nowMs !== null && Number.isFinite(d.sinceMs) ? nowMs - d.sinceMs : null,
       };
     }),
   };
-
-  // Today's e-documents and dossier steps.
-  const today = todayOf(store, nowMs);
-  let exchanged = 0;
-  let signed = 0;
-  let esignSeen = false;
-  for (const { key, value } of store.entries("esign_day")) {
-    if (key.day !== today || !inArea(key.area) || typeof value !== "number") continue;
-    esignSeen = true;
-    exchanged += value;
-    if (key.signed === "true") signed += value;
-  }
-  const received = { online_full: 0, online_partial: 0, in_person: 0 };
-  let onTime = 0;
-  let late = 0;
-  let egovSeen = false;
-  for (const { key, value } of store.entries("egov_day")) {
-    if (key.day !== today || !inArea(key.area) || typeof value !== "number") continue;
-    egovSeen = true;
-    if (key.status === "received" && key.channel && key.channel in received)
-      received[/** @type {keyof typeof received} */ (key.channel)] += value;
-    else if (key.status === "resolved_on_time") onTime += value;
-    else if (key.status === "resolved_late") late += value;
-  }
-  const receivedTotal = received.online_full + received.online_partial + received.in_person;
-  const onlineShare = pick(kpiOf(store, "online_share", area), ratio(received.online_full + received.online_partial, receivedTotal));
-  const onlineFullShare = pick(kpiOf(store, "online_full_share", area), ratio(received.online_full, receivedTotal));
 
   // Received steps per minute (province-wide: the change log keys them by minute only).
   /** @type {Map<number, number>} */
@@ -249,48 +307,61 @@ export function buildView(store, config, { area, nowMs, alarmRows = 10 }) {
     lastMinute = perMinute.get(current - 60_000) ?? (perMinute.size ? 0 : null);
   }
 
+  // Today's counts: 0 when the day's roll-up has none; none at all from a roll-up made for
+  // another day (the gateway has not turned midnight yet).
+  const sameDay = r !== null && r.day === today;
+  const t = (/** @type {string} */ name) => (sameDay ? (n(name) ?? 0) : null);
+  const onlineShare = kpiOf(store, "online_share", area, scope);
+  const onlineFullShare = kpiOf(store, "online_full_share", area, scope);
+  const retired = rollupOf(store, "retired", province);
+  const ftthTarget = config.targets.ftth_coverage;
   return {
     area,
+    scope,
     whole,
-    areaVi: areaOf.get(area)?.name_vi ?? area,
-    areaEn: areaOf.get(area)?.name_en ?? area,
+    areaVi: areaArea?.name_vi ?? area,
+    areaEn: areaName(areaArea, "en") || area,
     today,
     feeds: fresh,
     subscribers: Object.fromEntries(services.map((s) => [s, subscriberTile(s)])),
     ftth: {
-      households: ftthHouseholds,
-      of: households,
-      coverage: pick(kpiOf(store, "ftth_coverage", area), households && ftthHouseholds !== null ? ftthHouseholds / households : null),
-      target: ftthTarget?.target ?? null,
+      households: n("ftth"),
+      of: whole ? config.households : null,
+      coverage: whole ? kpiOf(store, "ftth_coverage", province, "province") : null,
+      target: whole ? (ftthTarget?.target ?? null) : null,
       baseline: ftthTarget?.baseline ?? null,
     },
     bts: {
       rows: btsRows,
-      total: btsSeen ? btsRows.reduce((s, r) => s + r.total, 0) : null,
-      down: btsSeen ? btsRows.reduce((s, r) => s + r.down, 0) : null,
-      degraded: btsSeen ? btsRows.reduce((s, r) => s + r.degraded, 0) : null,
+      total: n("bts"),
+      down: n("bts") === null ? null : (n("bts_down") ?? 0),
+      degraded: n("bts") === null ? null : (n("bts_degraded") ?? 0),
     },
     alarms,
     esign: {
-      exchanged: esignSeen ? exchanged : null,
-      signed: esignSeen ? signed : null,
-      rate: pick(kpiOf(store, "esign_rate", area), ratio(signed, exchanged)),
+      exchanged: t("esign"),
+      signed: t("esign_signed"),
+      rate: kpiOf(store, "esign_rate", area, scope),
       target: config.targets.esign_rate?.target ?? null,
     },
     egov: {
       lastMinute,
       hour,
       series: { xs, ys },
-      receivedToday: egovSeen ? receivedTotal : null,
+      receivedToday: t("received"),
       onlineShare,
       onlineFullShare,
       onlinePartialShare: onlineShare !== null && onlineFullShare !== null ? Math.max(0, onlineShare - onlineFullShare) : null,
       onlineTarget: config.targets.online_share?.target ?? null,
       onlineFullTarget: config.targets.online_full_share?.target ?? null,
-      ontimeRate: pick(kpiOf(store, "ontime_rate", area), ratio(onTime, onTime + late)),
+      ontimeRate: kpiOf(store, "ontime_rate", area, scope),
       ontimeTarget: config.targets.ontime_rate?.target ?? null,
-      onTime: egovSeen ? onTime : null,
-      late: egovSeen ? late : null,
+      onTime: t("on_time"),
+      late: t("late"),
     },
+    /** Carriers that reported for this area today (the gateway's explicit figure). */
+    reported: sameDay && typeof r?.reported === "string" && r.reported ? r.reported.split(",") : [],
+    /** Readings held in areas no longer in force: history, in no total above. */
+    retired: retired && typeof retired.readings === "number" ? retired.readings : 0,
   };
 }

@@ -26,7 +26,7 @@
  *   onSnapshot: (entries: Entry[], info: { id: string, topics: string[], seq: number, reset: boolean }) => void,
  *   onDelta: (entries: Entry[], seq: number) => void,
  *   onResumed?: (seq: number) => void,
- *   onHeartbeat?: (now: string, behind: unknown, why: unknown) => void,
+ *   onHeartbeat?: (now: string, behind: unknown, why: unknown, frame: { config?: unknown }) => void,
  *   onState?: (state: LinkState, detail?: { code?: number, reason?: string }) => void,
  *   onProtocolError?: (frame: { code?: string, message?: string }) => void,
  *   subscriptionId?: string,
@@ -180,7 +180,7 @@ export class LiveClient {
         // Everything up to a heartbeat's seq that concerns this socket has been sent, so a
         // quiet wall resumes from there rather than from an old delta (the protocol doc).
         if (this.state === "live" && Number.isFinite(Number(f.seq))) this.seq = Math.max(this.seq ?? 0, Number(f.seq));
-        if (typeof f.now === "string") this.o.onHeartbeat?.(f.now, f.behind, f.why);
+        if (typeof f.now === "string") this.o.onHeartbeat?.(f.now, f.behind, f.why, f);
         break;
       case "error":
         this.o.onProtocolError?.(f);
