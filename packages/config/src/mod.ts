@@ -2,3 +2,4 @@ export * from "./env-reader";
 export * from "./logger";
 export * from "./on-shutdown";
 export * from "./nats-auth";
+export * from "./bearer-tokens";
