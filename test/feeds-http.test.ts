@@ -13,7 +13,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { curl, post, startDoor, type Door } from "./support/feeds-http";
 
 const sub = (id: string, count: number, extra: Record<string, unknown> = {}) =>
-  JSON.stringify({ v: 1, id, source: "viettel", ts: "2026-11-26T09:15:00+07:00", area: "412", data: { service: "mobile", count }, ...extra });
+  JSON.stringify({
+    v: 1,
+    id,
+    source: "viettel",
+    ts: "2026-11-26T09:15:00+07:00",
+    area: "412",
+    data: { service: "mobile", count },
+    ...extra,
+  });
 
 let h: Harness;
 let d: Door;
@@ -59,7 +67,9 @@ describe("POST /v1/feeds/{feed}", () => {
     });
     expect(Object.keys(nd.json)).toEqual(["accepted", "duplicate", "refused", "unsettled", "not_sent", "results"]);
 
-    const arr = await curl(post(d, "subscribers", d.tokens.viettel!, file(`[ ${sub("js-1", 3)},\n ${sub("js-2", 4)} ]`), "application/json"));
+    const arr = await curl(
+      post(d, "subscribers", d.tokens.viettel!, file(`[ ${sub("js-1", 3)},\n ${sub("js-2", 4)} ]`), "application/json"),
+    );
     expect(arr.status).toBe(200);
     expect(outcomes(arr.json)).toEqual([
       [1, "accepted", null],
@@ -185,14 +195,25 @@ describe("POST /v1/feeds/{feed}", () => {
     const big = await curl(["-X", "POST", ...auth, ...nd, "-H", "Content-Length: 99999999", "--data-binary", `@${ok}`, at("subscribers")]);
     expect(big.status).toBe(413);
 
-    const notArray = await curl(["-X", "POST", ...auth, "-H", "Content-Type: application/json", "--data-binary", `@${ok}`, at("subscribers")]);
+    const notArray = await curl([
+      "-X",
+      "POST",
+      ...auth,
+      "-H",
+      "Content-Type: application/json",
+      "--data-binary",
+      `@${ok}`,
+      at("subscribers"),
+    ]);
     expect(notArray.status).toBe(400);
     expect(notArray.json.error).toMatch(/must be a JSON array/);
 
     // 411: a body with neither Content-Length nor chunking (curl always sends one: a raw socket).
     const raw = await new Promise<string>((resolve, reject) => {
       const s = connect(d.door.port, "127.0.0.1", () => {
-        s.write(`POST /v1/feeds/subscribers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${d.tokens.viettel}\r\nContent-Type: application/x-ndjson\r\n\r\n`);
+        s.write(
+          `POST /v1/feeds/subscribers HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${d.tokens.viettel}\r\nContent-Type: application/x-ndjson\r\n\r\n`,
+        );
       });
       let got = "";
       s.on("data", (b) => (got += b.toString()));
@@ -266,5 +287,41 @@ describe("GET /v1/status", () => {
     expect(m.json.dead_letters_last_day).toEqual({ source_mismatch: 1 });
     const none = await curl([`${d.url}/v1/status`]);
     expect(none.status).toBe(401);
+  });
+});
+
+describe("ingest behind", () => {
+  it("503 with Retry-After while the feed's consumer is behind (contracts' pipelineBehindJudge)", async () => {
+    const behind = await startDoor(h, ["viettel"], { EXPORTER_BEHIND_PENDING: "5", FEEDS_HTTP_SETTLE_MS: "2000" });
+    try {
+      await h.stopIngest();
+      for (let i = 0; i < 6; i++)
+        await h.publish("subscribers", "viettel", { id: `bh-${i}`, area: "412", data: { service: "mobile", count: i } });
+      // The door reads the consumers once a second while it waits for nothing.
+      await new Promise((res) => setTimeout(res, 1_500));
+      let r;
+      for (const until = Date.now() + 5_000; ;) {
+        r = await curl(post(behind, "subscribers", behind.tokens.viettel!, file(sub("bh-x", 1))));
+        if (r.status === 503 || Date.now() > until) break;
+        await new Promise((res) => setTimeout(res, 200));
+      }
+      expect(r.status).toBe(503);
+      expect(r.json.error).toMatch(/ingest is behind on subscribers/);
+      expect(r.headers["retry-after"]).toBe("10");
+      // Another feed is not held up.
+      const bts = JSON.stringify({
+        v: 1,
+        id: "bh-b",
+        source: "viettel",
+        ts: "2026-11-26T09:15:00+07:00",
+        area: "412",
+        data: { station: "S", tech: "4G", status: "up" },
+      });
+      await h.startIngest();
+      const ok = await curl(post(behind, "bts", behind.tokens.viettel!, file(bts)));
+      expect(ok.status).toBe(200);
+    } finally {
+      await behind.close();
+    }
   });
 });

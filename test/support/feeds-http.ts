@@ -33,7 +33,12 @@ export async function startDoor(
   const dir = mkdtempSync(join(tmpdir(), "pulse-feeds-http-"));
   const tokensFile = join(dir, "tokens");
   const tokens = Object.fromEntries(sources.map((s) => [s, newBearerToken()]));
-  writeFileSync(tokensFile, Object.entries(tokens).map(([s, t]) => tokenFileLine(s, t)).join("\n") + "\n");
+  writeFileSync(
+    tokensFile,
+    Object.entries(tokens)
+      .map(([s, t]) => tokenFileLine(s, t))
+      .join("\n") + "\n",
+  );
   const config = loadConfig(
     {
       FEEDS_HTTP_PORT: "0",

@@ -51,6 +51,8 @@ export interface ToSend {
   subject: string;
   payload: Uint8Array;
   msgId: string;
+  /** Wait for ingest until this time (epoch ms). Default: now + `timeoutMs`. */
+  until?: number;
 }
 
 /** What became of one record: `Settled` without a tag, or `not_sent` when the publish failed. */
@@ -141,7 +143,7 @@ export class FeedSettler {
       return { status: "refused", by: "ingest", reason: heard.r.reason, detail: heard.r.detail, ...base };
     }
     return new Promise<SendOutcome>((resolve) => {
-      this.waiting.set(key, { feed: route.feed, ...base, until: Date.now() + this.o.timeoutMs, resolve });
+      this.waiting.set(key, { feed: route.feed, ...base, until: item.until ?? Date.now() + this.o.timeoutMs, resolve });
       this.schedule(this.o.pollMs);
     });
   }
@@ -167,7 +169,8 @@ export class FeedSettler {
     }
     const now = Date.now();
     this.early.set(key, { r, at: now });
-    if (this.early.size > 10_000) for (const [k, v] of this.early) if (now - v.at > 10_000 || this.early.size > 10_000) this.early.delete(k);
+    if (this.early.size > 10_000)
+      for (const [k, v] of this.early) if (now - v.at > 10_000 || this.early.size > 10_000) this.early.delete(k);
   }
 
   private schedule(ms: number): void {
@@ -222,7 +225,7 @@ export class FeedSettler {
         w.resolve({
           status: "unsettled",
           by: "ingest",
-          detail: `stored by JetStream (stream ${w.stream} sequence ${w.seq}) but not judged by ingest within ${Math.round(this.o.timeoutMs / 1000)} s`,
+          detail: `stored by JetStream (stream ${w.stream} sequence ${w.seq}) but not judged by ingest in time: it will be; send it again later to learn its verdict (it is kept once)`,
           stream: w.stream,
           seq: w.seq,
           msgId: w.msgId,

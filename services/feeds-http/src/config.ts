@@ -51,7 +51,10 @@ export function loadConfig(env: Env, overrides: Partial<FeedsHttpConfig> = {}): 
   const tlsCert = r.optional("FEEDS_HTTP_TLS_CERT");
   const tlsKey = r.optional("FEEDS_HTTP_TLS_KEY");
   if ((tlsCert === undefined) !== (tlsKey === undefined)) {
-    throw new ConfigError(tlsCert ? "FEEDS_HTTP_TLS_KEY" : "FEEDS_HTTP_TLS_CERT", "set both FEEDS_HTTP_TLS_CERT and FEEDS_HTTP_TLS_KEY, or neither");
+    throw new ConfigError(
+      tlsCert ? "FEEDS_HTTP_TLS_KEY" : "FEEDS_HTTP_TLS_CERT",
+      "set both FEEDS_HTTP_TLS_CERT and FEEDS_HTTP_TLS_KEY, or neither",
+    );
   }
   return Object.freeze({
     port: r.int("FEEDS_HTTP_PORT", 8088, { min: 0, max: 65535 }),

@@ -79,7 +79,10 @@ export async function startFeedsHttp(config: FeedsHttpConfig, deps: { log?: Logg
   const m = makeMetrics(registry, feedsHttpMetrics);
   const tokens = new TokenStore(config.tokensFile, log);
   const limiter = new RateLimiter(config.rate);
-  const ownDb = !deps.db && config.databaseUrl ? createDb({ url: config.databaseUrl, poolMax: 4, applicationName: "pulse-feeds-http", queryTimeoutMs: 10_000 }) : null;
+  const ownDb =
+    !deps.db && config.databaseUrl
+      ? createDb({ url: config.databaseUrl, poolMax: 4, applicationName: "pulse-feeds-http", queryTimeoutMs: 10_000 })
+      : null;
   const db = deps.db ?? ownDb;
 
   const nc: NatsConnection = await connectNats(config.natsUrl, "pulse-feeds-http", { ...config.natsAuth, log });
@@ -202,7 +205,10 @@ export async function startFeedsHttp(config: FeedsHttpConfig, deps: { log?: Logg
     const source = authorize(req);
     const own = sourceById.get(source)!;
     if (!(feeds as readonly string[]).includes(feedName)) {
-      throw new HttpError(404, `no feed ${JSON.stringify(feedName)}: the feeds are ${feeds.join(", ")} (yours: ${Object.keys(own.feeds).join(", ")})`);
+      throw new HttpError(
+        404,
+        `no feed ${JSON.stringify(feedName)}: the feeds are ${feeds.join(", ")} (yours: ${Object.keys(own.feeds).join(", ")})`,
+      );
     }
     const feed = feedName as Feed;
     if (!own.feeds[feed]) {
@@ -210,9 +216,14 @@ export async function startFeedsHttp(config: FeedsHttpConfig, deps: { log?: Logg
     }
     const type = (req.headers["content-type"] ?? "").split(";")[0]!.trim().toLowerCase();
     const kind = ndjsonTypes.has(type) ? "ndjson" : type === "application/json" ? "json" : null;
-    if (!kind) throw new HttpError(415, `Content-Type ${JSON.stringify(type)}: send application/x-ndjson (one record a line) or application/json (an array)`);
+    if (!kind)
+      throw new HttpError(
+        415,
+        `Content-Type ${JSON.stringify(type)}: send application/x-ndjson (one record a line) or application/json (an array)`,
+      );
     const encoding = (req.headers["content-encoding"] ?? "identity").trim().toLowerCase();
-    if (encoding !== "identity" && encoding !== "gzip") throw new HttpError(415, `Content-Encoding ${JSON.stringify(encoding)}: send gzip or none`);
+    if (encoding !== "identity" && encoding !== "gzip")
+      throw new HttpError(415, `Content-Encoding ${JSON.stringify(encoding)}: send gzip or none`);
     const length = req.headers["content-length"];
     const chunked = /\bchunked\b/i.test(req.headers["transfer-encoding"] ?? "");
     if (length === undefined && !chunked) throw new HttpError(411, "send Content-Length, or Transfer-Encoding: chunked");
@@ -220,7 +231,10 @@ export async function startFeedsHttp(config: FeedsHttpConfig, deps: { log?: Logg
       throw new HttpError(413, `the body is ${length} bytes; at most ${config.maxBytes} (FEEDS_HTTP_MAX_BYTES): split it`);
     }
     const wait = limiter.retryAfter(source);
-    if (wait > 0) throw new HttpError(429, `${source} is over ${config.rate} lines per second (FEEDS_HTTP_RATE): retry after ${wait} s`, { "retry-after": String(wait) });
+    if (wait > 0)
+      throw new HttpError(429, `${source} is over ${config.rate} lines per second (FEEDS_HTTP_RATE): retry after ${wait} s`, {
+        "retry-after": String(wait),
+      });
     if (!natsUp || nc.isClosed()) throw new HttpError(503, "NATS is unreachable: nothing can be stored just now", { "retry-after": "5" });
     if (settler.behind(feed)) throw new HttpError(503, `ingest is behind on ${feed}: retry shortly`, { "retry-after": "10" });
 
@@ -235,7 +249,13 @@ export async function startFeedsHttp(config: FeedsHttpConfig, deps: { log?: Logg
       m.lines.inc({ feed, outcome: r.outcome });
     };
 
-    type Prepared = { line: number; payload: Uint8Array; msgId: string; key: RecordIdentity | null; local: { reason: Reason; detail: string } | null };
+    type Prepared = {
+      line: number;
+      payload: Uint8Array;
+      msgId: string;
+      key: RecordIdentity | null;
+      local: { reason: Reason; detail: string } | null;
+    };
     let window: Prepared[] = [];
     let held = 0;
 
@@ -249,7 +269,10 @@ export async function startFeedsHttp(config: FeedsHttpConfig, deps: { log?: Logg
         });
         return;
       }
-      const d = decode({ subject, payload: rec.payload, receivedMs: Date.now() }, { maxBytes: config.recordMaxBytes, maxFutureMs: config.maxFutureMs });
+      const d = decode(
+        { subject, payload: rec.payload, receivedMs: Date.now() },
+        { maxBytes: config.recordMaxBytes, maxFutureMs: config.maxFutureMs },
+      );
       if (d.ok) {
         const key = { source: d.value.source, id: d.value.id, revision: d.value.revision };
         window.push({ line: rec.line, payload: rec.payload, msgId: msgIdOf(key.source, key.id, key.revision), key, local: null });
@@ -271,7 +294,13 @@ export async function startFeedsHttp(config: FeedsHttpConfig, deps: { log?: Logg
       limiter.take(source, batch.length);
       if (notSentFrom !== null || !natsUp) {
         notSentFrom ??= batch[0]!.line;
-        for (const p of batch) put({ line: p.line, ...(p.key ? { id: p.key.id } : {}), outcome: "not_sent", detail: `not sent: NATS failed at line ${notSentFrom} of this request; send it again (a line already stored is kept once)` });
+        for (const p of batch)
+          put({
+            line: p.line,
+            ...(p.key ? { id: p.key.id } : {}),
+            outcome: "not_sent",
+            detail: `not sent: NATS failed at line ${notSentFrom} of this request; send it again (a line already stored is kept once)`,
+          });
         return;
       }
       // What ingest held before this window: a revision at or below it changes nothing.
@@ -286,7 +315,9 @@ export async function startFeedsHttp(config: FeedsHttpConfig, deps: { log?: Logg
           storedNote = ` (the database could not be read: ${(err as Error).message}; a repeat of a stored record also looks like this)`;
         }
       }
-      const outcomes: SendOutcome[] = await Promise.all(batch.map((p) => settler.send({ subject, payload: p.payload, msgId: p.msgId, until: deadline })));
+      const outcomes: SendOutcome[] = await Promise.all(
+        batch.map((p) => settler.send({ subject, payload: p.payload, msgId: p.msgId, until: deadline })),
+      );
       const accepted: Settled[] = [];
       outcomes.forEach((o, i) => {
         if (o.status === "accepted") accepted.push({ ...o, status: "accepted", tag: i });
@@ -303,7 +334,13 @@ export async function startFeedsHttp(config: FeedsHttpConfig, deps: { log?: Logg
         } else if (o.status === "accepted") {
           put({ line: p.line, ...id, outcome: "accepted", ...(storedNote ? { detail: `settled by ingest${storedNote}` } : {}) });
         } else {
-          put({ line: p.line, ...id, outcome: o.status, ...(o.reason ? { reason: o.reason } : {}), ...(o.detail ? { detail: o.detail } : {}) });
+          put({
+            line: p.line,
+            ...id,
+            outcome: o.status,
+            ...(o.reason ? { reason: o.reason } : {}),
+            ...(o.detail ? { detail: o.detail } : {}),
+          });
         }
       });
     };
@@ -376,7 +413,13 @@ export async function startFeedsHttp(config: FeedsHttpConfig, deps: { log?: Logg
       port: config.adminPort,
       host: config.host,
       registry,
-      health: () => ({ ok: natsUp && !nc.isClosed(), nats: natsUp ? "connected" : "unreachable", database: db ? "configured" : "none", tokens: tokens.size, tls: scheme === "https" }),
+      health: () => ({
+        ok: natsUp && !nc.isClosed(),
+        nats: natsUp ? "connected" : "unreachable",
+        database: db ? "configured" : "none",
+        tokens: tokens.size,
+        tls: scheme === "https",
+      }),
     });
   } catch (err) {
     server.close();
@@ -385,8 +428,12 @@ export async function startFeedsHttp(config: FeedsHttpConfig, deps: { log?: Logg
 
   const n = tokens.size;
   log.info(`POST ${scheme}://${config.host}:${port}/v1/feeds/{feed}, admin :${admin.port}; ${n} token(s)`);
-  if (scheme === "http") log.warn("plain HTTP (no FEEDS_HTTP_TLS_CERT/KEY): put TLS in front of it (infra/feeds-http/Caddyfile) before any producer sends a token over a network");
-  if (!config.tokensFile) log.warn("FEEDS_HTTP_TOKENS_FILE is not set: the door refuses every request (pnpm pulse token new --source <id>)");
+  if (scheme === "http")
+    log.warn(
+      "plain HTTP (no FEEDS_HTTP_TLS_CERT/KEY): put TLS in front of it (infra/feeds-http/Caddyfile) before any producer sends a token over a network",
+    );
+  if (!config.tokensFile)
+    log.warn("FEEDS_HTTP_TOKENS_FILE is not set: the door refuses every request (pnpm pulse token new --source <id>)");
 
   return {
     port,
@@ -446,7 +493,8 @@ async function* readBody(req: IncomingMessage, gzip: boolean, maxBytes: number, 
         new Promise<"timeout">((r) => (timer = setTimeout(() => r("timeout"), Math.max(1, budgetMs - waited)))),
       ]).finally(() => clearTimeout(timer));
       waited += performance.now() - t0;
-      if (next === "timeout") throw new HttpError(408, `the body did not arrive within ${budgetMs} ms of waiting (FEEDS_HTTP_BODY_TIMEOUT_MS).`);
+      if (next === "timeout")
+        throw new HttpError(408, `the body did not arrive within ${budgetMs} ms of waiting (FEEDS_HTTP_BODY_TIMEOUT_MS).`);
       if (next.done) return;
       if (gzip) {
         inflated += next.value.length;
@@ -464,5 +512,3 @@ async function* readBody(req: IncomingMessage, gzip: boolean, maxBytes: number, 
     out.destroy();
   }
 }
-
-

@@ -125,7 +125,8 @@ export function jsonArraySplitter(maxRecordBytes: number): RecordSplitter {
         const c = chunk[i]!;
         if (state === "before") {
           if (ws(c)) continue;
-          if (c !== 0x5b) throw new BodyShapeError("an application/json body must be a JSON array of records (or send application/x-ndjson)");
+          if (c !== 0x5b)
+            throw new BodyShapeError("an application/json body must be a JSON array of records (or send application/x-ndjson)");
           state = "open";
           from = i + 1;
           continue;

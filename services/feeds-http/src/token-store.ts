@@ -44,7 +44,8 @@ export class TokenStore {
       const st = statSync(this.file);
       stamp = `${st.size}:${st.mtimeMs}:${st.ino}`;
     } catch (err) {
-      if (this.seen !== "missing") this.log.warn(`tokens file ${this.file} cannot be read: every request is refused until it can`, { error: (err as Error).message });
+      if (this.seen !== "missing")
+        this.log.warn(`tokens file ${this.file} cannot be read: every request is refused until it can`, { error: (err as Error).message });
       this.seen = "missing";
       this.entries = [];
       return;
@@ -55,7 +56,9 @@ export class TokenStore {
       for (const p of parsed.problems) this.log.warn(`tokens file ${this.file}: ${p} (ignored)`);
       this.entries = parsed.entries;
       this.seen = stamp;
-      this.log.info(`tokens file ${this.file}: ${parsed.entries.length} token(s) for ${new Set(parsed.entries.map((e) => e.source)).size} source(s)`);
+      this.log.info(
+        `tokens file ${this.file}: ${parsed.entries.length} token(s) for ${new Set(parsed.entries.map((e) => e.source)).size} source(s)`,
+      );
     } catch (err) {
       this.log.warn(`tokens file ${this.file} cannot be read`, { error: (err as Error).message });
     }
