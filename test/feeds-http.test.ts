@@ -8,6 +8,7 @@ import { gzipSync } from "node:zlib";
 import { connect } from "node:net";
 import { nanos, jetstreamManager, feedStream } from "@pulse/nats";
 import { feeds } from "@pulse/contracts";
+import { runPulse } from "@pulse/cli/testing";
 import { ingestHarness, type Harness } from "@pulse/ingest/test-harness";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { curl, post, startDoor, type Door } from "./support/feeds-http";
@@ -249,13 +250,15 @@ describe("POST /v1/feeds/{feed}", () => {
     }
   });
 
-  it("re-reads the tokens file when it changes", async () => {
-    const { newBearerToken, tokenFileLine } = await import("@pulse/config");
-    const t = newBearerToken();
+  it("takes a token made by `pulse token new`, re-reading the tokens file when it changes", async () => {
+    const made = await runPulse(["token", "new", "--source", "edoc", "--json"], {});
+    expect(made.code).toBe(0);
+    const { token: t, tokens_file_line: line } = made.json();
+    expect(line).toMatch(/^edoc sha256:[0-9a-f]{64}$/);
     const before = await curl(post(d, "esign", t, file("{}")));
     expect(before.status).toBe(401);
     const { appendFileSync } = await import("node:fs");
-    appendFileSync(d.tokensFile, tokenFileLine("edoc", t) + "\n");
+    appendFileSync(d.tokensFile, line + "\n");
     await new Promise((r) => setTimeout(r, 1_100));
     const esign = JSON.stringify({
       v: 1,

@@ -25,10 +25,11 @@ export interface Door {
 
 /** Starts a door on the harness's streams and database with a token for each of `sources`. */
 export async function startDoor(
-  h: Harness,
+  h: Pick<Harness, "names"> & { database: { url: string }; config: { natsUrl: string } },
   sources: string[],
   env: Record<string, string> = {},
   overrides: Partial<FeedsHttpConfig> = {},
+  log: Logger = quiet,
 ): Promise<Door> {
   const dir = mkdtempSync(join(tmpdir(), "pulse-feeds-http-"));
   const tokensFile = join(dir, "tokens");
@@ -52,7 +53,7 @@ export async function startDoor(
     },
     { names: h.names, ...overrides },
   );
-  const door = await startFeedsHttp(config, { log: quiet });
+  const door = await startFeedsHttp(config, { log });
   return {
     door,
     url: `${door.scheme}://127.0.0.1:${door.port}`,

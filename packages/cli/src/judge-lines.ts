@@ -20,7 +20,6 @@ export interface JudgeOptions {
   receivedMs: number;
 }
 
-
 /**
  * Judges every line with contracts' `decode()` (the one ingest runs) and then, as ingest does
  * against what it has stored, against the lines before it in the file: the same (source, id)
