@@ -76,6 +76,9 @@ export class FeedSettler {
   private readonly js;
   private jsm: JetStreamManager | null = null;
   private readonly waiting = new Map<string, Waiting>();
+  /** The same, per feed, in stream order: a poll walks only those at or below the floor. */
+  private readonly byFeed = new Map<Feed, Waiting[]>();
+  private lastExpiryScan = 0;
   /** Refusals heard before their publish was answered (rare: ingest lingers 20 ms), briefly. */
   private readonly early = new Map<string, { r: Reject; at: number }>();
   private sub: Subscription | null = null;
@@ -143,7 +146,14 @@ export class FeedSettler {
       return { status: "refused", by: "ingest", reason: heard.r.reason, detail: heard.r.detail, ...base };
     }
     return new Promise<SendOutcome>((resolve) => {
-      this.waiting.set(key, { feed: route.feed, ...base, until: item.until ?? Date.now() + this.o.timeoutMs, resolve });
+      const w: Waiting = { feed: route.feed, ...base, until: item.until ?? Date.now() + this.o.timeoutMs, resolve };
+      this.waiting.set(key, w);
+      let q = this.byFeed.get(route.feed);
+      if (!q) this.byFeed.set(route.feed, (q = []));
+      // Answers come nearly in stream order: insert from the end.
+      let i = q.length;
+      while (i > 0 && q[i - 1]!.seq > w.seq) i--;
+      q.splice(i, 0, w);
       this.schedule(this.o.pollMs);
     });
   }
@@ -155,6 +165,15 @@ export class FeedSettler {
     for (const w of this.waiting.values())
       w.resolve({ status: "unsettled", by: "ingest", detail: "the door is shutting down", stream: w.stream, seq: w.seq, msgId: w.msgId });
     this.waiting.clear();
+    this.byFeed.clear();
+  }
+
+  /** Takes a settled or expired message out of both indexes. */
+  private forget(w: Waiting): void {
+    this.waiting.delete(`${w.stream}:${w.seq}`);
+    const q = this.byFeed.get(w.feed);
+    const i = q ? q.indexOf(w) : -1;
+    if (i >= 0) q!.splice(i, 1);
   }
 
   private onReject(r: Reject): void {
@@ -200,7 +219,7 @@ export class FeedSettler {
   private async pollOnce(): Promise<void> {
     const now = Date.now();
     const floors = new Map<Feed, number>();
-    const wanted = new Set([...this.waiting.values()].map((w) => w.feed));
+    const wanted = new Set([...this.byFeed].filter(([, q]) => q.length > 0).map(([f]) => f));
     // Every feed on an idle poll (for `behind`), only the awaited ones on a busy one, plus every
     // feed at least once a second.
     const all = wanted.size === 0 || now - this.lastFullPollAt >= this.o.idlePollMs;
@@ -216,12 +235,29 @@ export class FeedSettler {
       }),
     );
     const past: Waiting[] = [];
-    for (const w of this.waiting.values()) {
-      if ((floors.get(w.feed) ?? 0) >= w.seq) {
+    for (const [feed, q] of this.byFeed) {
+      const floor = floors.get(feed) ?? 0;
+      let n = 0;
+      for (const w of q) {
+        if (w.seq > floor) break;
+        n++;
+        if (!this.waiting.has(`${w.stream}:${w.seq}`)) continue; // settled by a reject already
         if (this.o.db) past.push(w);
         else if (now - (w.floorSeenAt ??= now) >= graceWithoutDbMs) past.push(w);
-      } else if (now > w.until) {
-        this.waiting.delete(`${w.stream}:${w.seq}`);
+        else {
+          n--;
+          break;
+        }
+      }
+      if (n > 0) q.splice(0, n);
+    }
+    // Deadlines: a full walk at most every 250 ms.
+    if (now - this.lastExpiryScan >= 250) {
+      this.lastExpiryScan = now;
+      const passed = new Set(past);
+      for (const w of this.waiting.values()) {
+        if (now <= w.until || passed.has(w)) continue;
+        this.forget(w);
         w.resolve({
           status: "unsettled",
           by: "ingest",
