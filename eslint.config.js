@@ -4,7 +4,7 @@ import js from "@eslint/js";
 import prettier from "eslint-config-prettier";
 import tseslint from "typescript-eslint";
 
-const packages = ["config", "contracts", "db", "metrics", "nats", "testkit", "cli"];
+const packages = ["config", "contracts", "db", "metrics", "nats", "settle", "testkit", "cli"];
 const browserGlobals = [
   "window",
   "document",
@@ -34,7 +34,7 @@ const browserGlobals = [
   "getComputedStyle",
   "console",
 ];
-const serviceNames = ["ingest", "exporter", "live", "simulator"];
+const serviceNames = ["ingest", "exporter", "live", "simulator", "feeds-http"];
 
 /** A service never imports another service; packages never import services. */
 const boundary = (own) => ({

@@ -13,8 +13,8 @@
  * - `<PULSE_DATA_DIR>/pulse.lock` keeps a second start off the same data; `pulse.json` (0600) tells
  *   the tools (`pnpm pulse …`) where this start's Postgres and NATS are.
  * Every port comes from the environment (PULSE_NATS_PORT, EMBEDDED_PG_PORT, INGEST_PORT,
- * METRICS_PORT, LIVE_PORT, LIVE_ADMIN_PORT). First SIGINT/SIGTERM drains and exits 0 (within
- * 20 s); a second one exits at once.
+ * METRICS_PORT, LIVE_PORT, LIVE_ADMIN_PORT, FEEDS_HTTP_PORT, FEEDS_HTTP_ADMIN_PORT). First
+ * SIGINT/SIGTERM drains and exits 0 (within 20 s); a second one exits at once.
  */
 import { mkdirSync } from "node:fs";
 import { ConfigError, createLogger, onShutdown, removeRunRecord, takePidLock, writeRunRecord, type PidLock } from "@pulse/config";
@@ -24,12 +24,14 @@ import { loadConfig as loadExporterConfig, startExporter, type Exporter } from "
 import { loadConfig as loadIngestConfig, startIngest, type Ingest } from "@pulse/ingest";
 import { loadConfig as loadLiveConfig, startLive, type Live } from "@pulse/live";
 import { loadConfig as loadSimulatorConfig, startSimulator, type Simulator } from "@pulse/simulator";
+// feeds-http (the HTTPS door for producers): its own block below.
+import { loadConfig as loadFeedsHttpConfig, startFeedsHttp, type FeedsHttp } from "@pulse/feeds-http";
 import { findNatsServer, pickPort, startLocalNats, type LocalNats } from "./local-nats";
 import { loadStartConfig, simulatorDecision } from "./start-config";
 
 const log = createLogger("pulse");
 const startedAt = Date.now();
-const steps = 6;
+const steps = 7;
 let stepNo = 0;
 /** One progress line per step, with how long it took: what a person watches while it starts. */
 async function step<T>(name: string, run: () => Promise<T>, done: (v: T) => string): Promise<T> {
@@ -67,11 +69,13 @@ let ingest: Ingest | null = null;
 let exporter: Exporter | null = null;
 let live: Live | null = null;
 let simulator: Simulator | null = null;
+let feedsHttp: FeedsHttp | null = null;
 
 const bounded = <T>(p: Promise<T>, ms: number) => Promise.race([p, new Promise<void>((r) => setTimeout(r, ms).unref())]);
 const close = async () => {
   // Producers first, then readers, then the stores: nothing is lost or left half-applied.
   if (simulator) await bounded(simulator.close(), 5_000).catch(() => {});
+  if (feedsHttp) await bounded(feedsHttp.close(), 5_000).catch(() => {});
   await live?.close().catch((e) => log.warn("live close", { error: String(e) }));
   await exporter?.close().catch((e) => log.warn("exporter close", { error: String(e) }));
   await ingest?.close().catch((e) => log.warn("ingest close", { error: String(e) }));
@@ -158,6 +162,21 @@ try {
         ? `on (${decision.why}); rate ${simulatorConfig.rate}, seed ${simulatorConfig.seed}, ${s.stats().fresh ? "fresh: backfilling today" : "resuming today"}`
         : `off (${decision.why})`,
   );
+  // --- feeds-http: the HTTPS door (POST /v1/feeds/{feed}) ---
+  const feedsHttpConfig = loadFeedsHttpConfig(env, { databaseUrl, names: ingestConfig.names, natsUrl: ingestConfig.natsUrl });
+  feedsHttp = await step(
+    "feeds-http",
+    () => startFeedsHttp(feedsHttpConfig, { log: log.child("feeds-http") }),
+    (f) => `${f.scheme} on :${f.port}, admin :${f.adminPort}`,
+  );
+  const feedsHttpLine = `  Feeds door    ${feedsHttp.scheme}://${startConfig.publicHost}:${feedsHttp.port}/v1/feeds/{feed}   ${
+    feedsHttp.tokens > 0
+      ? `${feedsHttp.tokens} token(s)`
+      : feedsHttpConfig.tokensFile
+        ? "no token in FEEDS_HTTP_TOKENS_FILE yet: refuses every request"
+        : "no FEEDS_HTTP_TOKENS_FILE: refuses every request (pnpm pulse token new --source <id>)"
+  }${feedsHttp.scheme === "http" ? "; plain HTTP: put TLS in front" : ""}`;
+  // --- end feeds-http ---
   const h = startConfig.publicHost;
   writeRunRecord(dataDir, {
     pid: process.pid,
@@ -176,6 +195,7 @@ try {
       `  Live socket   ws://${h}:${live.port}/live`,
       `  Metrics       http://${h}:${exporter.port}/metrics   (ingest :${ingest.port}/metrics, gateway :${live.adminPort}/metrics)`,
       `  Health        http://${h}:${ingest.port}/healthz   http://${h}:${live.port}/healthz   http://${h}:${exporter.port}/healthz`,
+      feedsHttpLine,
       `  Simulator     ${decision.on ? "on" : "off"}: ${decision.why}`,
       `  Postgres      psql '${databaseUrl}'`,
       `  NATS          ${redactNatsUrl(natsUrl)}${nats ? " (Pulse's own nats-server)" : ""}`,

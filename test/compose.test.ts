@@ -2,7 +2,8 @@
  * infra/compose.yml is valid for Debian's docker-compose (1.29; no engine needed to validate),
  * and describes what infra/README.md promises: three NATS nodes with every password
  * permissions.conf reads, Postgres, several ingest processes with R3 streams, two gateways, the
- * exporter, Prometheus, Alertmanager and Grafana, each service with its own NATS user.
+ * exporter, the HTTPS door behind its TLS proxy, Prometheus, Alertmanager and Grafana, each
+ * service with its own NATS user.
  */
 import { execFile, execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -51,6 +52,8 @@ describe.skipIf(!present)("infra/compose.yml", () => {
       [
         "alertmanager",
         "exporter",
+        "feeds-http",
+        "feeds-proxy",
         "grafana",
         "ingest-1",
         "ingest-2",
@@ -76,6 +79,7 @@ describe.skipIf(!present)("infra/compose.yml", () => {
       exporter: "exporter",
       "live-1": "live",
       "live-2": "live",
+      "feeds-http": "feeds_http",
     };
     for (const [svc, user] of Object.entries(own)) {
       const e = services[svc]!.environment!;
@@ -87,7 +91,7 @@ describe.skipIf(!present)("infra/compose.yml", () => {
     expect(services["ingest-2"]!.environment!.NATS_REPLICAS).toBe("3");
     // Side by side on one host: no two services on one port.
     const ports = Object.values(services).flatMap((s) =>
-      ["INGEST_PORT", "METRICS_PORT", "LIVE_PORT", "LIVE_ADMIN_PORT"]
+      ["INGEST_PORT", "METRICS_PORT", "LIVE_PORT", "LIVE_ADMIN_PORT", "FEEDS_HTTP_PORT", "FEEDS_HTTP_ADMIN_PORT"]
         .map((k) => s.environment?.[k])
         .filter((p): p is string => p !== undefined),
     );
@@ -100,9 +104,11 @@ describe.skipIf(!present)("infra/compose.yml", () => {
     const config = readFileSync(resolve(root, "infra", "prometheus", flag.slice("--config.file=/etc/prometheus/".length)), "utf8");
     const targets = [...config.matchAll(/"127\.0\.0\.1:(\d+)"/g)].map((m) => m[1]!);
     const admin = Object.values(services).flatMap((s) =>
-      ["INGEST_PORT", "METRICS_PORT", "LIVE_ADMIN_PORT"].map((k) => s.environment?.[k]).filter((p): p is string => p !== undefined),
+      ["INGEST_PORT", "METRICS_PORT", "LIVE_ADMIN_PORT", "FEEDS_HTTP_ADMIN_PORT"]
+        .map((k) => s.environment?.[k])
+        .filter((p): p is string => p !== undefined),
     );
-    expect(admin.length).toBe(5);
+    expect(admin.length).toBe(6);
     // Prometheus itself and Alertmanager besides the services' /metrics.
     expect(new Set(targets)).toEqual(new Set([...admin, "9090", "9093"]));
   });

@@ -67,6 +67,8 @@ async function ports() {
     METRICS_PORT: String(await freePort()),
     LIVE_PORT: String(await freePort()),
     LIVE_ADMIN_PORT: String(await freePort()),
+    FEEDS_HTTP_PORT: String(await freePort()),
+    FEEDS_HTTP_ADMIN_PORT: String(await freePort()),
   };
 }
 
@@ -263,6 +265,9 @@ describe("pnpm start on a fresh data folder", () => {
       expect(first.output()).toContain(`port ${ambient.port} is taken (an ambient server is never used)`);
       expect(first.output()).toContain("simulator ON: Pulse runs on its own embedded Postgres and its own nats-server");
       expect(first.output()).toContain(`Wall screen   http://127.0.0.1:${env.LIVE_PORT}/`);
+      expect(first.output()).toContain(
+        `Feeds door    http://127.0.0.1:${env.FEEDS_HTTP_PORT}/v1/feeds/{feed}   no FEEDS_HTTP_TOKENS_FILE: refuses every request`,
+      );
       const natsPid = Number(/own nats-server pid (\d+)/.exec(first.output())?.[1]);
       const pgPid = Number(/embedded PostgreSQL 15 pid (\d+)/.exec(first.output())?.[1]);
       expect(natsPid).toBeGreaterThan(0);

@@ -1,4 +1,5 @@
 import { decode, type Feed, type Reason } from "@pulse/contracts";
+import { recordKey } from "@pulse/settle";
 import type { InputRecord } from "./input-lines";
 
 /** What `check` says of one line: as ingest would settle it, judged offline. */
@@ -18,9 +19,6 @@ export interface JudgeOptions {
   /** The receipt time `future_time` is judged against (offline: now). */
   receivedMs: number;
 }
-
-/** The key ingest keeps one version of: (source, id). */
-export const recordKey = (source: string, id: string) => `${source}\u0000${id}`;
 
 /**
  * Judges every line with contracts' `decode()` (the one ingest runs) and then, as ingest does

@@ -10,6 +10,7 @@ import type * as Publish from "./commands/publish";
 import type * as Replay from "./commands/replay";
 import type * as Report from "./commands/report";
 import type * as Status from "./commands/status";
+import type * as Token from "./commands/token";
 
 // Each command's module is loaded when it runs: `--help` and bad usage answer without loading
 // pg, NATS or exceljs.
@@ -22,6 +23,7 @@ const areasRetired = async (...a: Parameters<typeof Areas.areasRetired>) => (awa
 const dlqList = async (...a: Parameters<typeof Dlq.dlqList>) => (await import("./commands/dlq")).dlqList(...a);
 const dlqShow = async (...a: Parameters<typeof Dlq.dlqShow>) => (await import("./commands/dlq")).dlqShow(...a);
 const dlqRetry = async (...a: Parameters<typeof Dlq.dlqRetry>) => (await import("./commands/dlq")).dlqRetry(...a);
+const tokenNew = async (...a: Parameters<typeof Token.tokenNew>) => (await import("./commands/token")).tokenNew(...a);
 const dlqPurge = async (...a: Parameters<typeof Dlq.dlqPurge>) => (await import("./commands/dlq")).dlqPurge(...a);
 
 /**
@@ -141,6 +143,16 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     .option("--output <file>", "write to this file (needed for xlsx unless standard output is not a terminal)")
     .addOption(json())
     .action(run((o) => report(io, cfg(), o)));
+
+  // The HTTPS door's bearer tokens (services/feeds-http).
+  program
+    .command("token")
+    .description("bearer tokens of the HTTPS door (feeds-http)")
+    .command("new")
+    .description("a new token for one source: printed once, with the line to add to FEEDS_HTTP_TOKENS_FILE")
+    .requiredOption("--source <source>", "the seeded source the token speaks for")
+    .addOption(json())
+    .action(run((o: { source: string; json?: boolean }) => tokenNew(io, o)));
 
   try {
     await program.parseAsync([...argv], { from: "user" });

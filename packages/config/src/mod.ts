@@ -4,3 +4,4 @@ export * from "./on-shutdown";
 export * from "./nats-auth";
 export * from "./pid-lock";
 export * from "./run-record";
+export * from "./bearer-tokens";

@@ -170,3 +170,36 @@ export const liveGatewayMetrics = {
 
 /** Results of `pulse_live_resumes_total`. */
 export const resumeResults = ["resumed", "reset"] as const;
+
+/** The HTTPS door for producers (services/feeds-http). */
+export const feedsHttpMetrics = {
+  requests: def({
+    name: "pulse_feeds_http_requests_total",
+    type: "counter",
+    help: "Requests answered by the HTTPS door, by route (post, status, other) and HTTP status code.",
+    labels: ["route", "code"],
+  }),
+  lines: def({
+    name: "pulse_feeds_http_lines_total",
+    type: "counter",
+    help: "Lines received through the door, by feed and verdict (accepted, duplicate, refused, unsettled, not_sent).",
+    labels: ["feed", "outcome"],
+  }),
+  duration: def({
+    name: "pulse_feeds_http_request_duration_seconds",
+    type: "histogram",
+    help: "From a POST's headers to its answer (every line settled).",
+    labels: [],
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  }),
+  inFlight: def({
+    name: "pulse_feeds_http_in_flight",
+    type: "gauge",
+    help: "Records published by the door and not yet settled.",
+    labels: [],
+  }),
+} as const;
+
+/** Verdicts of `pulse_feeds_http_lines_total`: the keys of a door's answer. */
+export const doorOutcomes = ["accepted", "duplicate", "refused", "unsettled", "not_sent"] as const;
+export type DoorOutcome = (typeof doorOutcomes)[number];

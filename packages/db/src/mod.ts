@@ -10,6 +10,7 @@ export * from "./sql/insert-dead-letters";
 export * from "./sql/prune-dead-letters";
 export * from "./sql/changes";
 export * from "./sql/dead-letters";
+export * from "./sql/source-status";
 export * from "./sql/read-figures";
 export * from "./sql/replay";
 export * from "./sql/month-report";

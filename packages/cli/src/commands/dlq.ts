@@ -5,7 +5,7 @@ import type { CliConfig } from "../config";
 import { announceWriteTarget, openDb, openNats } from "../connect";
 import { formatTable, printJson, type CliIo } from "../io";
 import { progress } from "../progress";
-import { sendAndSettle } from "../send-and-settle";
+import { sendAndSettle } from "@pulse/settle";
 import { localTime, parseWhen } from "../time-args";
 import { seconds } from "./publish";
 

@@ -5,7 +5,7 @@ import { announceWriteTarget, openDb, openNats } from "../connect";
 import { printJson, type CliIo } from "../io";
 import { parseLines, readInput } from "../input-lines";
 import { progress } from "../progress";
-import { sendAndSettle } from "../send-and-settle";
+import { sendAndSettle } from "@pulse/settle";
 import { routeOf, summarize, summaryLine, type RouteOptions } from "./check";
 
 /**

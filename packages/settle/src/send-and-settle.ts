@@ -2,13 +2,15 @@
  * Sends records for real and learns how each was settled: JetStream's answer (a duplicate
  * Msg-Id), then ingest's — a refusal heard on `rejects.<source>` (matched by stream and
  * sequence), or its consumer's acknowledgement floor passing the message with no refusal. Shared
- * by `publish` and `dlq retry`.
+ * by `pulse publish`, `pulse dlq retry` (packages/cli); the HTTPS door runs the same rules
+ * streaming, in `FeedSettler`.
  */
 import { createHash } from "node:crypto";
-import { consumerName, decode, parseFeedSubject, subjects, type Feed, type Reason, type Reject } from "@pulse/contracts";
+import { consumerName, parseFeedSubject, subjects, type Feed, type Reason, type Reject } from "@pulse/contracts";
 import { deadLettersFor, storedVersions, type Db } from "@pulse/db";
 import { feedStream, headers, jetstream, jetstreamManager, withPrefix, type NatsConnection, type StreamNames } from "@pulse/nats";
-import { recordKey } from "./judge-lines";
+import { classifyPublishError } from "./publish-failure";
+import { identify, recordKey, type RecordIdentity } from "./record-key";
 
 export interface Outgoing {
   /** Caller's tag (a line number, a dead-letter id). */
@@ -58,16 +60,6 @@ interface Pending {
   /** When the consumer's floor was first seen past it (a refusal may still be on its way). */
   floorSeenAt?: number;
   key?: { source: string; id: string; revision: number };
-}
-
-const lenient = { maxBytes: Number.MAX_SAFE_INTEGER, maxFutureMs: Number.MAX_SAFE_INTEGER };
-
-/** What the payload says it is, whatever ingest will think of it: for its Msg-Id and its key. */
-function identify(subject: string, payload: Uint8Array): { source: string; id: string; revision: number } | null {
-  const d = decode({ subject, payload, receivedMs: Date.now() }, lenient);
-  if (d.ok) return { source: d.value.source, id: d.value.id, revision: d.value.revision };
-  const route = parseFeedSubject(subject);
-  return route && d.id !== null ? { source: route.source, id: d.id, revision: d.revision ?? 0 } : null;
 }
 
 /** Sends every record and waits until each is settled or the timeout passes. Results in input order. */
@@ -135,28 +127,9 @@ export async function sendAndSettle(nc: NatsConnection, items: readonly Outgoing
         pending.set(`${ack.stream}:${ack.seq}`, { out: it, feed, stream: ack.stream, seq: ack.seq, msgId, key: k });
       }
     } catch (err) {
-      const msg = (err as Error).message;
-      const code = String((err as { code?: unknown }).code ?? "");
-      if (/payload|too large|maximum/i.test(msg)) {
-        settle({ tag: it.tag, status: "refused", by: "jetstream", reason: "too_large", detail: `the broker refused it: ${msg}`, msgId });
-      } else if (code === "503" || /no responders|not enabled/i.test(msg)) {
-        // No stream takes the subject: what a producer hears for an unknown feed.
-        settle({
-          tag: it.tag,
-          status: "refused",
-          by: "jetstream",
-          reason: "bad_subject",
-          detail: `no stream takes ${withPrefix(o.names, it.subject!)} (${msg}): is PULSE_NAMESPACE right, and has ingest created its streams?`,
-          msgId,
-        });
-      } else if (/permissions violation/i.test(msg)) {
-        // The broker's own refusal: this NATS user may not publish there (a producer speaks only
-        // for itself). No reason code: ingest never saw it.
-        settle({ tag: it.tag, status: "refused", by: "jetstream", detail: `the broker refused the publish: ${msg}`, msgId });
-      } else {
-        // A timeout or a lost connection says nothing about the record: not settled.
-        settle({ tag: it.tag, status: "unsettled", by: "jetstream", detail: `the publish failed: ${msg}`, msgId });
-      }
+      const f = classifyPublishError(err, withPrefix(o.names, it.subject!));
+      if (f.kind === "refused") settle({ tag: it.tag, status: "refused", by: "jetstream", reason: f.reason, detail: f.detail, msgId });
+      else settle({ tag: it.tag, status: "unsettled", by: "jetstream", detail: f.detail, msgId });
     }
   };
 
@@ -199,10 +172,29 @@ export async function sendAndSettle(nc: NatsConnection, items: readonly Outgoing
   await waitSettled(nc, o.names, pending, rejects, settle, o.db, timeoutMs, () => true, results);
   for (const sub of subs) sub.unsubscribe();
 
-  // Not refused and past the consumer: accepted, or a duplicate of what ingest held. Ingest keeps
-  // one version per (source, id), the highest revision; walked in stream order per key, as it
-  // labels a batch.
-  const passed = [...results.values()].filter((s) => s.status === "accepted").sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
+  labelHeldDuplicates(
+    [...results.values()].filter((s) => s.status === "accepted"),
+    keys,
+    stored,
+  );
+  if (!o.db)
+    for (const s of results.values())
+      if (s.status === "accepted")
+        s.detail = `${s.detail ?? "settled by ingest without a refusal"} (database not read: a repeat of a stored record also looks like this)`;
+  return items.map((it) => results.get(it.tag)!);
+}
+
+/**
+ * Not refused and past the consumer: accepted, or a duplicate of what ingest held. Ingest keeps
+ * one version per (source, id), the highest revision; walked in stream order per key, as it
+ * labels a batch. `stored` is what the database held before these were sent; relabels in place.
+ */
+export function labelHeldDuplicates(
+  accepted: Settled[],
+  keys: ReadonlyMap<number, RecordIdentity>,
+  stored: ReadonlyMap<string, { revision: number }>,
+): void {
+  const passed = accepted.sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
   const high = new Map<string, number>();
   for (const s of passed) {
     const k = keys.get(s.tag);
@@ -217,11 +209,6 @@ export async function sendAndSettle(nc: NatsConnection, items: readonly Outgoing
       high.set(rk, before);
     }
   }
-  if (!o.db)
-    for (const s of passed)
-      if (s.status === "accepted")
-        s.detail = `${s.detail ?? "settled by ingest without a refusal"} (database not read: a repeat of a stored record also looks like this)`;
-  return items.map((it) => results.get(it.tag)!);
 }
 
 /** Waits until the pending messages `which` selects are settled, or the timeout; the rest stay pending. */
