@@ -42,7 +42,7 @@ const egov = (id: string) =>
     id,
     source: "dvc",
     ts: new Date(Date.now() - 60_000).toISOString(),
-    area: "412",
+    area: "16681",
     data: { procedure: "1.004227", agency: "ubnd-xa", level: "commune", channel: "online_full", status: "received" },
   });
 
@@ -231,7 +231,7 @@ try {
                 id: `mem-${u}-${i++}`,
                 source: s.id,
                 ts: new Date(Date.now() - 60_000).toISOString(),
-                area: "412",
+                area: "16681",
                 data: { service: "mobile", count: i },
               }),
             ).join("\n") + "\n",

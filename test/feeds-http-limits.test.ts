@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { curl, post, startDoor, type Door } from "./support/feeds-http";
 
 const sub = (id: string, count: number) =>
-  JSON.stringify({ v: 1, id, source: "viettel", ts: "2026-11-26T09:15:00+07:00", area: "412", data: { service: "mobile", count } });
+  JSON.stringify({ v: 1, id, source: "viettel", ts: "2026-11-26T09:15:00+07:00", area: "16681", data: { service: "mobile", count } });
 
 let h: Harness;
 let d: Door;

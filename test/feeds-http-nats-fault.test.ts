@@ -12,7 +12,7 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { curl, curlBin, post, startDoor, type Door } from "./support/feeds-http";
 
 const sub = (id: string, count: number) =>
-  JSON.stringify({ v: 1, id, source: "viettel", ts: "2026-11-26T09:15:00+07:00", area: "412", data: { service: "mobile", count } });
+  JSON.stringify({ v: 1, id, source: "viettel", ts: "2026-11-26T09:15:00+07:00", area: "16681", data: { service: "mobile", count } });
 const lines = Array.from({ length: 400 }, (_, i) => sub(`nf-${i + 1}`, i + 1));
 
 let nats: NatsServer;

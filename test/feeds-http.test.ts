@@ -19,7 +19,7 @@ const sub = (id: string, count: number, extra: Record<string, unknown> = {}) =>
     id,
     source: "viettel",
     ts: "2026-11-26T09:15:00+07:00",
-    area: "412",
+    area: "16681",
     data: { service: "mobile", count },
     ...extra,
   });
@@ -111,6 +111,7 @@ describe("POST /v1/feeds/{feed}", () => {
       sub("mx-6", 12, { revision: 1 }), // 9 duplicate: a lower revision (ingest's call)
       "", // 10 blank: skipped
       sub("mx-7", 13), // 11 accepted
+      sub("mx-8", 14, { area: "426" }), // 12 retired_area: Yên Thành, a district until 2025-06-30
     ];
     const body = file(lines.join("\n"));
     const expected = [
@@ -124,13 +125,15 @@ describe("POST /v1/feeds/{feed}", () => {
       [8, "accepted", null],
       [9, "duplicate", null],
       [11, "accepted", null],
+      [12, "refused", "retired_area"],
     ];
     const first = await curl(post(d, "subscribers", d.tokens.viettel!, body));
     expect(first.status).toBe(200);
     expect(outcomes(first.json)).toEqual(expected);
-    expect(first.json).toMatchObject({ accepted: 3, duplicate: 2, refused: 5, unsettled: 0, not_sent: 0 });
+    expect(first.json).toMatchObject({ accepted: 3, duplicate: 2, refused: 6, unsettled: 0, not_sent: 0 });
     expect(first.json.results[3].detail).toMatch(/no day 29 in February 2026/);
     expect(first.json.results[5].detail).toMatch(/mobifone/);
+    expect(first.json.results[11].detail).toMatch(/^area 426 \(Huyện Yên Thành\) is not in force since 2025-07-01; on 2026-11-26 its ground is in 17506 Xã Yên Thành, /);
     await h.settle();
     const letters = await h.count("dead_letters");
     const figures = await h.figures();
@@ -266,7 +269,7 @@ describe("POST /v1/feeds/{feed}", () => {
       source: "edoc",
       ts: "2026-11-26T09:00:00+07:00",
       area: "40",
-      data: { agency: "so-tttt", doc: "1/QĐ", signed: true, signer: "organization" },
+      data: { agency: "so-khcn", doc: "1/QĐ", signed: true, signer: "organization" },
     });
     const after = await curl(post(d, "esign", t, file(esign)));
     expect(after.status).toBe(200);
@@ -299,7 +302,7 @@ describe("ingest behind", () => {
     try {
       await h.stopIngest();
       for (let i = 0; i < 6; i++)
-        await h.publish("subscribers", "viettel", { id: `bh-${i}`, area: "412", data: { service: "mobile", count: i } });
+        await h.publish("subscribers", "viettel", { id: `bh-${i}`, area: "16681", data: { service: "mobile", count: i } });
       // The door reads the consumers once a second while it waits for nothing.
       await new Promise((res) => setTimeout(res, 1_500));
       let r;
@@ -317,7 +320,7 @@ describe("ingest behind", () => {
         id: "bh-b",
         source: "viettel",
         ts: "2026-11-26T09:15:00+07:00",
-        area: "412",
+        area: "16681",
         data: { station: "S", tech: "4G", status: "up" },
       });
       await h.startIngest();

@@ -33,11 +33,11 @@ const capture = (s: string): Logger => ({
 const data: Record<string, Record<string, unknown>> = {
   subscribers: { service: "mobile", count: 5 },
   bts: { station: "NA-T-1", tech: "4G", status: "up" },
-  esign: { agency: "so-tttt", doc: "1/QĐ", signed: true, signer: "organization" },
+  esign: { agency: "so-khcn", doc: "1/QĐ", signed: true, signer: "organization" },
   egov: { procedure: "1.004227", agency: "ubnd-xa", level: "commune", channel: "online_full", status: "received" },
 };
 const record = (source: string, feed: string, id: string) =>
-  JSON.stringify({ v: 1, id, source, ts: "2026-11-26T09:15:00+07:00", area: feed === "esign" ? "40" : "412", data: data[feed] });
+  JSON.stringify({ v: 1, id, source, ts: "2026-11-26T09:15:00+07:00", area: feed === "esign" ? "40" : "16681", data: data[feed] });
 
 beforeAll(async () => {
   nats = await startSecureNats();
