@@ -133,7 +133,7 @@ describe("POST /v1/feeds/{feed}", () => {
     expect(first.json).toMatchObject({ accepted: 3, duplicate: 2, refused: 6, unsettled: 0, not_sent: 0 });
     expect(first.json.results[3].detail).toMatch(/no day 29 in February 2026/);
     expect(first.json.results[5].detail).toMatch(/mobifone/);
-    expect(first.json.results[11].detail).toMatch(
+    expect(first.json.results[10].detail).toMatch(
       /^area 426 \(Huyện Yên Thành\) is not in force since 2025-07-01; on 2026-11-26 its ground is in 17506 Xã Yên Thành, /,
     );
     await h.settle();

@@ -42,7 +42,7 @@ describe("the line format", () => {
 
   it("judges a restatement as ok, a repeat or lower revision as a duplicate, another feed's id as id_conflict", () => {
     const rec = (subject: string, id: string, revision: number, data: object) =>
-      JSON.stringify({ subject, v: 1, id, source: subject.split(".")[2], ts: "2026-11-26T09:15:00+07:00", area: "412", revision, data });
+      JSON.stringify({ subject, v: 1, id, source: subject.split(".")[2], ts: "2026-11-26T09:15:00+07:00", area: "16681", revision, data });
     const sub = { service: "mobile", count: 5 };
     const bts = { station: "S", tech: "4G", status: "up" };
     const input = [
