@@ -10,7 +10,8 @@
  *    each timed to its answer (its line's verdict): p50, p99 (target p99 < 250 ms).
  * 3. Memory: BENCH_UPLOADS concurrent uploads (default 50) of BENCH_UPLOAD_MIB MiB each (default
  *    8) of real records, streamed; the door's peak RSS (VmHWM) and RSS while they run (target < 300 MB).
- * BENCH_PARTS=throughput,latency,memory picks parts; BENCH_DOOR_HEAP_MB caps the door's V8 heap.
+ * BENCH_PARTS=throughput,latency,memory picks parts; BENCH_DOOR_HEAP_MB caps the door's V8 heap;
+ * BENCH_DOOR_NODE_ARGS adds node flags to the door (`--cpu-prof --cpu-prof-dir=DIR` to profile it).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -113,6 +114,8 @@ writeFileSync(
 const port = await freePort();
 // BENCH_DOOR_HEAP_MB caps the door's V8 old space (--max-old-space-size), as a deployment would.
 const heap = process.env.BENCH_DOOR_HEAP_MB ? [`--max-old-space-size=${process.env.BENCH_DOOR_HEAP_MB}`] : [];
+// BENCH_DOOR_NODE_ARGS: more flags for the door's node (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+heap.push(...(process.env.BENCH_DOOR_NODE_ARGS ?? "").split(" ").filter(Boolean));
 const door: ChildProcess = spawn(process.execPath, [...heap, "--import", "tsx", "services/feeds-http/src/main.ts"], {
   cwd: root,
   stdio: ["ignore", "inherit", "inherit"],
