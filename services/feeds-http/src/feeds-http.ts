@@ -85,7 +85,7 @@ export async function startFeedsHttp(config: FeedsHttpConfig, deps: { log?: Logg
       : null;
   const db = deps.db ?? ownDb;
 
-  const nc: NatsConnection = await connectNats(config.natsUrl, "pulse-feeds-http", { ...config.natsAuth, log });
+  const nc: NatsConnection = await connectNats(config.natsUrl, "pulse-feeds-http", { ...config.natsAuth, log, asyncTraces: false });
   let natsUp = true;
   void (async () => {
     for await (const s of nc.status()) {
