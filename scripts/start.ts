@@ -166,7 +166,7 @@ try {
   const feedsHttpConfig = loadFeedsHttpConfig(process.env, { databaseUrl, names: ingestConfig.names, natsUrl: ingestConfig.natsUrl });
   feedsHttp = await step(
     "feeds-http",
-    () => startFeedsHttp(feedsHttpConfig, { db, log: log.child("feeds-http") }),
+    () => startFeedsHttp(feedsHttpConfig, { log: log.child("feeds-http") }),
     (f) => `${f.scheme} on :${f.port}, admin :${f.adminPort}`,
   );
   const feedsHttpLine = `  Feeds door    ${feedsHttp.scheme}://${startConfig.publicHost}:${feedsHttp.port}/v1/feeds/{feed}   ${
