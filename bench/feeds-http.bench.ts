@@ -33,6 +33,9 @@ const RPS = Number(process.env.BENCH_RPS ?? 100);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const UPLOADS = Number(process.env.BENCH_UPLOADS ?? 50);
 const UPLOAD_MIB = Number(process.env.BENCH_UPLOAD_MIB ?? 8);
+// BENCH_MEMORY_SECONDS: the uploaders stop sending (and end their bodies) after this long, so a
+// loaded machine still gives a bounded run; the figure says how much was sent.
+const MEMORY_MS = Number(process.env.BENCH_MEMORY_SECONDS ?? Infinity) * 1000;
 const parts = new Set((process.env.BENCH_PARTS ?? "throughput,latency,memory").split(","));
 const root = resolve(import.meta.dirname, "..");
 const natsUrl = sharedNatsUrl();
@@ -218,6 +221,7 @@ try {
     const sampler = setInterval(() => (peak = Math.max(peak, rss(door.pid!).rss)), 100);
     const srcs = sources.filter((s) => s.feeds.subscribers);
     const t0 = performance.now();
+    let sentAll = 0;
     const results = await Promise.all(
       Array.from({ length: UPLOADS }, async (_, u) => {
         const s = srcs[u % srcs.length]!;
@@ -226,7 +230,7 @@ try {
         // Stream it as a client would, honouring backpressure.
         let sent = 0;
         let i = 0;
-        while (sent < perUpload) {
+        while (sent < perUpload && performance.now() - t0 < MEMORY_MS) {
           const chunk = Buffer.from(
             Array.from({ length: 200 }, () =>
               JSON.stringify({
@@ -242,6 +246,7 @@ try {
           sent += chunk.length;
           if (!body.write(chunk)) await new Promise((r) => body.once("drain", r));
         }
+        sentAll += sent;
         body.end();
         return p;
       }),
@@ -251,7 +256,7 @@ try {
     const after = rss(door.pid!);
     const lines = results.reduce((n, r) => n + r.json.accepted + r.json.duplicate + r.json.refused + r.json.unsettled + r.json.not_sent, 0);
     console.log(
-      `memory: ${UPLOADS} concurrent uploads of ${UPLOAD_MIB} MiB (${lines} lines, ${(s / 1000).toFixed(1)} s; statuses ${[...new Set(results.map((r) => r.status))].join(",")}): ` +
+      `memory: ${UPLOADS} concurrent uploads of ${UPLOAD_MIB} MiB (${(sentAll / 1048576).toFixed(0)} MiB sent in all, ${lines} lines, ${(s / 1000).toFixed(1)} s; statuses ${[...new Set(results.map((r) => r.status))].join(",")}): ` +
         `door RSS ${before.rss.toFixed(0)} MB before, peak ${peak.toFixed(0)} MB sampled, VmHWM ${after.hwm.toFixed(0)} MB (target < 300 MB)`,
     );
   }
