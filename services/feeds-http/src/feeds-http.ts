@@ -107,7 +107,13 @@ export async function startFeedsHttp(config: FeedsHttpConfig, deps: { log?: Logg
     res.end(text);
   };
   /** The answer of a POST, written as it is serialised (chunked): 80,000 lines are 4 MB of JSON. */
-  const answer = async (res: ServerResponse, status: number, results: LineResults, head: Record<string, unknown>, headers: Record<string, string>) => {
+  const answer = async (
+    res: ServerResponse,
+    status: number,
+    results: LineResults,
+    head: Record<string, unknown>,
+    headers: Record<string, string>,
+  ) => {
     res.writeHead(status, { "content-type": "application/json", ...headers });
     for (const piece of results.chunks(head)) {
       if (res.destroyed) return;
@@ -295,8 +301,8 @@ export async function startFeedsHttp(config: FeedsHttpConfig, deps: { log?: Logg
     /** Publishes one group of lines and records each one's verdict once all are settled. */
     const settleGroup = async (batch: Prepared[]) => {
       const tally: Partial<Record<DoorOutcome, number>> = {};
-      const put = (r: LineResult) => {
-        results.push(r);
+      const put = (r: LineResult, seq?: number) => {
+        results.push(r, seq);
         tally[r.outcome] = (tally[r.outcome] ?? 0) + 1;
       };
       limiter.take(source, batch.length);
@@ -337,13 +343,16 @@ export async function startFeedsHttp(config: FeedsHttpConfig, deps: { log?: Logg
           } else if (o.status === "accepted") {
             put({ line: p.line, ...id, outcome: "accepted", ...acceptedDetail });
           } else {
-            put({
-              line: p.line,
-              ...id,
-              outcome: o.status,
-              ...(o.reason ? { reason: o.reason } : {}),
-              ...(o.detail ? { detail: o.detail } : {}),
-            });
+            put(
+              {
+                line: p.line,
+                ...id,
+                outcome: o.status,
+                ...(o.reason ? { reason: o.reason } : {}),
+                ...(o.detail ? { detail: o.detail } : {}),
+              },
+              o.seq,
+            );
           }
         });
       }

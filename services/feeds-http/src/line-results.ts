@@ -16,9 +16,12 @@ const hasIdBit = 0x80;
 /**
  * The verdicts of one request, kept compactly until it answers: an 8 MiB body is some 80,000
  * lines, and 50 such uploads at once held as objects (~90 bytes a line) were most of the door's
- * memory. Here a line costs 9 bytes plus its id's UTF-8 bytes; the few lines with a reason or a
- * detail (refused, duplicate, unsettled, not sent) keep those in a side table. Lines may arrive
- * in any order; `chunks()` writes them sorted by line, as JSON text, a piece at a time.
+ * memory. Here a line costs 13 bytes plus its id's UTF-8 bytes. Reasons and details are
+ * interned: a whole resent upload is 80,000 duplicates whose details differ only by the line's id,
+ * and one that outlived FEEDS_HTTP_SETTLE_MS as many unsettled lines differing by a sequence: the
+ * id and the sequence are cut out of the text (kept once per distinct text) and put back when the
+ * answer is written. Lines may arrive in any order; `chunks()` writes them sorted by line, as JSON
+ * text, a piece at a time.
  */
 export class LineResults {
   readonly counts: Record<DoorOutcome, number> = { accepted: 0, duplicate: 0, refused: 0, unsettled: 0, not_sent: 0 };
@@ -29,7 +32,12 @@ export class LineResults {
   private idEnds = new Uint32Array(256);
   private ids = Buffer.allocUnsafe(4096);
   private idBytes = 0;
-  private readonly extra = new Map<number, { reason?: Reason; detail?: string }>();
+  /** Per line: 1 + its index in `texts`, or 0 for none. */
+  private textOf = new Uint32Array(256);
+  private readonly texts: { reason?: Reason; detail?: string; id: boolean; seq: boolean }[] = [];
+  private readonly textIndex = new Map<string, number>();
+  /** The sequence cut out of a line's detail, allocated at the first such line. */
+  private seqs: Float64Array | null = null;
   private maxLine = 0;
 
   get size(): number {
@@ -41,10 +49,11 @@ export class LineResults {
     return this.maxLine;
   }
 
-  push(r: LineResult): void {
+  /** Records one verdict; `seq`, when given, is a number its detail names that differs by line. */
+  push(r: LineResult, seq?: number): void {
     const i = this.n;
     if (i === this.lines.length) {
-      const grow = <T extends Uint32Array | Uint8Array>(a: T, make: (n: number) => T): T => {
+      const grow = <T extends Uint32Array | Uint8Array | Float64Array>(a: T, make: (n: number) => T): T => {
         const b = make(a.length * 2);
         b.set(a);
         return b;
@@ -52,6 +61,8 @@ export class LineResults {
       this.lines = grow(this.lines, (n) => new Uint32Array(n));
       this.codes = grow(this.codes, (n) => new Uint8Array(n));
       this.idEnds = grow(this.idEnds, (n) => new Uint32Array(n));
+      this.textOf = grow(this.textOf, (n) => new Uint32Array(n));
+      if (this.seqs) this.seqs = grow(this.seqs, (n) => new Float64Array(n));
     }
     this.lines[i] = r.line;
     let code = codeOf.get(r.outcome)!;
@@ -67,10 +78,37 @@ export class LineResults {
     }
     this.codes[i] = code;
     this.idEnds[i] = this.idBytes;
-    if (r.reason !== undefined || r.detail !== undefined) this.extra.set(i, { reason: r.reason, detail: r.detail });
+    this.textOf[i] = r.reason !== undefined || r.detail !== undefined ? this.intern(i, r, seq) : 0;
     if (r.line > this.maxLine) this.maxLine = r.line;
     this.counts[r.outcome]++;
     this.n++;
+  }
+
+  private intern(i: number, r: LineResult, seq: number | undefined): number {
+    let detail = r.detail;
+    let id = false;
+    let sq = false;
+    // Placeholders only where neither the text nor the id holds one already.
+    if (detail !== undefined && !/[\u0001\u0002]/.test(detail)) {
+      if (r.id !== undefined && r.id.length > 0 && !/[\u0001\u0002]/.test(r.id) && detail.includes(r.id)) {
+        detail = detail.replace(r.id, "\u0001");
+        id = true;
+      }
+      if (seq !== undefined && detail.includes(String(seq))) {
+        this.seqs ??= new Float64Array(this.lines.length);
+        this.seqs[i] = seq;
+        detail = detail.replace(String(seq), "\u0002");
+        sq = true;
+      }
+    }
+    const key = `${id ? 1 : 0}${sq ? 1 : 0}${r.reason ?? ""}\u0000${detail ?? "\u0000"}`;
+    let k = this.textIndex.get(key);
+    if (k === undefined) {
+      k = this.texts.length;
+      this.texts.push({ reason: r.reason, detail, id, seq: sq });
+      this.textIndex.set(key, k);
+    }
+    return k + 1;
   }
 
   /** The answer's JSON (`head` and then `"results":[…]`), sorted by line, in pieces of about `pieceBytes`. */
@@ -89,9 +127,14 @@ export class LineResults {
         code & hasIdBit
           ? { line: lines[i]!, id: this.ids.toString("utf8", i === 0 ? 0 : this.idEnds[i - 1]!, this.idEnds[i]!), outcome }
           : { line: lines[i]!, outcome };
-      const x = this.extra.get(i);
-      if (x?.reason !== undefined) r.reason = x.reason;
-      if (x?.detail !== undefined) r.detail = x.detail;
+      const t = this.textOf[i]! > 0 ? this.texts[this.textOf[i]! - 1]! : null;
+      if (t?.reason !== undefined) r.reason = t.reason;
+      if (t?.detail !== undefined) {
+        let d = t.detail;
+        if (t.id) d = d.replace("\u0001", () => r.id!);
+        if (t.seq) d = d.replace("\u0002", () => String(this.seqs![i]));
+        r.detail = d;
+      }
       out += (k === 0 ? "" : ",") + JSON.stringify(r);
       if (out.length >= pieceBytes) {
         yield out;
