@@ -243,6 +243,8 @@ try {
               }),
             ).join("\n") + "\n",
           );
+          // Up to the size, never past it: past FEEDS_HTTP_MAX_BYTES (8 MiB) the door answers 413.
+          if (sent + chunk.length > perUpload) break;
           sent += chunk.length;
           if (!body.write(chunk)) await new Promise((r) => body.once("drain", r));
         }
