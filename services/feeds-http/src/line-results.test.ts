@@ -15,7 +15,8 @@ describe("LineResults", () => {
           line * 7,
         ]);
       else if (k === 3) pushed.push([{ line, outcome: "refused", reason: "bad_json", detail: "Unexpected token \u0001 in JSON" }]);
-      else if (k === 4) pushed.push([{ line, id: "é\u0002", outcome: "refused", reason: "unknown_area", detail: `area of é\u0002 ${line}` }]);
+      else if (k === 4)
+        pushed.push([{ line, id: "é\u0002", outcome: "refused", reason: "unknown_area", detail: `area of é\u0002 ${line}` }]);
       else pushed.push([{ line, id: "", outcome: "not_sent", detail: "not sent: NATS failed at line 5" }]);
     }
     const r = new LineResults();
