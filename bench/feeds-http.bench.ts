@@ -10,7 +10,8 @@
  *    each timed to its answer (its line's verdict): p50, p99 (target p99 < 250 ms).
  * 3. Memory: BENCH_UPLOADS concurrent uploads (default 50) of BENCH_UPLOAD_MIB MiB each (default
  *    8) of real records, streamed; the door's peak RSS (VmHWM) and RSS while they run (target < 300 MB).
- * BENCH_PARTS=throughput,latency,memory picks parts; BENCH_DOOR_HEAP_MB caps the door's V8 heap.
+ * BENCH_PARTS=throughput,latency,memory picks parts; BENCH_DOOR_HEAP_MB caps the door's V8 heap;
+ * BENCH_DOOR_NODE_ARGS adds node flags to the door (`--cpu-prof --cpu-prof-dir=DIR` to profile it).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -32,6 +33,9 @@ const RPS = Number(process.env.BENCH_RPS ?? 100);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const UPLOADS = Number(process.env.BENCH_UPLOADS ?? 50);
 const UPLOAD_MIB = Number(process.env.BENCH_UPLOAD_MIB ?? 8);
+// BENCH_MEMORY_SECONDS: the uploaders stop sending (and end their bodies) after this long, so a
+// loaded machine still gives a bounded run; the figure says how much was sent.
+const MEMORY_MS = Number(process.env.BENCH_MEMORY_SECONDS ?? Infinity) * 1000;
 const parts = new Set((process.env.BENCH_PARTS ?? "throughput,latency,memory").split(","));
 const root = resolve(import.meta.dirname, "..");
 const natsUrl = sharedNatsUrl();
@@ -113,6 +117,8 @@ writeFileSync(
 const port = await freePort();
 // BENCH_DOOR_HEAP_MB caps the door's V8 old space (--max-old-space-size), as a deployment would.
 const heap = process.env.BENCH_DOOR_HEAP_MB ? [`--max-old-space-size=${process.env.BENCH_DOOR_HEAP_MB}`] : [];
+// BENCH_DOOR_NODE_ARGS: more flags for the door's node (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+heap.push(...(process.env.BENCH_DOOR_NODE_ARGS ?? "").split(" ").filter(Boolean));
 const door: ChildProcess = spawn(process.execPath, [...heap, "--import", "tsx", "services/feeds-http/src/main.ts"], {
   cwd: root,
   stdio: ["ignore", "inherit", "inherit"],
@@ -215,6 +221,7 @@ try {
     const sampler = setInterval(() => (peak = Math.max(peak, rss(door.pid!).rss)), 100);
     const srcs = sources.filter((s) => s.feeds.subscribers);
     const t0 = performance.now();
+    let sentAll = 0;
     const results = await Promise.all(
       Array.from({ length: UPLOADS }, async (_, u) => {
         const s = srcs[u % srcs.length]!;
@@ -223,7 +230,7 @@ try {
         // Stream it as a client would, honouring backpressure.
         let sent = 0;
         let i = 0;
-        while (sent < perUpload) {
+        while (sent < perUpload && performance.now() - t0 < MEMORY_MS) {
           const chunk = Buffer.from(
             Array.from({ length: 200 }, () =>
               JSON.stringify({
@@ -236,9 +243,12 @@ try {
               }),
             ).join("\n") + "\n",
           );
+          // Up to the size, never past it: past FEEDS_HTTP_MAX_BYTES (8 MiB) the door answers 413.
+          if (sent + chunk.length > perUpload) break;
           sent += chunk.length;
           if (!body.write(chunk)) await new Promise((r) => body.once("drain", r));
         }
+        sentAll += sent;
         body.end();
         return p;
       }),
@@ -248,7 +258,7 @@ try {
     const after = rss(door.pid!);
     const lines = results.reduce((n, r) => n + r.json.accepted + r.json.duplicate + r.json.refused + r.json.unsettled + r.json.not_sent, 0);
     console.log(
-      `memory: ${UPLOADS} concurrent uploads of ${UPLOAD_MIB} MiB (${lines} lines, ${(s / 1000).toFixed(1)} s; statuses ${[...new Set(results.map((r) => r.status))].join(",")}): ` +
+      `memory: ${UPLOADS} concurrent uploads of ${UPLOAD_MIB} MiB (${(sentAll / 1048576).toFixed(0)} MiB sent in all, ${lines} lines, ${(s / 1000).toFixed(1)} s; statuses ${[...new Set(results.map((r) => r.status))].join(",")}): ` +
         `door RSS ${before.rss.toFixed(0)} MB before, peak ${peak.toFixed(0)} MB sampled, VmHWM ${after.hwm.toFixed(0)} MB (target < 300 MB)`,
     );
   }

@@ -15,13 +15,14 @@
 import { consumerName, feeds, parseFeedSubject, pipelineBehindJudge, type Feed, type Reason, type Reject } from "@pulse/contracts";
 import { deadLettersFor, type Db } from "@pulse/db";
 import {
+  createInbox,
   feedStream,
   headers,
-  jetstream,
   jetstreamManager,
   withoutPrefix,
   withPrefix,
   type JetStreamManager,
+  type Msg,
   type NatsConnection,
   type StreamNames,
   type Subscription,
@@ -71,9 +72,17 @@ interface Waiting {
 
 const graceWithoutDbMs = 300;
 
+/** JetStream's answer to a publish, as it comes on the reply subject. */
+interface PubAckBody {
+  stream?: string;
+  seq?: number;
+  duplicate?: boolean;
+  error?: { code?: number; err_code?: number; description?: string };
+}
+type PublishAnswer = { ok: true; stream: string; seq: number; duplicate: boolean } | { ok: false; err: unknown };
+
 export class FeedSettler {
   private readonly o: Required<Omit<FeedSettlerOptions, "db" | "behindPending" | "stallMs">> & FeedSettlerOptions;
-  private readonly js;
   private jsm: JetStreamManager | null = null;
   private readonly waiting = new Map<string, Waiting>();
   /** The same, per feed, in stream order: a poll walks only those at or below the floor. */
@@ -89,13 +98,22 @@ export class FeedSettler {
   private readonly behindFeeds = new Set<Feed>();
   private nextAt = Number.POSITIVE_INFINITY;
   private lastFullPollAt = 0;
+  /**
+   * Publishes awaiting JetStream's answer, by reply token. Published with a reply subject under
+   * one inbox subscription rather than one `js.publish` request each: nats.js gives every request
+   * a mux entry, a timer and two Error objects, which were a third of the door's CPU.
+   */
+  private readonly acks = new Map<number, { resolve: (a: PublishAnswer) => void; until: number }>();
+  private ackInbox = "";
+  private ackSub: Subscription | null = null;
+  private nextAck = 0;
+  private ackSweep: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly nc: NatsConnection,
     options: FeedSettlerOptions,
   ) {
     this.o = { pollMs: 25, idlePollMs: 1_000, timeoutMs: 30_000, publishTimeoutMs: 5_000, ...options };
-    this.js = jetstream(nc);
     this.judge = pipelineBehindJudge({ behindPending: options.behindPending, stallMs: options.stallMs });
   }
 
@@ -109,7 +127,59 @@ export class FeedSettler {
         } catch {}
       },
     });
+    this.ackInbox = createInbox((this.nc as { options?: { inboxPrefix?: string } }).options?.inboxPrefix);
+    this.ackSub = this.nc.subscribe(`${this.ackInbox}.*`, { callback: (_err, m) => this.onPubAck(m) });
+    // A publish unanswered in time is not known to be stored (as a `js.publish` timeout).
+    this.ackSweep = setInterval(() => {
+      const now = Date.now();
+      for (const [token, a] of this.acks)
+        if (now > a.until) {
+          this.acks.delete(token);
+          a.resolve({ ok: false, err: new Error(`no answer from JetStream within ${this.o.publishTimeoutMs} ms (TIMEOUT)`) });
+        }
+    }, 100);
+    this.ackSweep.unref();
     this.schedule(0);
+  }
+
+  private onPubAck(m: Msg): void {
+    const token = Number(m.subject.slice(this.ackInbox.length + 1));
+    const a = this.acks.get(token);
+    if (!a) return; // answered after its timeout: the caller was told "not known to be stored"
+    this.acks.delete(token);
+    if (m.headers?.code === 503) {
+      a.resolve({ ok: false, err: Object.assign(new Error("no responders"), { code: "503" }) });
+      return;
+    }
+    let b: PubAckBody;
+    try {
+      b = m.json<PubAckBody>();
+    } catch (err) {
+      a.resolve({ ok: false, err });
+      return;
+    }
+    if (b.error || typeof b.stream !== "string" || typeof b.seq !== "number")
+      a.resolve({
+        ok: false,
+        err: Object.assign(new Error(b.error?.description ?? "JetStream's answer names no stream"), { code: String(b.error?.code ?? "") }),
+      });
+    else a.resolve({ ok: true, stream: b.stream, seq: b.seq, duplicate: b.duplicate === true });
+  }
+
+  /** One publish with its Msg-Id; JetStream's answer, or why there is none. */
+  private publish(subject: string, payload: Uint8Array, msgId: string): Promise<PublishAnswer> {
+    const h = headers();
+    h.set("Nats-Msg-Id", msgId);
+    const token = this.nextAck++;
+    return new Promise<PublishAnswer>((resolve) => {
+      this.acks.set(token, { resolve, until: Date.now() + this.o.publishTimeoutMs });
+      try {
+        this.nc.publish(subject, payload, { headers: h, reply: `${this.ackInbox}.${token}` });
+      } catch (err) {
+        this.acks.delete(token);
+        resolve({ ok: false, err });
+      }
+    });
   }
 
   /** True while ingest is behind on `feed` (a backlog, or no progress), as last polled. */
@@ -127,13 +197,9 @@ export class FeedSettler {
     const route = parseFeedSubject(item.subject);
     if (!route) return { status: "refused", by: "cli", reason: "bad_subject", detail: `not sent: ${item.subject} is not a feed subject` };
     const subject = withPrefix(this.o.names, item.subject);
-    const h = headers();
-    h.set("Nats-Msg-Id", item.msgId);
-    let ack;
-    try {
-      ack = await this.js.publish(subject, item.payload, { headers: h, timeout: this.o.publishTimeoutMs });
-    } catch (err) {
-      const f = classifyPublishError(err, subject);
+    const ack = await this.publish(subject, item.payload, item.msgId);
+    if (!ack.ok) {
+      const f = classifyPublishError(ack.err, subject);
       if (f.kind === "refused") return { status: "refused", by: "jetstream", reason: f.reason, detail: f.detail, msgId: item.msgId };
       return { status: "not_sent", by: "jetstream", detail: `${f.detail}: not known to be stored; send it again`, msgId: item.msgId };
     }
@@ -161,7 +227,11 @@ export class FeedSettler {
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.ackSweep) clearInterval(this.ackSweep);
     this.sub?.unsubscribe();
+    this.ackSub?.unsubscribe();
+    for (const a of this.acks.values()) a.resolve({ ok: false, err: new Error("the door is shutting down") });
+    this.acks.clear();
     for (const w of this.waiting.values())
       w.resolve({ status: "unsettled", by: "ingest", detail: "the door is shutting down", stream: w.stream, seq: w.seq, msgId: w.msgId });
     this.waiting.clear();

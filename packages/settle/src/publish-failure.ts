@@ -6,7 +6,7 @@ export type PublishFailure =
   /** A timeout or a lost connection says nothing about the record: it may or may not be stored. */
   | { kind: "unknown"; detail: string };
 
-/** Classifies the error of `js.publish` (one rule for the CLI and the HTTPS door). */
+/** Classifies why a JetStream publish failed (`js.publish`, or the door's PubAck read by hand): one rule for the CLI and the HTTPS door. */
 export function classifyPublishError(err: unknown, subject: string): PublishFailure {
   const msg = (err as Error).message;
   const code = String((err as { code?: unknown }).code ?? "");

@@ -29,12 +29,14 @@ import {
   type Feed,
   type Reason,
 } from "@pulse/contracts";
-import { createDb, readSourceStatus, storedVersions, type Db } from "@pulse/db";
+import { createDb, readSourceStatus, type Db } from "@pulse/db";
 import { createRegistry, makeMetrics, startMetricsServer, type MetricsServer } from "@pulse/metrics";
 import { connectNats, type NatsConnection } from "@pulse/nats";
 import { calendar, sources } from "@pulse/seeds";
 import { FeedSettler, labelHeldDuplicates, recordKey, type RecordIdentity, type SendOutcome, type Settled } from "@pulse/settle";
 import type { FeedsHttpConfig } from "./config";
+import { HeldVersions } from "./held-versions";
+import { LineResults, type LineResult } from "./line-results";
 import { BodyShapeError, jsonArraySplitter, ndjsonSplitter, type RecordSplitter, type SplitRecord } from "./record-splitter";
 import { RateLimiter } from "./rate-limiter";
 import { TokenStore } from "./token-store";
@@ -47,15 +49,6 @@ export interface FeedsHttp {
   /** Tokens in force at start (0: every request is refused). */
   tokens: number;
   close(): Promise<void>;
-}
-
-/** One line's verdict, as the answer lists it. */
-export interface LineResult {
-  line: number;
-  id?: string;
-  outcome: DoorOutcome;
-  reason?: Reason;
-  detail?: string;
 }
 
 const sourceById = new Map(sources.map((s) => [s.id, s]));
@@ -84,8 +77,9 @@ export async function startFeedsHttp(config: FeedsHttpConfig, deps: { log?: Logg
       ? createDb({ url: config.databaseUrl, poolMax: 4, applicationName: "pulse-feeds-http", queryTimeoutMs: 10_000 })
       : null;
   const db = deps.db ?? ownDb;
+  const heldVersions = db ? new HeldVersions(db) : null;
 
-  const nc: NatsConnection = await connectNats(config.natsUrl, "pulse-feeds-http", { ...config.natsAuth, log });
+  const nc: NatsConnection = await connectNats(config.natsUrl, "pulse-feeds-http", { ...config.natsAuth, log, asyncTraces: false });
   let natsUp = true;
   void (async () => {
     for await (const s of nc.status()) {
@@ -111,6 +105,30 @@ export async function startFeedsHttp(config: FeedsHttpConfig, deps: { log?: Logg
     const text = JSON.stringify(body) + "\n";
     res.writeHead(status, { "content-type": "application/json", "content-length": String(Buffer.byteLength(text)), ...headers });
     res.end(text);
+  };
+  /** The answer of a POST, written as it is serialised (chunked): 80,000 lines are 4 MB of JSON. */
+  const answer = async (
+    res: ServerResponse,
+    status: number,
+    results: LineResults,
+    head: Record<string, unknown>,
+    headers: Record<string, string>,
+  ) => {
+    res.writeHead(status, { "content-type": "application/json", ...headers });
+    for (const piece of results.chunks(head)) {
+      if (res.destroyed) return;
+      if (!res.write(piece))
+        await new Promise<void>((resolve) => {
+          const go = () => {
+            res.off("drain", go);
+            res.off("close", go);
+            resolve();
+          };
+          res.on("drain", go);
+          res.on("close", go);
+        });
+    }
+    res.end();
   };
   const fail = (res: ServerResponse, route: string, e: HttpError) => {
     m.requests.inc({ route, code: String(e.status) });
@@ -240,14 +258,8 @@ export async function startFeedsHttp(config: FeedsHttpConfig, deps: { log?: Logg
 
     const subject = subjects.feed(feed, source);
     const deadline = Date.now() + config.settleMs;
-    const results: LineResult[] = [];
-    const counts: Record<DoorOutcome, number> = { accepted: 0, duplicate: 0, refused: 0, unsettled: 0, not_sent: 0 };
+    const results = new LineResults();
     let notSentFrom: number | null = null;
-    const put = (r: LineResult) => {
-      results.push(r);
-      counts[r.outcome]++;
-      m.lines.inc({ feed, outcome: r.outcome });
-    };
 
     type Prepared = {
       line: number;
@@ -259,15 +271,17 @@ export async function startFeedsHttp(config: FeedsHttpConfig, deps: { log?: Logg
     let window: Prepared[] = [];
     let held = 0;
 
-    const prepare = (rec: SplitRecord) => {
+    const prepare = (rec: SplitRecord): Prepared | null => {
       if ("tooLarge" in rec) {
-        put({
+        const r = {
           line: rec.line,
           outcome: "refused",
           reason: "too_large",
           detail: `over ${maxRecord} bytes, the largest message the broker takes: not sent`,
-        });
-        return;
+        } as const;
+        results.push(r);
+        m.lines.inc({ feed, outcome: r.outcome });
+        return null;
       }
       const d = decode(
         { subject, payload: rec.payload, receivedMs: Date.now() },
@@ -275,86 +289,141 @@ export async function startFeedsHttp(config: FeedsHttpConfig, deps: { log?: Logg
       );
       if (d.ok) {
         const key = { source: d.value.source, id: d.value.id, revision: d.value.revision };
-        window.push({ line: rec.line, payload: rec.payload, msgId: msgIdOf(key.source, key.id, key.revision), key, local: null });
-      } else {
-        // Ingest will refuse it too. Its own Msg-Id, so that the corrected line (same id and
-        // revision, a new body) is not dropped by JetStream as a repeat of this one.
-        const key = d.id !== null ? { source, id: d.id, revision: d.revision ?? 0 } : null;
-        const msgId = `refused:${createHash("sha256").update(rec.payload).digest("hex")}`;
-        window.push({ line: rec.line, payload: rec.payload, msgId, key, local: { reason: d.reason, detail: d.detail } });
+        return { line: rec.line, payload: rec.payload, msgId: msgIdOf(key.source, key.id, key.revision), key, local: null };
       }
-      held += rec.payload.length;
+      // Ingest will refuse it too. Its own Msg-Id, so that the corrected line (same id and
+      // revision, a new body) is not dropped by JetStream as a repeat of this one.
+      const key = d.id !== null ? { source, id: d.id, revision: d.revision ?? 0 } : null;
+      const msgId = `refused:${createHash("sha256").update(rec.payload).digest("hex")}`;
+      return { line: rec.line, payload: rec.payload, msgId, key, local: { reason: d.reason, detail: d.detail } };
     };
 
-    const flush = async () => {
-      const batch = window;
-      window = [];
-      held = 0;
-      if (batch.length === 0) return;
+    /** Publishes one group of lines and records each one's verdict once all are settled. */
+    const settleGroup = async (batch: Prepared[]) => {
+      const tally: Partial<Record<DoorOutcome, number>> = {};
+      const put = (r: LineResult, seq?: number) => {
+        results.push(r, seq);
+        tally[r.outcome] = (tally[r.outcome] ?? 0) + 1;
+      };
       limiter.take(source, batch.length);
       if (notSentFrom !== null || !natsUp) {
         notSentFrom ??= batch[0]!.line;
-        for (const p of batch)
-          put({
-            line: p.line,
-            ...(p.key ? { id: p.key.id } : {}),
-            outcome: "not_sent",
-            detail: `not sent: NATS failed at line ${notSentFrom} of this request; send it again (a line already stored is kept once)`,
-          });
-        return;
-      }
-      // What ingest held before this window: a revision at or below it changes nothing.
-      const keys = new Map<number, RecordIdentity>();
-      batch.forEach((p, i) => p.key && !p.local && keys.set(i, p.key));
-      let stored = new Map<string, { revision: number }>();
-      let storedNote = "";
-      if (db && keys.size > 0) {
-        try {
-          stored = await storedVersions(db.db, [...new Map([...keys.values()].map((k) => [recordKey(k.source, k.id), k])).values()]);
-        } catch (err) {
-          storedNote = ` (the database could not be read: ${(err as Error).message}; a repeat of a stored record also looks like this)`;
+        const detail = `not sent: NATS failed at line ${notSentFrom} of this request; send it again (a line already stored is kept once)`;
+        for (const p of batch) put({ line: p.line, ...(p.key ? { id: p.key.id } : {}), outcome: "not_sent", detail });
+      } else {
+        // What ingest held before this group was sent: a revision at or below it changes nothing.
+        const keys = new Map<number, RecordIdentity>();
+        batch.forEach((p, i) => p.key && !p.local && keys.set(i, p.key));
+        let stored = new Map<string, { revision: number }>();
+        let storedNote = "";
+        if (heldVersions && keys.size > 0) {
+          try {
+            stored = await heldVersions.read([...keys.values()]);
+          } catch (err) {
+            storedNote = ` (the database could not be read: ${(err as Error).message}; a repeat of a stored record also looks like this)`;
+          }
         }
+        const outcomes: SendOutcome[] = await Promise.all(
+          batch.map((p) => settler.send({ subject, payload: p.payload, msgId: p.msgId, until: deadline })),
+        );
+        const accepted: Settled[] = [];
+        outcomes.forEach((o, i) => {
+          if (o.status === "accepted") accepted.push({ ...o, status: "accepted", tag: i });
+        });
+        labelHeldDuplicates(accepted, keys, stored);
+        for (const a of accepted) outcomes[a.tag] = a;
+        const acceptedDetail = storedNote ? { detail: `settled by ingest${storedNote}` } : {};
+        outcomes.forEach((o, i) => {
+          const p = batch[i]!;
+          const id = p.key ? { id: p.key.id } : {};
+          if (o.status === "not_sent") notSentFrom = Math.min(notSentFrom ?? p.line, p.line);
+          if (p.local && o.status === "duplicate") {
+            // JetStream holds this very line from an earlier request: ingest refused it then.
+            put({ line: p.line, ...id, outcome: "refused", reason: p.local.reason, detail: p.local.detail });
+          } else if (o.status === "accepted") {
+            put({ line: p.line, ...id, outcome: "accepted", ...acceptedDetail });
+          } else {
+            put(
+              {
+                line: p.line,
+                ...id,
+                outcome: o.status,
+                ...(o.reason ? { reason: o.reason } : {}),
+                ...(o.detail ? { detail: o.detail } : {}),
+              },
+              o.seq,
+            );
+          }
+        });
       }
-      const outcomes: SendOutcome[] = await Promise.all(
-        batch.map((p) => settler.send({ subject, payload: p.payload, msgId: p.msgId, until: deadline })),
-      );
-      const accepted: Settled[] = [];
-      outcomes.forEach((o, i) => {
-        if (o.status === "accepted") accepted.push({ ...o, status: "accepted", tag: i });
-      });
-      labelHeldDuplicates(accepted, keys, stored);
-      for (const a of accepted) outcomes[a.tag] = a;
-      outcomes.forEach((o, i) => {
-        const p = batch[i]!;
-        const id = p.key ? { id: p.key.id } : {};
-        if (o.status === "not_sent") notSentFrom ??= p.line;
-        if (p.local && o.status === "duplicate") {
-          // JetStream holds this very line from an earlier request: ingest refused it then.
-          put({ line: p.line, ...id, outcome: "refused", reason: p.local.reason, detail: p.local.detail });
-        } else if (o.status === "accepted") {
-          put({ line: p.line, ...id, outcome: "accepted", ...(storedNote ? { detail: `settled by ingest${storedNote}` } : {}) });
-        } else {
-          put({
-            line: p.line,
-            ...id,
-            outcome: o.status,
-            ...(o.reason ? { reason: o.reason } : {}),
-            ...(o.detail ? { detail: o.detail } : {}),
-          });
-        }
-      });
+      for (const [outcome, n] of Object.entries(tally)) m.lines.inc({ feed, outcome }, n);
+    };
+
+    // A sliding window: groups of lines go out while earlier ones still wait for ingest, at most
+    // FEEDS_HTTP_IN_FLIGHT lines and `windowBytes` of payload at once, and the body is read on only
+    // when there is room. A line whose (source, id) is still in flight in an earlier group waits
+    // for the groups in flight to settle first, so that its group's read of what ingest holds
+    // already sees the earlier one (ingest's answer to a repeat depends on order).
+    const groupLines = Math.max(1, Math.ceil(config.inFlight / 4));
+    const groupBytes = windowBytes / 4;
+    const running = new Set<Promise<void>>();
+    const flying = new Map<string, number>();
+    let flyingLines = 0;
+    let flyingBytes = 0;
+    let groupError: unknown = null;
+    const launch = () => {
+      const batch = window;
+      const bytes = held;
+      window = [];
+      held = 0;
+      if (batch.length === 0) return;
+      const keys = batch.flatMap((p) => (p.key ? [recordKey(p.key.source, p.key.id)] : []));
+      for (const k of keys) flying.set(k, (flying.get(k) ?? 0) + 1);
+      flyingLines += batch.length;
+      flyingBytes += bytes;
+      const done: Promise<void> = settleGroup(batch)
+        .catch((err: unknown) => void (groupError ??= err))
+        .finally(() => {
+          for (const k of keys) {
+            const n = flying.get(k)! - 1;
+            if (n === 0) flying.delete(k);
+            else flying.set(k, n);
+          }
+          flyingLines -= batch.length;
+          flyingBytes -= bytes;
+          running.delete(done);
+        });
+      running.add(done);
+    };
+    const room = async () => {
+      while (running.size > 0 && (flyingLines + window.length >= config.inFlight || flyingBytes + held >= windowBytes))
+        await Promise.race(running);
+    };
+    const drain = async () => {
+      while (running.size > 0) await Promise.race(running);
+    };
+    const take = async (rec: SplitRecord) => {
+      const p = prepare(rec);
+      if (!p) return;
+      if (p.key && flying.has(recordKey(p.key.source, p.key.id))) await drain();
+      window.push(p);
+      held += p.payload.length;
+      if (window.length >= groupLines || held >= groupBytes) {
+        launch();
+        await room();
+      }
     };
 
     const splitter: RecordSplitter = kind === "ndjson" ? ndjsonSplitter(maxRecord) : jsonArraySplitter(maxRecord);
     let cut: HttpError | null = null;
     try {
       for await (const chunk of readBody(req, encoding === "gzip", config.maxBytes, config.bodyTimeoutMs)) {
-        for (const rec of splitter.push(chunk)) {
-          prepare(rec);
-          if (window.length >= config.inFlight || held >= windowBytes) await flush();
-        }
+        for (const rec of splitter.push(chunk)) await take(rec);
+        // Send what is read rather than wait on the sender for a full group.
+        launch();
+        await room();
       }
-      for (const rec of splitter.end()) prepare(rec);
+      for (const rec of splitter.end()) await take(rec);
     } catch (err) {
       if (err instanceof BodyShapeError) cut = new HttpError(400, err.message);
       else if (err instanceof HttpError) cut = err;
@@ -366,13 +435,13 @@ export async function startFeedsHttp(config: FeedsHttpConfig, deps: { log?: Logg
         return;
       }
     }
-    await flush();
-    results.sort((a, b) => a.line - b.line);
-    const body = { ...counts, results };
+    launch();
+    await drain();
+    if (groupError) throw groupError;
     if (cut) {
       m.requests.inc({ route: "post", code: String(cut.status) });
-      const lines = results.length ? ` Lines up to ${results.at(-1)!.line} were read and settled as listed; resending them is safe.` : "";
-      send(res, cut.status, { error: cut.message + lines, ...body }, { connection: "close", ...cut.headers });
+      const lines = results.size ? ` Lines up to ${results.lastLine} were read and settled as listed; resending them is safe.` : "";
+      await answer(res, cut.status, results, { error: cut.message + lines }, { connection: "close", ...cut.headers });
       // Read and drop what the sender is still sending (a bounded while), so that closing does
       // not reset the connection before it has read the answer.
       req.resume();
@@ -380,7 +449,7 @@ export async function startFeedsHttp(config: FeedsHttpConfig, deps: { log?: Logg
       return;
     }
     m.requests.inc({ route: "post", code: "200" });
-    send(res, 200, body);
+    await answer(res, 200, results, {}, {});
   };
 
   const serverOptions = {

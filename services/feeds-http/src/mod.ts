@@ -1,2 +1,3 @@
 export { loadConfig, type FeedsHttpConfig } from "./config";
-export { startFeedsHttp, type FeedsHttp, type LineResult } from "./feeds-http";
+export { startFeedsHttp, type FeedsHttp } from "./feeds-http";
+export type { LineResult } from "./line-results";
