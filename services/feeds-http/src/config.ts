@@ -21,6 +21,13 @@ export interface FeedsHttpConfig {
   settleMs: number;
   /** FEEDS_HTTP_IN_FLIGHT: lines of one request published and awaiting their verdict at once. Default 500. */
   inFlight: number;
+  /**
+   * FEEDS_HTTP_IN_FLIGHT_TOTAL: lines of all requests together published and awaiting their
+   * verdict at once (with FEEDS_HTTP_IN_FLIGHT_TOTAL_BYTES of payload, default 4 MiB): concurrent
+   * uploads share it first come, first served. Default 4,000.
+   */
+  inFlightTotal: number;
+  inFlightTotalBytes: number;
   /** FEEDS_HTTP_HEADER_TIMEOUT_MS: the whole request head must arrive within this. Default 10,000. */
   headerTimeoutMs: number;
   /** FEEDS_HTTP_BODY_TIMEOUT_MS: time a body may spend waiting on its sender, in all. Default 30,000. */
@@ -67,6 +74,8 @@ export function loadConfig(env: Env, overrides: Partial<FeedsHttpConfig> = {}): 
     rate: r.int("FEEDS_HTTP_RATE", 5_000, { min: 1 }),
     settleMs: r.int("FEEDS_HTTP_SETTLE_MS", 30_000, { min: 100 }),
     inFlight: r.int("FEEDS_HTTP_IN_FLIGHT", 500, { min: 1, max: 10_000 }),
+    inFlightTotal: r.int("FEEDS_HTTP_IN_FLIGHT_TOTAL", 4_000, { min: 1, max: 1_000_000 }),
+    inFlightTotalBytes: r.int("FEEDS_HTTP_IN_FLIGHT_TOTAL_BYTES", 4 * 1024 * 1024, { min: 1024 }),
     headerTimeoutMs: r.int("FEEDS_HTTP_HEADER_TIMEOUT_MS", 10_000, { min: 100 }),
     bodyTimeoutMs: r.int("FEEDS_HTTP_BODY_TIMEOUT_MS", 30_000, { min: 100 }),
     recordMaxBytes: r.int("INGEST_MAX_BYTES", 65_536, { min: 1_024 }),

@@ -6,9 +6,10 @@
  *
  * Memory stays flat whatever the body: it is read as it streams (through gunzip when gzipped),
  * counted against FEEDS_HTTP_MAX_BYTES both compressed and decompressed, cut into records holding
- * one record at most, and at most FEEDS_HTTP_IN_FLIGHT lines of a request are published and
- * awaiting their verdict at once: the next are read only once those are settled, so a fast sender
- * waits on TCP, not in our heap.
+ * one record at most, and at most FEEDS_HTTP_IN_FLIGHT lines of a request, and
+ * FEEDS_HTTP_IN_FLIGHT_TOTAL of all requests together, are published and awaiting their verdict at
+ * once: the next are read only once those are settled, so a fast sender waits on TCP, not in our
+ * heap.
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -36,6 +37,7 @@ import { calendar, sources } from "@pulse/seeds";
 import { FeedSettler, labelHeldDuplicates, recordKey, type RecordIdentity, type SendOutcome, type Settled } from "@pulse/settle";
 import type { FeedsHttpConfig } from "./config";
 import { HeldVersions } from "./held-versions";
+import { InFlightBudget } from "./in-flight-budget";
 import { LineResults, type LineResult } from "./line-results";
 import { BodyShapeError, jsonArraySplitter, ndjsonSplitter, type RecordSplitter, type SplitRecord } from "./record-splitter";
 import { RateLimiter } from "./rate-limiter";
@@ -78,6 +80,7 @@ export async function startFeedsHttp(config: FeedsHttpConfig, deps: { log?: Logg
       : null;
   const db = deps.db ?? ownDb;
   const heldVersions = db ? new HeldVersions(db) : null;
+  const budget = new InFlightBudget(config.inFlightTotal, config.inFlightTotalBytes);
 
   const nc: NatsConnection = await connectNats(config.natsUrl, "pulse-feeds-http", { ...config.natsAuth, log, asyncTraces: false });
   let natsUp = true;
@@ -371,12 +374,14 @@ export async function startFeedsHttp(config: FeedsHttpConfig, deps: { log?: Logg
     let flyingLines = 0;
     let flyingBytes = 0;
     let groupError: unknown = null;
-    const launch = () => {
+    const launch = async () => {
       const batch = window;
       const bytes = held;
       window = [];
       held = 0;
       if (batch.length === 0) return;
+      // The process-wide bound: while other requests hold it, this one reads no further.
+      await budget.take(batch.length, bytes);
       const keys = batch.flatMap((p) => (p.key ? [recordKey(p.key.source, p.key.id)] : []));
       for (const k of keys) flying.set(k, (flying.get(k) ?? 0) + 1);
       flyingLines += batch.length;
@@ -391,6 +396,7 @@ export async function startFeedsHttp(config: FeedsHttpConfig, deps: { log?: Logg
           }
           flyingLines -= batch.length;
           flyingBytes -= bytes;
+          budget.give(batch.length, bytes);
           running.delete(done);
         });
       running.add(done);
@@ -409,7 +415,7 @@ export async function startFeedsHttp(config: FeedsHttpConfig, deps: { log?: Logg
       window.push(p);
       held += p.payload.length;
       if (window.length >= groupLines || held >= groupBytes) {
-        launch();
+        await launch();
         await room();
       }
     };
@@ -420,7 +426,7 @@ export async function startFeedsHttp(config: FeedsHttpConfig, deps: { log?: Logg
       for await (const chunk of readBody(req, encoding === "gzip", config.maxBytes, config.bodyTimeoutMs)) {
         for (const rec of splitter.push(chunk)) await take(rec);
         // Send what is read rather than wait on the sender for a full group.
-        launch();
+        await launch();
         await room();
       }
       for (const rec of splitter.end()) await take(rec);
@@ -435,7 +441,7 @@ export async function startFeedsHttp(config: FeedsHttpConfig, deps: { log?: Logg
         return;
       }
     }
-    launch();
+    await launch();
     await drain();
     if (groupError) throw groupError;
     if (cut) {

@@ -28,6 +28,21 @@ describe("LineResults", () => {
     expect(r.lastLine).toBe(3000);
   });
 
+  it("keeps ids across pages, long ids apart, and lines pushed in order unsorted", () => {
+    const r = new LineResults();
+    const pushed: LineResult[] = [];
+    for (let line = 1; line <= 20_000; line++) {
+      // Ids of uneven lengths so that some would straddle a 64 KiB page; now and then a long one.
+      const id = line % 997 === 0 ? "x".repeat(3000) + line : `id-${"é".repeat(line % 13)}-${line}`;
+      const x: LineResult = line % 5 === 0 ? { line, id, outcome: "duplicate", detail: `dup of ${id}` } : { line, id, outcome: "accepted" };
+      pushed.push(x);
+      r.push(x);
+    }
+    const body = JSON.parse([...r.chunks({})].join(""));
+    expect(body.results).toEqual(pushed);
+    expect(body.accepted).toBe(16_000);
+  });
+
   it("answers an empty request", () => {
     expect(JSON.parse([...new LineResults().chunks({})].join(""))).toEqual({
       accepted: 0,

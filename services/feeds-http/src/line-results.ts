@@ -13,10 +13,18 @@ const outcomes = ["accepted", "duplicate", "refused", "unsettled", "not_sent"] a
 const codeOf = new Map<DoorOutcome, number>(outcomes.map((o, i) => [o, i]));
 const hasIdBit = 0x80;
 
+/** Lines a page of the per-line arrays holds; pages are added as lines come, never copied. */
+const pageLines = 4096;
+/** Bytes of a page of ids; a longer id is kept apart as a string. */
+const idPageBytes = 64 * 1024;
+const bigIdBytes = 1024;
+
 /**
- * The verdicts of one request, kept compactly until it answers: an 8 MiB body is some 80,000
+ * The verdicts of one request, kept compactly until it answers: an 8 MiB body is some 60,000
  * lines, and 50 such uploads at once held as objects (~90 bytes a line) were most of the door's
- * memory. Here a line costs 13 bytes plus its id's UTF-8 bytes. Reasons and details are
+ * memory. Here a line costs 9 bytes plus its id's UTF-8 bytes (4 more, and 8 for a sequence, on
+ * a page of 4,096 lines where some line has a reason or detail), in fixed pages added as the
+ * request grows: nothing is copied on growth and nothing is held twice. Reasons and details are
  * interned: a whole resent upload is 80,000 duplicates whose details differ only by the line's id,
  * and one that outlived FEEDS_HTTP_SETTLE_MS as many unsettled lines differing by a sequence: the
  * id and the sequence are cut out of the text (kept once per distinct text) and put back when the
@@ -26,18 +34,20 @@ const hasIdBit = 0x80;
 export class LineResults {
   readonly counts: Record<DoorOutcome, number> = { accepted: 0, duplicate: 0, refused: 0, unsettled: 0, not_sent: 0 };
   private n = 0;
-  private lines = new Uint32Array(256);
-  private codes = new Uint8Array(256);
-  /** End offset of each line's id in `ids` (its start is the previous line's end). */
-  private idEnds = new Uint32Array(256);
-  private ids = Buffer.allocUnsafe(4096);
+  private readonly lines: Uint32Array[] = [];
+  private readonly codes: Uint8Array[] = [];
+  /** End of each line's id in the id pages' space (page k starts at k × idPageBytes). */
+  private readonly idEnds: Uint32Array[] = [];
+  private readonly idPages: Buffer[] = [];
   private idBytes = 0;
-  /** Per line: 1 + its index in `texts`, or 0 for none. */
-  private textOf = new Uint32Array(256);
+  /** Ids over `bigIdBytes`, by line index (rare: an id is a field of a record). */
+  private readonly bigIds = new Map<number, string>();
+  /** Per line: 1 + its index in `texts`, or 0 for none; a page only where some line has one. */
+  private readonly textOf: (Uint32Array | undefined)[] = [];
   private readonly texts: { reason?: Reason; detail?: string; id: boolean; seq: boolean }[] = [];
   private readonly textIndex = new Map<string, number>();
-  /** The sequence cut out of a line's detail, allocated at the first such line. */
-  private seqs: Float64Array | null = null;
+  /** The sequence cut out of a line's detail, a page only where some line has one. */
+  private readonly seqs: (Float64Array | undefined)[] = [];
   private maxLine = 0;
 
   get size(): number {
@@ -52,36 +62,51 @@ export class LineResults {
   /** Records one verdict; `seq`, when given, is a number its detail names that differs by line. */
   push(r: LineResult, seq?: number): void {
     const i = this.n;
-    if (i === this.lines.length) {
-      const grow = <T extends Uint32Array | Uint8Array | Float64Array>(a: T, make: (n: number) => T): T => {
-        const b = make(a.length * 2);
-        b.set(a);
-        return b;
-      };
-      this.lines = grow(this.lines, (n) => new Uint32Array(n));
-      this.codes = grow(this.codes, (n) => new Uint8Array(n));
-      this.idEnds = grow(this.idEnds, (n) => new Uint32Array(n));
-      this.textOf = grow(this.textOf, (n) => new Uint32Array(n));
-      if (this.seqs) this.seqs = grow(this.seqs, (n) => new Float64Array(n));
+    const p = i >>> 12;
+    const o = i & (pageLines - 1);
+    if (o === 0) {
+      this.lines.push(new Uint32Array(pageLines));
+      this.codes.push(new Uint8Array(pageLines));
+      this.idEnds.push(new Uint32Array(pageLines));
+      this.textOf.push(undefined);
+      this.seqs.push(undefined);
     }
-    this.lines[i] = r.line;
+    this.lines[p]![o] = r.line;
     let code = codeOf.get(r.outcome)!;
     if (r.id !== undefined) {
       code |= hasIdBit;
       const need = Buffer.byteLength(r.id);
-      if (this.idBytes + need > this.ids.length) {
-        const b = Buffer.allocUnsafe(Math.max(this.ids.length * 2, this.idBytes + need));
-        this.ids.copy(b, 0, 0, this.idBytes);
-        this.ids = b;
+      if (need > bigIdBytes) this.bigIds.set(i, r.id);
+      else if (need > 0) {
+        // An id never straddles two pages: one that does not fit starts the next.
+        let at = this.idBytes;
+        if (at % idPageBytes === 0 || Math.floor(at / idPageBytes) !== Math.floor((at + need - 1) / idPageBytes))
+          at = Math.ceil(at / idPageBytes) * idPageBytes;
+        const page = Math.floor(at / idPageBytes);
+        if (page === this.idPages.length) this.idPages.push(Buffer.allocUnsafe(idPageBytes));
+        this.idPages[page]!.write(r.id, at % idPageBytes);
+        this.idBytes = at + need;
       }
-      this.idBytes += this.ids.write(r.id, this.idBytes);
     }
-    this.codes[i] = code;
-    this.idEnds[i] = this.idBytes;
-    this.textOf[i] = r.reason !== undefined || r.detail !== undefined ? this.intern(i, r, seq) : 0;
+    this.codes[p]![o] = code;
+    this.idEnds[p]![o] = this.idBytes;
+    if (r.reason !== undefined || r.detail !== undefined) (this.textOf[p] ??= new Uint32Array(pageLines))[o] = this.intern(i, r, seq);
     if (r.line > this.maxLine) this.maxLine = r.line;
     this.counts[r.outcome]++;
     this.n++;
+  }
+
+  /** The id of line index `i` (one with `hasIdBit`). */
+  private idOf(i: number): string {
+    const big = this.bigIds.get(i);
+    if (big !== undefined) return big;
+    const end = this.idEnds[i >>> 12]![i & (pageLines - 1)]!;
+    const prev = i === 0 ? 0 : this.idEnds[(i - 1) >>> 12]![(i - 1) & (pageLines - 1)]!;
+    if (end === prev) return "";
+    // The previous id's end, unless this one moved to the start of its page.
+    const page = Math.floor((end - 1) / idPageBytes);
+    const start = Math.max(prev, page * idPageBytes);
+    return this.idPages[page]!.toString("utf8", start - page * idPageBytes, end - page * idPageBytes);
   }
 
   private intern(i: number, r: LineResult, seq: number | undefined): number {
@@ -95,8 +120,7 @@ export class LineResults {
         id = true;
       }
       if (seq !== undefined && detail.includes(String(seq))) {
-        this.seqs ??= new Float64Array(this.lines.length);
-        this.seqs[i] = seq;
+        (this.seqs[i >>> 12] ??= new Float64Array(pageLines))[i & (pageLines - 1)] = seq;
         detail = detail.replace(String(seq), "\u0002");
         sq = true;
       }
@@ -113,26 +137,30 @@ export class LineResults {
 
   /** The answer's JSON (`head` and then `"results":[…]`), sorted by line, in pieces of about `pieceBytes`. */
   *chunks(head: Record<string, unknown>, pieceBytes = 64 * 1024): Generator<string> {
+    const lineOf = (i: number) => this.lines[i >>> 12]![i & (pageLines - 1)]!;
     const order = new Uint32Array(this.n);
-    for (let i = 0; i < this.n; i++) order[i] = i;
-    const lines = this.lines;
-    order.sort((a, b) => lines[a]! - lines[b]!);
+    let sorted = true;
+    for (let i = 0; i < this.n; i++) {
+      order[i] = i;
+      if (i > 0 && lineOf(i) < lineOf(i - 1)) sorted = false;
+    }
+    if (!sorted) order.sort((a, b) => lineOf(a) - lineOf(b));
     let out = JSON.stringify({ ...head, ...this.counts }).slice(0, -1) + ',"results":[';
     for (let k = 0; k < this.n; k++) {
       const i = order[k]!;
-      const code = this.codes[i]!;
+      const p = i >>> 12;
+      const o = i & (pageLines - 1);
+      const code = this.codes[p]![o]!;
       const outcome = outcomes[code & ~hasIdBit]!;
       // The keys in the order the answer has always listed them: line, id, outcome, reason, detail.
-      const r: LineResult =
-        code & hasIdBit
-          ? { line: lines[i]!, id: this.ids.toString("utf8", i === 0 ? 0 : this.idEnds[i - 1]!, this.idEnds[i]!), outcome }
-          : { line: lines[i]!, outcome };
-      const t = this.textOf[i]! > 0 ? this.texts[this.textOf[i]! - 1]! : null;
+      const r: LineResult = code & hasIdBit ? { line: lineOf(i), id: this.idOf(i), outcome } : { line: lineOf(i), outcome };
+      const ti = this.textOf[p]?.[o] ?? 0;
+      const t = ti > 0 ? this.texts[ti - 1]! : null;
       if (t?.reason !== undefined) r.reason = t.reason;
       if (t?.detail !== undefined) {
         let d = t.detail;
         if (t.id) d = d.replace("\u0001", () => r.id!);
-        if (t.seq) d = d.replace("\u0002", () => String(this.seqs![i]));
+        if (t.seq) d = d.replace("\u0002", () => String(this.seqs[p]![o]));
         r.detail = d;
       }
       out += (k === 0 ? "" : ",") + JSON.stringify(r);
