@@ -18,13 +18,16 @@ const pageLines = 4096;
 /** Bytes of a page of ids; a longer id is kept apart as a string. */
 const idPageBytes = 64 * 1024;
 const bigIdBytes = 1024;
+/** Every this many lines an id is kept whole, so that reading one unpacks at most as many. */
+const restartLines = 16;
 
 /**
  * The verdicts of one request, kept compactly until it answers: an 8 MiB body is some 60,000
  * lines, and 50 such uploads at once held as objects (~90 bytes a line) were most of the door's
- * memory. Here a line costs 9 bytes plus its id's UTF-8 bytes (4 more, and 8 for a sequence, on
- * a page of 4,096 lines where some line has a reason or detail), in fixed pages added as the
- * request grows: nothing is copied on growth and nothing is held twice. Reasons and details are
+ * memory. Here a line costs 10 bytes plus what its id's UTF-8 bytes do not share with the previous
+ * line's id (4 more, and 8 for a sequence, on a page of 4,096 lines where some line has a reason
+ * or detail), in fixed pages added as the request grows: nothing is copied on growth and nothing
+ * is held twice. Reasons and details are
  * interned: a whole resent upload is 80,000 duplicates whose details differ only by the line's id,
  * and one that outlived FEEDS_HTTP_SETTLE_MS as many unsettled lines differing by a sequence: the
  * id and the sequence are cut out of the text (kept once per distinct text) and put back when the
@@ -40,6 +43,13 @@ export class LineResults {
   private readonly idEnds: Uint32Array[] = [];
   private readonly idPages: Buffer[] = [];
   private idBytes = 0;
+  /**
+   * Bytes each id shares with the previous line's (pushed just before it): only the rest is kept.
+   * Ids of one upload are often alike (`mem-12-34567`, `mem-12-34568`), so most take 1–3 bytes.
+   */
+  private readonly shared: Uint8Array[] = [];
+  private prevId: Buffer | null = null;
+  private unpacked: { i: number; id: Buffer } | null = null;
   /** Ids over `bigIdBytes`, by line index (rare: an id is a field of a record). */
   private readonly bigIds = new Map<number, string>();
   /** Per line: 1 + its index in `texts`, or 0 for none; a page only where some line has one. */
@@ -68,26 +78,39 @@ export class LineResults {
       this.lines.push(new Uint32Array(pageLines));
       this.codes.push(new Uint8Array(pageLines));
       this.idEnds.push(new Uint32Array(pageLines));
+      this.shared.push(new Uint8Array(pageLines));
       this.textOf.push(undefined);
       this.seqs.push(undefined);
     }
     this.lines[p]![o] = r.line;
     let code = codeOf.get(r.outcome)!;
+    let prevId: Buffer | null = null;
     if (r.id !== undefined) {
       code |= hasIdBit;
-      const need = Buffer.byteLength(r.id);
-      if (need > bigIdBytes) this.bigIds.set(i, r.id);
-      else if (need > 0) {
-        // An id never straddles two pages: one that does not fit starts the next.
-        let at = this.idBytes;
-        if (at % idPageBytes === 0 || Math.floor(at / idPageBytes) !== Math.floor((at + need - 1) / idPageBytes))
-          at = Math.ceil(at / idPageBytes) * idPageBytes;
-        const page = Math.floor(at / idPageBytes);
-        if (page === this.idPages.length) this.idPages.push(Buffer.allocUnsafe(idPageBytes));
-        this.idPages[page]!.write(r.id, at % idPageBytes);
-        this.idBytes = at + need;
+      const bytes = Buffer.from(r.id);
+      if (bytes.length > bigIdBytes) this.bigIds.set(i, r.id);
+      else {
+        let same = 0;
+        if (this.prevId && i % restartLines !== 0) {
+          const max = Math.min(255, this.prevId.length, bytes.length);
+          while (same < max && this.prevId[same] === bytes[same]) same++;
+        }
+        this.shared[p]![o] = same;
+        prevId = bytes;
+        const need = bytes.length - same;
+        if (need > 0) {
+          // A piece never straddles two pages: one that does not fit starts the next.
+          let at = this.idBytes;
+          if (at % idPageBytes === 0 || Math.floor(at / idPageBytes) !== Math.floor((at + need - 1) / idPageBytes))
+            at = Math.ceil(at / idPageBytes) * idPageBytes;
+          const page = Math.floor(at / idPageBytes);
+          if (page === this.idPages.length) this.idPages.push(Buffer.allocUnsafe(idPageBytes));
+          bytes.copy(this.idPages[page]!, at % idPageBytes, same);
+          this.idBytes = at + need;
+        }
       }
     }
+    this.prevId = prevId;
     this.codes[p]![o] = code;
     this.idEnds[p]![o] = this.idBytes;
     if (r.reason !== undefined || r.detail !== undefined) (this.textOf[p] ??= new Uint32Array(pageLines))[o] = this.intern(i, r, seq);
@@ -96,17 +119,29 @@ export class LineResults {
     this.n++;
   }
 
+  /** The bytes kept of line index `i`'s id: all of it, or what follows its `shared` prefix. */
+  private kept(i: number): Buffer {
+    const end = this.idEnds[i >>> 12]![i & (pageLines - 1)]!;
+    const prev = i === 0 ? 0 : this.idEnds[(i - 1) >>> 12]![(i - 1) & (pageLines - 1)]!;
+    if (end === prev) return Buffer.alloc(0);
+    // The previous piece's end, unless this one moved to the start of its page.
+    const page = Math.floor((end - 1) / idPageBytes);
+    const start = Math.max(prev, page * idPageBytes);
+    return this.idPages[page]!.subarray(start - page * idPageBytes, end - page * idPageBytes);
+  }
+
   /** The id of line index `i` (one with `hasIdBit`). */
   private idOf(i: number): string {
     const big = this.bigIds.get(i);
     if (big !== undefined) return big;
-    const end = this.idEnds[i >>> 12]![i & (pageLines - 1)]!;
-    const prev = i === 0 ? 0 : this.idEnds[(i - 1) >>> 12]![(i - 1) & (pageLines - 1)]!;
-    if (end === prev) return "";
-    // The previous id's end, unless this one moved to the start of its page.
-    const page = Math.floor((end - 1) / idPageBytes);
-    const start = Math.max(prev, page * idPageBytes);
-    return this.idPages[page]!.toString("utf8", start - page * idPageBytes, end - page * idPageBytes);
+    const sharedOf = (k: number) => this.shared[k >>> 12]![k & (pageLines - 1)]!;
+    // Back to the last id kept whole (at most `restartLines` back), or to the one just unpacked.
+    let k = i;
+    while (sharedOf(k) > 0 && this.unpacked?.i !== k - 1) k--;
+    let id = sharedOf(k) > 0 ? Buffer.concat([this.unpacked!.id.subarray(0, sharedOf(k)), this.kept(k)]) : this.kept(k);
+    for (let j = k + 1; j <= i; j++) id = Buffer.concat([id.subarray(0, sharedOf(j)), this.kept(j)]);
+    this.unpacked = { i, id };
+    return id.toString("utf8");
   }
 
   private intern(i: number, r: LineResult, seq: number | undefined): number {
