@@ -1,7 +1,7 @@
 /**
  * `pnpm bench:feeds-http` — not a test: prints figures measured in this one run, ingest running
  * throughout (in this process, on a fresh database and fresh streams), the door in a child
- * process of its own (`tsx services/feeds-http/src/main.ts`, so its RSS is its own).
+ * process of its own (`node services/feeds-http/dist/main.mjs`, so its RSS is its own).
  *
  * 1. Throughput: BENCH_LINES e-gov records (default 40,000) POSTed as NDJSON, 1,000 lines a POST,
  *    BENCH_CONCURRENCY POSTs at once (default 8), every line settled by ingest; against `pulse
@@ -12,8 +12,10 @@
  *    8) of real records, streamed; the door's peak RSS (VmHWM) and RSS while they run (target < 300 MB).
  * BENCH_PARTS=throughput,latency,memory picks parts; BENCH_DOOR_HEAP_MB caps the door's V8 heap;
  * BENCH_DOOR_NODE_ARGS adds node flags to the door (`--cpu-prof --cpu-prof-dir=DIR` to profile it).
+ * The door runs as `pnpm feeds-http` runs it: built (`pnpm build:feeds-http`) and started by plain
+ * node; BENCH_DOOR_TSX=1 runs it from source through tsx instead.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
@@ -119,7 +121,10 @@ const port = await freePort();
 const heap = process.env.BENCH_DOOR_HEAP_MB ? [`--max-old-space-size=${process.env.BENCH_DOOR_HEAP_MB}`] : [];
 // BENCH_DOOR_NODE_ARGS: more flags for the door's node (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
 heap.push(...(process.env.BENCH_DOOR_NODE_ARGS ?? "").split(" ").filter(Boolean));
-const door: ChildProcess = spawn(process.execPath, [...heap, "--import", "tsx", "services/feeds-http/src/main.ts"], {
+const fromSource = process.env.BENCH_DOOR_TSX === "1";
+if (!fromSource) execFileSync(process.execPath, ["--import", "tsx", "scripts/build-feeds-http.ts"], { cwd: root, stdio: "inherit" });
+const entry = fromSource ? ["--import", "tsx", "services/feeds-http/src/main.ts"] : ["services/feeds-http/dist/main.mjs"];
+const door: ChildProcess = spawn(process.execPath, [...heap, ...entry], {
   cwd: root,
   stdio: ["ignore", "inherit", "inherit"],
   env: {
