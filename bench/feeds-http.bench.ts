@@ -93,6 +93,24 @@ const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 };
+/** The door's own view of its memory (prom-client's default metrics on its admin port), in MB. */
+const doorHeap = (admin: number): Promise<Record<string, number>> =>
+  new Promise((resolveP) => {
+    const req = request({ host: "127.0.0.1", port: admin, path: "/metrics" }, (res) => {
+      let text = "";
+      res.on("data", (b: Buffer) => (text += b.toString()));
+      res.on("end", () => {
+        const out: Record<string, number> = {};
+        for (const k of ["heap_size_used_bytes", "heap_size_total_bytes", "external_memory_bytes"]) {
+          const m = new RegExp(`^pulse_feeds_http_nodejs_${k} (\\S+)`, "m").exec(text);
+          if (m) out[k.replace("_bytes", "")] = Number(m[1]) / 1048576;
+        }
+        resolveP(out);
+      });
+    });
+    req.on("error", () => resolveP({}));
+    req.end();
+  });
 const rss = (pid: number) => {
   const st = readFileSync(`/proc/${pid}/status`, "utf8");
   const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(st)![1]) / 1024;
@@ -117,6 +135,7 @@ writeFileSync(
     .join("\n") + "\n",
 );
 const port = await freePort();
+const adminPort = await freePort();
 // BENCH_DOOR_HEAP_MB caps the door's V8 old space (--max-old-space-size), as a deployment would.
 const heap = process.env.BENCH_DOOR_HEAP_MB ? [`--max-old-space-size=${process.env.BENCH_DOOR_HEAP_MB}`] : [];
 // BENCH_DOOR_NODE_ARGS: more flags for the door's node (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
@@ -133,7 +152,7 @@ const door: ChildProcess = spawn(process.execPath, [...heap, ...entry], {
     DATABASE_URL: database.url,
     PULSE_NAMESPACE: names.namespace!,
     FEEDS_HTTP_PORT: String(port),
-    FEEDS_HTTP_ADMIN_PORT: "0",
+    FEEDS_HTTP_ADMIN_PORT: String(adminPort),
     FEEDS_HTTP_HOST: "127.0.0.1",
     FEEDS_HTTP_TOKENS_FILE: join(dir, "tokens"),
     FEEDS_HTTP_RATE: "10000000",
@@ -224,6 +243,15 @@ try {
     const perUpload = UPLOAD_MIB * 1024 * 1024;
     let peak = before.rss;
     const sampler = setInterval(() => (peak = Math.max(peak, rss(door.pid!).rss)), 100);
+    // Heap used / total and external (Buffers, typed arrays) as the door reports them, every second.
+    const heapPeak: Record<string, number> = {};
+    const heapSampler = setInterval(
+      () =>
+        void doorHeap(adminPort).then((h) => {
+          for (const [k, v] of Object.entries(h)) heapPeak[k] = Math.max(heapPeak[k] ?? 0, v);
+        }),
+      1_000,
+    );
     const srcs = sources.filter((s) => s.feeds.subscribers);
     const t0 = performance.now();
     let sentAll = 0;
@@ -259,12 +287,14 @@ try {
       }),
     );
     clearInterval(sampler);
+    clearInterval(heapSampler);
     const s = performance.now() - t0;
     const after = rss(door.pid!);
     const lines = results.reduce((n, r) => n + r.json.accepted + r.json.duplicate + r.json.refused + r.json.unsettled + r.json.not_sent, 0);
     console.log(
       `memory: ${UPLOADS} concurrent uploads of ${UPLOAD_MIB} MiB (${(sentAll / 1048576).toFixed(0)} MiB sent in all, ${lines} lines, ${(s / 1000).toFixed(1)} s; statuses ${[...new Set(results.map((r) => r.status))].join(",")}): ` +
-        `door RSS ${before.rss.toFixed(0)} MB before, peak ${peak.toFixed(0)} MB sampled, VmHWM ${after.hwm.toFixed(0)} MB (target < 300 MB)`,
+        `door RSS ${before.rss.toFixed(0)} MB before, peak ${peak.toFixed(0)} MB sampled, VmHWM ${after.hwm.toFixed(0)} MB (target < 300 MB); ` +
+        `peaks of the door's heap used ${heapPeak.heap_size_used?.toFixed(0)} MB, heap total ${heapPeak.heap_size_total?.toFixed(0)} MB, external ${heapPeak.external_memory?.toFixed(0)} MB`,
     );
   }
 } finally {
