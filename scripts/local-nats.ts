@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { accessSync, constants, existsSync, mkdirSync } from "node:fs";
 import { createServer, connect as tcpConnect } from "node:net";
 import { delimiter, join } from "node:path";
+import { startWatchdog } from "@pulse/config";
 
 /** True when something accepts TCP connections at the first server of a NATS URL. */
 export async function reachable(url: string, timeoutMs = 1_000): Promise<boolean> {
@@ -81,18 +82,8 @@ export async function startLocalNats(url: string, storeDir: string, bin: string)
     await new Promise((r) => setTimeout(r, 100));
   }
   const pid = child.pid!;
-  const watchdog = spawn(
-    "/bin/sh",
-    [
-      "-c",
-      `while kill -0 ${process.pid} 2>/dev/null && kill -0 ${pid} 2>/dev/null; do sleep 0.5; done; kill -0 ${pid} 2>/dev/null && kill -TERM ${pid}`,
-    ],
-    {
-      detached: true,
-      stdio: "ignore",
-    },
-  );
-  watchdog.unref();
+  // Should the start die without stopping it (SIGKILL, a crash), the watchdog stops the broker.
+  const watchdog = startWatchdog(pid, "TERM");
   child.unref();
   return {
     pid,
@@ -103,15 +94,8 @@ export async function startLocalNats(url: string, storeDir: string, bin: string)
       const t = setTimeout(() => child.kill("SIGKILL"), 5_000);
       await exited;
       clearTimeout(t);
-      // The watchdog sees the broker gone within half a second and exits; do not leave it behind.
-      // Its whole group, so its `sleep` goes too.
-      if (watchdog.exitCode === null && watchdog.pid) {
-        try {
-          process.kill(-watchdog.pid, "SIGTERM");
-        } catch {
-          /* already gone */
-        }
-      }
+      // The watchdog would see the broker gone within half a second; do not leave it behind.
+      watchdog.stop();
     },
   };
 }

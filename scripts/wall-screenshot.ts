@@ -12,37 +12,12 @@ import { launchChromium } from "../test/support/chromium";
 import { areaMap, baselines, localDayNumber, simulation } from "@pulse/seeds";
 import { ingestHarness, type Envelope } from "@pulse/ingest/test-harness";
 import { loadConfig, startLive } from "@pulse/live";
+import { apportion, mulberry32 } from "@pulse/simulator";
 
 const out = resolve(process.env.WALL_SHOT_OUT ?? "docs/wall.png");
 const lang = process.env.WALL_SHOT_LANG === "en" ? "en" : "vi";
 const view = process.env.WALL_SHOT_VIEW === "table" ? "table" : "tiles";
 const local = (ms: number) => new Date(ms + 7 * 3_600_000).toISOString().slice(0, 19) + "+07:00";
-
-/** Splits `total` over `weights` in whole numbers that sum to it exactly (largest remainder). */
-function apportion(total: number, weights: number[]): number[] {
-  const sum = weights.reduce((a, b) => a + b, 0);
-  const raw = weights.map((w) => (total * w) / sum);
-  const whole = raw.map(Math.floor);
-  let left = total - whole.reduce((a, b) => a + b, 0);
-  const order = raw.map((r, i) => [r - Math.floor(r), i] as const).sort((a, b) => b[0] - a[0]);
-  for (const [, i] of order) {
-    if (left-- <= 0) break;
-    whole[i]! += 1;
-  }
-  return whole;
-}
-
-/** A small deterministic generator, so every run draws the same screen. */
-function prng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Pub = { feed: string; source: string; env: Envelope };
 
@@ -52,7 +27,8 @@ type Pub = { feed: string; source: string; env: Envelope };
  * former district, split evenly (no source gives figures per commune).
  */
 export function articleFixture(now: number): Pub[] {
-  const rnd = prng(2024);
+  // Deterministic, so every run draws the same screen.
+  const rnd = mulberry32(2024);
   const pubs: Pub[] = [];
   const districts = areaMap.leavesOn(localDayNumber(now));
   const assumed = simulation.assumed_district_households as Record<string, number | string>;

@@ -9,6 +9,7 @@
  */
 import { baselines, areaMap, localDay, localDayNumber, simulation } from "@pulse/seeds";
 import type { Db } from "@pulse/db";
+import { mulberry32 } from "@pulse/simulator";
 
 export interface HistoryCounts {
   gauges: number;
@@ -18,24 +19,13 @@ export interface HistoryCounts {
   minuteKeys: number;
 }
 
-/** A small deterministic generator, so every run seeds the same history. */
-function prng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const dayStartMs = (day: string) => Date.parse(`${day}T00:00:00+07:00`);
 
 export async function seedHistory(db: Db, o: { days?: number; now?: number; seed?: number } = {}): Promise<HistoryCounts> {
   const days = o.days ?? 31;
   const now = o.now ?? Date.now();
-  const rnd = prng(o.seed ?? 31);
+  // Deterministic, so every run seeds the same history.
+  const rnd = mulberry32(o.seed ?? 31);
   const communes = areaMap.leavesOn(localDayNumber(now)).filter((a) => a.level === "commune");
   if (communes.length === 0) throw new Error("no commune in force on the bench's day");
   // Weights: the simulator's assumed households of each former district, split evenly over its communes.

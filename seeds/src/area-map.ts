@@ -51,6 +51,7 @@ export class AreaMap {
   private readonly versions = new Map<string, Version[]>();
   private readonly successions = new Map<string, Succession[]>();
   private readonly dayCache = new Map<number, readonly Area[]>();
+  private formerOf: Map<string, string> | undefined;
 
   constructor(areas: readonly Area[], successions: readonly Succession[], provinceCode: string) {
     this.all = areas;
@@ -152,6 +153,36 @@ export class AreaMap {
   /** Codes of the lowest-level areas in force on `day`, as a set. */
   leafCodesOn(day: number): ReadonlySet<string> {
     return new Set(this.leavesOn(day).map((a) => a.code));
+  }
+
+  /**
+   * The former district whose ground `code` lies in, from seeds alone: a commune names its own; a
+   * district that is some commune's former district is its own; one merged earlier (413 into 412 on
+   * 2025-01-01) follows its successions until it reaches one. Undefined for the province and others.
+   */
+  formerDistrictOf(code: string): string | undefined {
+    if (!this.formerOf) {
+      const out = new Map<string, string>();
+      const formers = new Set(this.all.map((a) => a.former_district).filter((c): c is string => c !== undefined));
+      const resolve = (c: string, depth: number): string | undefined => {
+        if (formers.has(c)) return c;
+        if (depth > 8) return undefined;
+        const last = this.versionsOf(c).at(-1);
+        if (!last || last.valid_to === null) return undefined;
+        for (const s of this.successorsOn(c, dayNumber(last.valid_to) + 1)) {
+          const f = s.former_district ?? resolve(s.code, depth + 1);
+          if (f) return f;
+        }
+        return undefined;
+      };
+      for (const a of this.all) {
+        if (a.level === "province") continue;
+        const f = a.former_district ?? resolve(a.code, 0);
+        if (f) out.set(a.code, f);
+      }
+      this.formerOf = out;
+    }
+    return this.formerOf.get(code);
   }
 
   /** The former districts (as of 2025-06-30) and, for each, its communes in force on `day`. */

@@ -5,3 +5,4 @@ export * from "./nats-auth";
 export * from "./pid-lock";
 export * from "./run-record";
 export * from "./bearer-tokens";
+export * from "./watchdog";

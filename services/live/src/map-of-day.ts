@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { dayNumber, localDay, localDayNumber, type Area, type AreaMap } from "@pulse/seeds";
+import { localDay, localDayNumber, type Area, type AreaMap } from "@pulse/seeds";
 
 /** The map in force on one UTC+7 day, as the gateway's current figures see it. */
 export interface MapOfDay {
@@ -17,39 +17,6 @@ export interface MapOfDay {
   id: string;
 }
 
-const formerCache = new WeakMap<AreaMap, Map<string, string>>();
-
-/**
- * Every known code → its former district, from seeds alone: a commune names its own; a district
- * that is some commune's former district is its own; one that was merged earlier (413 into 412 on
- * 2025-01-01) follows its successions until it reaches one.
- */
-function formerDistricts(map: AreaMap): Map<string, string> {
-  let out = formerCache.get(map);
-  if (out) return out;
-  out = new Map();
-  const formers = new Set(map.all.map((a) => a.former_district).filter((c): c is string => c !== undefined));
-  const resolve = (code: string, depth: number): string | undefined => {
-    if (formers.has(code)) return code;
-    if (depth > 8) return undefined;
-    const versions = map.versionsOf(code);
-    const last = versions[versions.length - 1];
-    if (!last || last.valid_to === null) return undefined;
-    for (const s of map.successorsOn(code, dayNumber(last.valid_to) + 1)) {
-      const f = s.former_district ?? resolve(s.code, depth + 1);
-      if (f) return f;
-    }
-    return undefined;
-  };
-  for (const a of map.all) {
-    if (a.level === "province") continue;
-    const f = a.former_district ?? resolve(a.code, 0);
-    if (f) out.set(a.code, f);
-  }
-  formerCache.set(map, out);
-  return out;
-}
-
 const dayCache = new WeakMap<AreaMap, Map<number, MapOfDay>>();
 
 /** The map in force on the UTC+7 day of `ms`, judged from `map` (seeds) each time it is asked: never fixed at start. */
@@ -60,7 +27,6 @@ export function mapOfDay(map: AreaMap, ms: number): MapOfDay {
   const hit = cache.get(dayNum);
   if (hit) return hit;
   const leaves = new Map(map.leavesOn(dayNum).map((a) => [a.code, a] as const));
-  const former = formerDistricts(map);
   const inForce = map.inForce(dayNum);
   const id = createHash("sha1")
     .update(inForce.map((a) => `${a.code}:${a.valid_from ?? ""}`).join(","))
@@ -72,7 +38,7 @@ export function mapOfDay(map: AreaMap, ms: number): MapOfDay {
     province: map.province,
     leaves,
     formerDistricts: map.formerDistrictsOn(dayNum),
-    formerOf: (code) => former.get(code),
+    formerOf: (code) => map.formerDistrictOf(code),
     id,
   };
   if (cache.size > 8) cache.clear();

@@ -10,6 +10,7 @@ import { onClient, type Db } from "../create-db";
 import type { Database } from "../database";
 import { insertChanges, lockSpace, type ChangeInput } from "./changes";
 import { textArray } from "./array-literal";
+import { receivedPerMinute } from "./received-per-minute";
 import { recomputeBtsStations, stationCounts, type StationKey } from "./upsert-bts-stations";
 import { recomputeSubscriberGauges, type GaugeKey } from "./upsert-subscriber-gauges";
 
@@ -185,14 +186,7 @@ export async function replayEgovBuckets(trx: Kysely<Database>, from: Date, to: D
   // The province-wide `received` total of each minute whose received buckets changed, read after
   // the update (the statement above wrote them): the absolute value the live log carries.
   const minutes = [...new Set(r.rows.filter((x) => x.grain === "minute" && x.status === "received").map((x) => x.bucket.toISOString()))];
-  const totals =
-    minutes.length === 0
-      ? []
-      : (
-          await sql<{ minute: Date; count: number }>`
-            SELECT m.minute, COALESCE((SELECT sum(e.count) FROM egov_counts e WHERE e.grain = 'minute' AND e.status = 'received' AND e.bucket = m.minute), 0)::bigint AS count
-            FROM unnest(${textArray(minutes)}::timestamptz[]) AS m(minute) ORDER BY 1`.execute(trx)
-        ).rows;
+  const totals = await receivedPerMinute(trx, minutes);
   const log: ChangeInput[] = [
     {
       metric: "egov_day",

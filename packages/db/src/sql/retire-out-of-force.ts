@@ -13,6 +13,7 @@ import { sql, type Kysely, type RawBuilder } from "kysely";
 import type { Database } from "../database";
 import type { ChangeInput } from "./changes";
 import { textArray } from "./array-literal";
+import { receivedPerMinute } from "./received-per-minute";
 import { stationCounts } from "./upsert-bts-stations";
 
 /** One dated version of an area: in force from `validFrom` to `validTo` (UTC+7 days, both included; null: open). */
@@ -161,14 +162,7 @@ export async function retireOutOfForce(
     counts.push(...b.counts);
     // The province-wide `received` total of each minute that lost buckets, read after the move.
     const minutes = [...new Set(b.moved.filter((m) => m.grain === "minute" && m.status === "received").map((m) => m.bucket.toISOString()))];
-    const totals =
-      minutes.length === 0
-        ? []
-        : (
-            await sql<{ minute: Date; count: number }>`
-              SELECT m.minute, COALESCE((SELECT sum(e.count) FROM egov_counts e WHERE e.grain = 'minute' AND e.status = 'received' AND e.bucket = m.minute), 0)::bigint AS count
-              FROM unnest(${textArray(minutes)}::timestamptz[]) AS m(minute) ORDER BY 1`.execute(trx)
-          ).rows;
+    const totals = await receivedPerMinute(trx, minutes);
     log.push(
       {
         metric: "egov_day",
